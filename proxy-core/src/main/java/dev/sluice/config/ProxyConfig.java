@@ -1,0 +1,200 @@
+package dev.sluice.config;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Everything one running Sluice needs, validated once at load. Immutable: components receive it
+ * through their constructors. Every check names the flag it guards, so a refused start says which
+ * flag to fix.
+ *
+ * @param listen where clients connect
+ * @param upstream the database Sluice pools connections to, with the credentials it logs in with
+ * @param poolMode transaction or session pooling
+ * @param poolSize max backend connections per (database, user) pool
+ * @param minIdle backend connections opened at start and kept warm
+ * @param acquireTimeout how long a client waits for a backend before a clean 53300 error
+ * @param maxClientConnections clients beyond this get 53300 at login
+ * @param serverLifetime a backend older than this is closed when it next becomes idle (with jitter)
+ * @param serverIdleTimeout an idle backend beyond {@code minIdle} is closed after this long
+ * @param connectTimeout how long one backend connect (TCP plus login) may take
+ * @param maxMessageSize the largest single protocol message a client may send, in bytes
+ * @param serverResetQuery run on a backend when a session-mode client releases it; empty for none
+ * @param clientAuth how clients authenticate to Sluice
+ * @param workerThreads event-loop threads; 0 picks one per available processor
+ */
+public record ProxyConfig(
+    HostAndPort listen,
+    Upstream upstream,
+    PoolMode poolMode,
+    int poolSize,
+    int minIdle,
+    Duration acquireTimeout,
+    int maxClientConnections,
+    Duration serverLifetime,
+    Duration serverIdleTimeout,
+    Duration connectTimeout,
+    int maxMessageSize,
+    String serverResetQuery,
+    ClientAuth clientAuth,
+    int workerThreads) {
+
+  /** PostgreSQL's own cap on a message is 1 GB; nothing bigger can be meaningful. */
+  public static final int MAX_MESSAGE_SIZE_LIMIT = 1 << 30;
+
+  public static final int DEFAULT_MAX_MESSAGE_SIZE = 128 << 20;
+
+  public ProxyConfig {
+    Objects.requireNonNull(listen, "listen");
+    Objects.requireNonNull(upstream, "upstream");
+    Objects.requireNonNull(poolMode, "poolMode");
+    Objects.requireNonNull(clientAuth, "clientAuth");
+    serverResetQuery = serverResetQuery == null ? "" : serverResetQuery.trim();
+    atLeast("--pool-size", poolSize, 1);
+    atLeast("--min-idle", minIdle, 0);
+    if (minIdle > poolSize) {
+      throw new ConfigException(
+          "--min-idle", Integer.toString(minIdle), "must not exceed --pool-size " + poolSize);
+    }
+    atLeast("--max-client-connections", maxClientConnections, 1);
+    positive("--acquire-timeout", acquireTimeout);
+    positive("--server-lifetime", serverLifetime);
+    positive("--server-idle-timeout", serverIdleTimeout);
+    positive("--connect-timeout", connectTimeout);
+    if (maxMessageSize < 1024 || maxMessageSize > MAX_MESSAGE_SIZE_LIMIT) {
+      throw new ConfigException(
+          "--max-message-size",
+          Integer.toString(maxMessageSize),
+          "expected between 1024 and " + MAX_MESSAGE_SIZE_LIMIT + " bytes");
+    }
+    atLeast("--workers", workerThreads, 0);
+  }
+
+  /** A builder seeded with the documented default of every flag. */
+  public static Builder builder(Upstream upstream) {
+    return new Builder(upstream);
+  }
+
+  /** Collects settings, then validates them all at once in {@link #build()}. */
+  public static final class Builder {
+    private HostAndPort listen = new HostAndPort("127.0.0.1", 6432);
+    private Upstream upstream;
+    private PoolMode poolMode = PoolMode.TRANSACTION;
+    private int poolSize = 20;
+    private int minIdle = 2;
+    private Duration acquireTimeout = Duration.ofSeconds(30);
+    private int maxClientConnections = 10_000;
+    private Duration serverLifetime = Duration.ofHours(1);
+    private Duration serverIdleTimeout = Duration.ofMinutes(10);
+    private Duration connectTimeout = Duration.ofSeconds(10);
+    private int maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE;
+    private String serverResetQuery = "DISCARD ALL";
+    private ClientAuth clientAuth = ClientAuth.SCRAM_SHA_256;
+    private int workerThreads;
+
+    private Builder(Upstream upstream) {
+      this.upstream = upstream;
+    }
+
+    public Builder listen(HostAndPort v) {
+      listen = v;
+      return this;
+    }
+
+    public Builder upstream(Upstream v) {
+      upstream = v;
+      return this;
+    }
+
+    public Builder poolMode(PoolMode v) {
+      poolMode = v;
+      return this;
+    }
+
+    public Builder poolSize(int v) {
+      poolSize = v;
+      return this;
+    }
+
+    public Builder minIdle(int v) {
+      minIdle = v;
+      return this;
+    }
+
+    public Builder acquireTimeout(Duration v) {
+      acquireTimeout = v;
+      return this;
+    }
+
+    public Builder maxClientConnections(int v) {
+      maxClientConnections = v;
+      return this;
+    }
+
+    public Builder serverLifetime(Duration v) {
+      serverLifetime = v;
+      return this;
+    }
+
+    public Builder serverIdleTimeout(Duration v) {
+      serverIdleTimeout = v;
+      return this;
+    }
+
+    public Builder connectTimeout(Duration v) {
+      connectTimeout = v;
+      return this;
+    }
+
+    public Builder maxMessageSize(int v) {
+      maxMessageSize = v;
+      return this;
+    }
+
+    public Builder serverResetQuery(String v) {
+      serverResetQuery = v;
+      return this;
+    }
+
+    public Builder clientAuth(ClientAuth v) {
+      clientAuth = v;
+      return this;
+    }
+
+    public Builder workerThreads(int v) {
+      workerThreads = v;
+      return this;
+    }
+
+    public ProxyConfig build() {
+      return new ProxyConfig(
+          listen,
+          upstream,
+          poolMode,
+          poolSize,
+          minIdle,
+          acquireTimeout,
+          maxClientConnections,
+          serverLifetime,
+          serverIdleTimeout,
+          connectTimeout,
+          maxMessageSize,
+          serverResetQuery,
+          clientAuth,
+          workerThreads);
+    }
+  }
+
+  private static void atLeast(String key, int value, int min) {
+    if (value < min) {
+      throw new ConfigException(key, Integer.toString(value), "expected an integer >= " + min);
+    }
+  }
+
+  private static void positive(String key, Duration d) {
+    if (d == null || d.isNegative() || d.isZero()) {
+      throw new ConfigException(
+          key, d == null ? "" : Durations.format(d), "expected a positive duration such as 30s");
+    }
+  }
+}

@@ -1,0 +1,7 @@
+package dev.sluice.error;
+
+/** ErrorResponse severities Sluice sends: ERROR keeps the session, FATAL ends it. */
+public enum Severity {
+  ERROR,
+  FATAL
+}

@@ -1,0 +1,33 @@
+package dev.sluice.error;
+
+/** The SQLSTATE codes Sluice raises itself. Server errors pass through with their own code. */
+public enum SqlState {
+  CONNECTION_EXCEPTION("08000"),
+  CONNECTION_FAILURE("08006"),
+  SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION("08001"),
+  TRANSACTION_RESOLUTION_UNKNOWN("08007"),
+  PROTOCOL_VIOLATION("08P01"),
+  FEATURE_NOT_SUPPORTED("0A000"),
+  INVALID_PARAMETER_VALUE("22023"),
+  INVALID_AUTHORIZATION_SPECIFICATION("28000"),
+  INVALID_PASSWORD("28P01"),
+  INVALID_SQL_STATEMENT_NAME("26000"),
+  DUPLICATE_PREPARED_STATEMENT("42P05"),
+  INVALID_CATALOG_NAME("3D000"),
+  TOO_MANY_CONNECTIONS("53300"),
+  PROGRAM_LIMIT_EXCEEDED("54000"),
+  QUERY_CANCELED("57014"),
+  ADMIN_SHUTDOWN("57P01"),
+  CANNOT_CONNECT_NOW("57P03"),
+  INTERNAL_ERROR("XX000");
+
+  private final String code;
+
+  SqlState(String code) {
+    this.code = code;
+  }
+
+  public String code() {
+    return code;
+  }
+}

@@ -1,0 +1,31 @@
+package dev.sluice.protocol.frontend;
+
+import dev.sluice.error.SluiceException;
+import dev.sluice.protocol.Codec;
+import io.netty.buffer.ByteBuf;
+
+/**
+ * Describe ('D') or Close ('C'), which share a layout: a target kind ({@code 'S'} statement or
+ * {@code 'P'} portal) and a name.
+ */
+public record Describe(byte kind, String name) {
+  public static final byte STATEMENT = 'S';
+  public static final byte PORTAL = 'P';
+
+  /** Decodes a Describe or Close body. */
+  public static Describe decode(ByteBuf body) {
+    Codec.require(body, 2, "Describe/Close");
+    byte kind = body.readByte();
+    if (kind != STATEMENT && kind != PORTAL) {
+      throw SluiceException.protocolViolation(
+          "invalid Describe/Close target type '" + (char) kind + "'");
+    }
+    String name = Codec.readCString(body);
+    Codec.requireEnd(body, "Describe/Close");
+    return new Describe(kind, name);
+  }
+
+  public boolean isStatement() {
+    return kind == STATEMENT;
+  }
+}

@@ -1,0 +1,59 @@
+package dev.sluice.protocol.frontend;
+
+import dev.sluice.protocol.Codec;
+import dev.sluice.protocol.FrontendType;
+import io.netty.buffer.ByteBuf;
+import java.util.Arrays;
+
+/** Parse: prepare {@code query} as statement {@code name} (empty for the unnamed statement). */
+public record Parse(String name, String query, int[] parameterTypes) {
+
+  public static Parse decode(ByteBuf body) {
+    String name = Codec.readCString(body);
+    String query = Codec.readCString(body);
+    Codec.require(body, 2, "Parse");
+    int n = body.readUnsignedShort();
+    Codec.require(body, 4 * n, "Parse parameter types");
+    int[] types = new int[n];
+    for (int i = 0; i < n; i++) {
+      types[i] = body.readInt();
+    }
+    Codec.requireEnd(body, "Parse");
+    return new Parse(name, query, types);
+  }
+
+  public void encode(ByteBuf out) {
+    int at = Codec.beginMessage(out, FrontendType.PARSE.code());
+    Codec.writeCString(out, name);
+    Codec.writeCString(out, query);
+    out.writeShort(parameterTypes.length);
+    for (int t : parameterTypes) {
+      out.writeInt(t);
+    }
+    Codec.endMessage(out, at);
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof Parse p
+        && p.name.equals(name)
+        && p.query.equals(query)
+        && Arrays.equals(p.parameterTypes, parameterTypes);
+  }
+
+  @Override
+  public int hashCode() {
+    return (name.hashCode() * 31 + query.hashCode()) * 31 + Arrays.hashCode(parameterTypes);
+  }
+
+  @Override
+  public String toString() {
+    return "Parse[name="
+        + name
+        + ", "
+        + query.length()
+        + " chars, "
+        + parameterTypes.length
+        + " params]";
+  }
+}
