@@ -3,7 +3,9 @@ package dev.sluice.auth;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
+import java.security.SecureRandom;
 import java.util.Arrays;
+import java.util.Base64;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
@@ -14,6 +16,7 @@ final class ScramCrypto {
   static final byte[] SERVER_KEY = "Server Key".getBytes(StandardCharsets.US_ASCII);
 
   private static final String HMAC = "HmacSHA256";
+  private static final int NONCE_BYTES = 18; // as PostgreSQL and libpq
 
   private ScramCrypto() {}
 
@@ -48,6 +51,13 @@ final class ScramCrypto {
       }
     }
     return result;
+  }
+
+  /** A fresh nonce: random bytes in base64, printable and free of commas as RFC 5802 asks. */
+  static String nonce(SecureRandom random) {
+    byte[] raw = new byte[NONCE_BYTES];
+    random.nextBytes(raw);
+    return Base64.getEncoder().encodeToString(raw);
   }
 
   static byte[] hmac(byte[] key, byte[] data) {
