@@ -353,7 +353,11 @@ public final class UpstreamUrl {
       throw blame.at(
           "port",
           portSpec,
-          ports.length + " ports for " + names.length + " hosts; give one port, or one per host");
+          ports.length
+              + " ports for "
+              + names.length
+              + (names.length == 1 ? " host" : " hosts")
+              + "; give one port, or one per host");
     }
     List<HostAndPort> hosts = new ArrayList<>();
     for (int i = 0; i < names.length; i++) {
