@@ -5,7 +5,7 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
-    System.err.println("usage: sluice run [flags]");
-    System.exit(2);
+    int status = SluiceCommand.commandLine(System.getenv(), Launcher.sluiceServer()).execute(args);
+    System.exit(status);
   }
 }

@@ -1,0 +1,140 @@
+package dev.sluice.cli;
+
+import dev.sluice.config.Durations;
+import dev.sluice.config.ProxyConfig;
+import java.util.EnumMap;
+import java.util.Locale;
+import java.util.Map;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+
+/**
+ * Every setting the {@code sluice} command takes, declared once: its flag, its {@code SLUICE_*}
+ * environment variable, its help text and how its effective value prints. The Picocli options, the
+ * help output, {@code check-config} and {@code config/sluice.env.example} all follow this list.
+ */
+enum Flag {
+  LISTEN("listen", "HOST:PORT", "Where clients connect."),
+  UPSTREAM(
+      "upstream",
+      "URL",
+      "The database to pool: a libpq URI (postgres://user:password@host:5432/db)"
+          + " or key=value string."),
+  POOL_MODE("pool-mode", "MODE", "transaction or session."),
+  POOL_SIZE("pool-size", "N", "Max backend connections per (database, user) pool."),
+  MIN_IDLE("min-idle", "N", "Backend connections opened at start and kept warm."),
+  ACQUIRE_TIMEOUT(
+      "acquire-timeout", "DURATION", "How long a client waits for a backend before an error."),
+  MAX_CLIENT_CONNECTIONS(
+      "max-client-connections", "N", "Clients beyond this are refused at login."),
+  SERVER_LIFETIME(
+      "server-lifetime", "DURATION", "A backend older than this is closed when next idle."),
+  SERVER_IDLE_TIMEOUT(
+      "server-idle-timeout", "DURATION", "An idle backend beyond --min-idle is closed after this."),
+  CONNECT_TIMEOUT(
+      "connect-timeout", "DURATION", "How long one backend connect (TCP and login) may take."),
+  MAX_MESSAGE_SIZE(
+      "max-message-size",
+      "SIZE",
+      "Largest message a client may send: bytes, or a number with kB, MB or GB."),
+  SERVER_RESET_QUERY(
+      "server-reset-query",
+      "SQL",
+      "Run on a backend a session-mode client releases; an empty string disables it."),
+  CLIENT_AUTH("client-auth", "METHOD", "How clients authenticate: scram-sha-256, md5 or password."),
+  WORKERS("workers", "N", "Event-loop threads; 0 picks one per available processor."),
+  LOG_LEVEL("log-level", "LEVEL", "trace, debug, info, warn, error or off.");
+
+  private final String flagName;
+  private final String paramLabel;
+  private final String description;
+
+  Flag(String flagName, String paramLabel, String description) {
+    this.flagName = flagName;
+    this.paramLabel = paramLabel;
+    this.description = description;
+  }
+
+  /** The name without dashes, as {@code check-config} prints it: {@code pool-size}. */
+  String flagName() {
+    return flagName;
+  }
+
+  /** The flag as typed: {@code --pool-size}. */
+  String option() {
+    return "--" + flagName;
+  }
+
+  /** The environment variable behind the flag: {@code SLUICE_POOL_SIZE}. */
+  String envVar() {
+    return "SLUICE_" + flagName.toUpperCase(Locale.ROOT).replace('-', '_');
+  }
+
+  /** The value used when neither the flag nor its variable is given, as help shows it. */
+  String defaultText() {
+    return this == UPSTREAM ? "none" : render(ConfigAssembler.DEFAULTS);
+  }
+
+  /** The effective value in the spelling the flag accepts; the password is masked. */
+  String render(CliSettings settings) {
+    ProxyConfig c = settings.config();
+    return switch (this) {
+      case LISTEN -> c.listen().toString();
+      case UPSTREAM -> c.upstream().toString();
+      case POOL_MODE -> c.poolMode().flagValue();
+      case POOL_SIZE -> Integer.toString(c.poolSize());
+      case MIN_IDLE -> Integer.toString(c.minIdle());
+      case ACQUIRE_TIMEOUT -> Durations.format(c.acquireTimeout());
+      case MAX_CLIENT_CONNECTIONS -> Integer.toString(c.maxClientConnections());
+      case SERVER_LIFETIME -> Durations.format(c.serverLifetime());
+      case SERVER_IDLE_TIMEOUT -> Durations.format(c.serverIdleTimeout());
+      case CONNECT_TIMEOUT -> Durations.format(c.connectTimeout());
+      case MAX_MESSAGE_SIZE -> FlagValues.formatSize(c.maxMessageSize());
+      case SERVER_RESET_QUERY -> c.serverResetQuery();
+      case CLIENT_AUTH -> c.clientAuth().flagValue();
+      case WORKERS -> Integer.toString(c.workerThreads());
+      case LOG_LEVEL -> settings.logLevel().flagValue();
+    };
+  }
+
+  private String[] helpLines() {
+    if (this == UPSTREAM) {
+      return new String[] {
+        description,
+        "Env: SLUICE_UPSTREAM, else DATABASE_URL, else libpq's PGHOST, PGPORT, PGUSER,"
+            + " PGPASSWORD, PGDATABASE, PGSSLMODE, PGAPPNAME."
+      };
+    }
+    return new String[] {description, "Default: " + defaultText() + ". Env: " + envVar() + "."};
+  }
+
+  /**
+   * Adds every flag to a command as a String-valued option: values are converted by {@link
+   * ConfigAssembler}, never by Picocli, so a bad value gets the same one-line error from the flag
+   * as from the environment.
+   */
+  static void addAll(CommandSpec command) {
+    for (Flag f : values()) {
+      command.addOption(
+          OptionSpec.builder(f.option())
+              .paramLabel(f.paramLabel)
+              .type(String.class)
+              .arity("1")
+              .description(f.helpLines())
+              .build());
+    }
+  }
+
+  /** The flags given on the command line, with their raw text. */
+  static Map<Flag, String> given(CommandSpec command) {
+    Map<Flag, String> given = new EnumMap<>(Flag.class);
+    for (Flag f : values()) {
+      OptionSpec option = command.findOption(f.option());
+      String value = option == null ? null : option.getValue();
+      if (value != null) {
+        given.put(f, value);
+      }
+    }
+    return given;
+  }
+}

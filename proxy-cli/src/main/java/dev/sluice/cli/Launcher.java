@@ -1,0 +1,48 @@
+package dev.sluice.cli;
+
+import dev.sluice.config.ProxyConfig;
+import dev.sluice.server.SluiceServer;
+import java.net.InetSocketAddress;
+
+/**
+ * Starts the proxy for {@code sluice run}. Production starts a {@link SluiceServer}; tests pass a
+ * fake so they never bind a socket.
+ */
+@FunctionalInterface
+interface Launcher {
+
+  /** Binds and starts; throws whatever the server throws when it cannot. */
+  Running start(ProxyConfig config);
+
+  /** The part of a started proxy that {@code run} needs. */
+  interface Running extends AutoCloseable {
+    InetSocketAddress localAddress();
+
+    void awaitTermination() throws InterruptedException;
+
+    @Override
+    void close();
+  }
+
+  static Launcher sluiceServer() {
+    return config -> {
+      SluiceServer server = SluiceServer.start(config);
+      return new Running() {
+        @Override
+        public InetSocketAddress localAddress() {
+          return server.localAddress();
+        }
+
+        @Override
+        public void awaitTermination() throws InterruptedException {
+          server.awaitTermination();
+        }
+
+        @Override
+        public void close() {
+          server.close();
+        }
+      };
+    };
+  }
+}

@@ -1,0 +1,88 @@
+package dev.sluice.cli;
+
+import dev.sluice.config.HostAndPort;
+import dev.sluice.config.ProxyConfig;
+import java.net.InetSocketAddress;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/** {@code sluice run}: start the proxy and serve until stopped. */
+@Command(
+    name = "run",
+    mixinStandardHelpOptions = true,
+    versionProvider = VersionProvider.class,
+    sortOptions = false,
+    abbreviateSynopsis = true,
+    description = {
+      "Start the proxy and serve until stopped (SIGINT or SIGTERM).",
+      "Every flag can also be set with the environment variable shown; a flag beats its"
+          + " variable, which beats the default."
+    },
+    footer = {
+      "",
+      "DURATION is a number with a unit: ms, s, m, h or d (500ms, 30s, 10m).",
+      "SIZE is bytes, or a number with kB, MB or GB (64kB, 128MB); 1kB = 1024 bytes."
+    })
+final class RunCommand implements Callable<Integer> {
+  private static final Logger log = LoggerFactory.getLogger(RunCommand.class);
+
+  @Spec CommandSpec spec;
+
+  private final Map<String, String> env;
+  private final Launcher launcher;
+
+  RunCommand(Map<String, String> env, Launcher launcher) {
+    this.env = env;
+    this.launcher = launcher;
+  }
+
+  @Override
+  public Integer call() {
+    CliSettings settings = ConfigAssembler.assemble(Flag.given(spec), env);
+    settings.logLevel().applyToRootLogger();
+    ProxyConfig config = settings.config();
+    Launcher.Running server;
+    try {
+      server = launcher.start(config);
+    } catch (Exception e) { // Netty rethrows checked exceptions (BindException) unchecked
+      OneLineErrors.print(spec.commandLine(), OneLineErrors.render(e));
+      return OneLineErrors.FAILURE;
+    }
+    log.info(
+        "sluice listening on {}, upstream {}, pool mode {}, pool size {}",
+        address(server.localAddress()),
+        config.upstream(),
+        config.poolMode().flagValue(),
+        config.poolSize());
+    return serveUntilClosed(server);
+  }
+
+  /** Blocks until the server stops; SIGINT and SIGTERM close it through a shutdown hook. */
+  private static int serveUntilClosed(Launcher.Running server) {
+    Thread hook = new Thread(server::close, "sluice-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+    try {
+      server.awaitTermination();
+      return 0;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      server.close();
+      return OneLineErrors.FAILURE;
+    } finally {
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException shuttingDown) {
+        // The hook is what stopped the server; the JVM is exiting anyway.
+      }
+    }
+  }
+
+  private static String address(InetSocketAddress a) {
+    return new HostAndPort(a.getHostString(), a.getPort()).toString();
+  }
+}

@@ -1,0 +1,48 @@
+package dev.sluice.cli;
+
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/** The top-level {@code sluice} command; it only holds the subcommands. */
+@Command(
+    name = "sluice",
+    mixinStandardHelpOptions = true,
+    versionProvider = VersionProvider.class,
+    description = "A PostgreSQL connection proxy: a warm, shared pool of backend connections.",
+    commandListHeading = "%nCommands:%n",
+    footer = {"", "Run 'sluice COMMAND --help' for the flags of a command."})
+final class SluiceCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  /**
+   * The whole command tree, wired to an environment and a way to start the server. {@link Main}
+   * passes the process's; tests pass a map and a fake, then capture stdout and stderr with {@link
+   * CommandLine#setOut} and {@link CommandLine#setErr}.
+   */
+  static CommandLine commandLine(Map<String, String> env, Launcher launcher) {
+    CommandLine root = new CommandLine(new SluiceCommand());
+    root.addSubcommand(withFlags(new CommandLine(new RunCommand(env, launcher))));
+    root.addSubcommand(withFlags(new CommandLine(new CheckConfigCommand(env))));
+    OneLineErrors errors = new OneLineErrors();
+    // Set after the subcommands are added: Picocli copies these settings down the tree.
+    root.setParameterExceptionHandler(errors);
+    root.setExecutionExceptionHandler(errors);
+    return root;
+  }
+
+  private static CommandLine withFlags(CommandLine command) {
+    Flag.addAll(command.getCommandSpec());
+    return command;
+  }
+
+  /** {@code sluice} with no command: show what there is, as a usage error. */
+  @Override
+  public Integer call() {
+    spec.commandLine().usage(spec.commandLine().getErr());
+    return OneLineErrors.USAGE;
+  }
+}

@@ -1,0 +1,188 @@
+package dev.sluice.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.sluice.config.ClientAuth;
+import dev.sluice.config.HostAndPort;
+import dev.sluice.config.PoolMode;
+import dev.sluice.config.ProxyConfig;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class ConfigAssemblerTest {
+  private static final String URL = "postgres://app:pw@db.internal/app";
+
+  private static CliSettings assemble(Map<Flag, String> flags, Map<String, String> env) {
+    return ConfigAssembler.assemble(flags, env);
+  }
+
+  private static Map<Flag, String> flags(Object... pairs) {
+    Map<Flag, String> m = new EnumMap<>(Flag.class);
+    for (int i = 0; i < pairs.length; i += 2) {
+      m.put((Flag) pairs[i], (String) pairs[i + 1]);
+    }
+    return m;
+  }
+
+  @Test
+  void defaultsAreTheDocumentedOnes() {
+    CliSettings s = assemble(flags(Flag.UPSTREAM, URL), Map.of());
+    ProxyConfig c = s.config();
+
+    assertThat(c.listen()).isEqualTo(new HostAndPort("127.0.0.1", 6432));
+    assertThat(c.poolMode()).isEqualTo(PoolMode.TRANSACTION);
+    assertThat(c.poolSize()).isEqualTo(20);
+    assertThat(c.minIdle()).isEqualTo(2);
+    assertThat(c.acquireTimeout()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(c.maxClientConnections()).isEqualTo(10_000);
+    assertThat(c.serverLifetime()).isEqualTo(Duration.ofHours(1));
+    assertThat(c.serverIdleTimeout()).isEqualTo(Duration.ofMinutes(10));
+    assertThat(c.connectTimeout()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(c.maxMessageSize()).isEqualTo(128 << 20);
+    assertThat(c.serverResetQuery()).isEqualTo("DISCARD ALL");
+    assertThat(c.clientAuth()).isEqualTo(ClientAuth.SCRAM_SHA_256);
+    assertThat(c.workerThreads()).isZero();
+    assertThat(s.logLevel()).isEqualTo(LogLevel.INFO);
+  }
+
+  @Test
+  void flagBeatsEnvironmentBeatsDefault() {
+    Map<String, String> env = Map.of("DATABASE_URL", URL, "SLUICE_POOL_SIZE", "50");
+
+    assertThat(assemble(flags(), Map.of("DATABASE_URL", URL)).config().poolSize()).isEqualTo(20);
+    assertThat(assemble(flags(), env).config().poolSize()).isEqualTo(50);
+    assertThat(assemble(flags(Flag.POOL_SIZE, "7"), env).config().poolSize()).isEqualTo(7);
+  }
+
+  @Test
+  void everyFlagReadsItsVariable() {
+    Map<String, String> env = new HashMap<>();
+    env.put("SLUICE_LISTEN", "0.0.0.0:7432");
+    env.put("SLUICE_UPSTREAM", "postgres://env@from-env/db");
+    env.put("SLUICE_POOL_MODE", "session");
+    env.put("SLUICE_POOL_SIZE", "40");
+    env.put("SLUICE_MIN_IDLE", "5");
+    env.put("SLUICE_ACQUIRE_TIMEOUT", "5s");
+    env.put("SLUICE_MAX_CLIENT_CONNECTIONS", "300");
+    env.put("SLUICE_SERVER_LIFETIME", "2h");
+    env.put("SLUICE_SERVER_IDLE_TIMEOUT", "90s");
+    env.put("SLUICE_CONNECT_TIMEOUT", "3s");
+    env.put("SLUICE_MAX_MESSAGE_SIZE", "64kB");
+    env.put("SLUICE_SERVER_RESET_QUERY", "RESET ALL");
+    env.put("SLUICE_CLIENT_AUTH", "md5");
+    env.put("SLUICE_WORKERS", "4");
+    env.put("SLUICE_LOG_LEVEL", "debug");
+    assertThat(env).hasSize(Flag.values().length);
+
+    CliSettings s = assemble(flags(), env);
+    ProxyConfig c = s.config();
+
+    assertThat(c.listen()).isEqualTo(new HostAndPort("0.0.0.0", 7432));
+    assertThat(c.upstream().primary().host()).isEqualTo("from-env");
+    assertThat(c.poolMode()).isEqualTo(PoolMode.SESSION);
+    assertThat(c.poolSize()).isEqualTo(40);
+    assertThat(c.minIdle()).isEqualTo(5);
+    assertThat(c.acquireTimeout()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(c.maxClientConnections()).isEqualTo(300);
+    assertThat(c.serverLifetime()).isEqualTo(Duration.ofHours(2));
+    assertThat(c.serverIdleTimeout()).isEqualTo(Duration.ofSeconds(90));
+    assertThat(c.connectTimeout()).isEqualTo(Duration.ofSeconds(3));
+    assertThat(c.maxMessageSize()).isEqualTo(65536);
+    assertThat(c.serverResetQuery()).isEqualTo("RESET ALL");
+    assertThat(c.clientAuth()).isEqualTo(ClientAuth.MD5);
+    assertThat(c.workerThreads()).isEqualTo(4);
+    assertThat(s.logLevel()).isEqualTo(LogLevel.DEBUG);
+  }
+
+  @Test
+  void blankVariablesAreUnsetButAnEmptyResetQueryDisablesIt() {
+    Map<String, String> env =
+        Map.of(
+            "DATABASE_URL", URL,
+            "SLUICE_POOL_SIZE", "",
+            "SLUICE_LISTEN", "  ",
+            "SLUICE_SERVER_RESET_QUERY", "");
+
+    ProxyConfig c = assemble(flags(), env).config();
+
+    assertThat(c.poolSize()).isEqualTo(20);
+    assertThat(c.listen().port()).isEqualTo(6432);
+    assertThat(c.serverResetQuery()).isEmpty();
+  }
+
+  @Test
+  void emptyResetQueryFlagDisablesIt() {
+    assertThat(
+            assemble(flags(Flag.UPSTREAM, URL, Flag.SERVER_RESET_QUERY, ""), Map.of())
+                .config()
+                .serverResetQuery())
+        .isEmpty();
+  }
+
+  @Test
+  void upstreamFlagBeatsEveryVariable() {
+    Map<String, String> env =
+        Map.of(
+            "SLUICE_UPSTREAM", "postgres://a@sluice-env/db",
+            "DATABASE_URL", "postgres://b@database-url/db",
+            "PGHOST", "pghost",
+            "PGUSER", "c");
+
+    assertThat(host(flags(Flag.UPSTREAM, "host=flag user=f"), env)).isEqualTo("flag");
+    assertThat(host(flags(), env)).isEqualTo("sluice-env");
+  }
+
+  @Test
+  void upstreamFromLibpqVariables() {
+    Map<String, String> env =
+        Map.of("PGHOST", "pg.internal", "PGPORT", "5433", "PGUSER", "u", "PGPASSWORD", "pw");
+
+    ProxyConfig c = assemble(flags(), env).config();
+
+    assertThat(c.upstream().primary()).isEqualTo(new HostAndPort("pg.internal", 5433));
+    assertThat(c.upstream().password()).isEqualTo("pw");
+  }
+
+  @Test
+  void sizesInPostgresqlUnits() {
+    assertThat(size("1048576")).isEqualTo(1 << 20);
+    assertThat(size("64kB")).isEqualTo(64 << 10);
+    assertThat(size("128MB")).isEqualTo(128 << 20);
+    assertThat(size("1 GB")).isEqualTo(1 << 30);
+    assertThat(size("2048B")).isEqualTo(2048);
+  }
+
+  @Test
+  void errorsFromVariablesNameTheVariable() {
+    Map<String, String> env = Map.of("DATABASE_URL", URL, "SLUICE_ACQUIRE_TIMEOUT", "0s");
+
+    assertThatThrownBy(() -> assemble(flags(), env))
+        .hasMessage(
+            "invalid value for SLUICE_ACQUIRE_TIMEOUT: '0s' (expected a positive duration such as"
+                + " 30s)");
+  }
+
+  @Test
+  void defaultsRenderForHelp() {
+    assertThat(Flag.POOL_SIZE.defaultText()).isEqualTo("20");
+    assertThat(Flag.MAX_MESSAGE_SIZE.defaultText()).isEqualTo("128MB");
+    assertThat(Flag.SERVER_IDLE_TIMEOUT.defaultText()).isEqualTo("10m");
+    assertThat(Flag.LISTEN.defaultText()).isEqualTo("127.0.0.1:6432");
+    assertThat(Flag.POOL_SIZE.envVar()).isEqualTo("SLUICE_POOL_SIZE");
+    assertThat(Flag.MAX_CLIENT_CONNECTIONS.envVar()).isEqualTo("SLUICE_MAX_CLIENT_CONNECTIONS");
+  }
+
+  private static int size(String text) {
+    return assemble(flags(Flag.UPSTREAM, URL, Flag.MAX_MESSAGE_SIZE, text), Map.of())
+        .config()
+        .maxMessageSize();
+  }
+
+  private static String host(Map<Flag, String> flags, Map<String, String> env) {
+    return assemble(flags, env).config().upstream().primary().host();
+  }
+}
