@@ -64,7 +64,9 @@ final class SharedPostgres {
     PostgresServer stopping = server;
     server = null;
     stopping.shutdown();
-    log.info("PostgreSQL for tests stopped: {}", stopping);
+    if (stopping.managed()) {
+      log.info("PostgreSQL for tests stopped: {}", stopping);
+    }
   }
 
   private static PostgresServer launch() {
