@@ -1,34 +1,136 @@
 package dev.sluice.server;
 
+import dev.sluice.config.ConfigException;
 import dev.sluice.config.ProxyConfig;
+import dev.sluice.protocol.FrameDecoder;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
 import java.net.InetSocketAddress;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A running Sluice: the client listener, the backend pools and the event loops behind them. {@link
- * #start} binds and warms the pools; {@link #close} drains and stops.
+ * #start} binds and warms the default pool; {@link #close} stops accepting, fails waiters, closes
+ * connections and stops the loops.
  */
 public final class SluiceServer implements AutoCloseable {
-  private final ProxyConfig config;
+  private static final Logger log = LoggerFactory.getLogger(SluiceServer.class);
 
-  private SluiceServer(ProxyConfig config) {
+  /** Outbound buffer bounds per channel: past the high mark the peer stops being read. */
+  private static final WriteBufferWaterMark WATER_MARK =
+      new WriteBufferWaterMark(256 * 1024, 1024 * 1024);
+
+  private final ProxyConfig config;
+  private final EventLoopGroup boss;
+  private final EventLoopGroup workers;
+  private final ProxyContext ctx;
+  private final Channel listener;
+  private final CountDownLatch terminated = new CountDownLatch(1);
+
+  private SluiceServer(
+      ProxyConfig config,
+      EventLoopGroup boss,
+      EventLoopGroup workers,
+      ProxyContext ctx,
+      Channel listener) {
     this.config = config;
+    this.boss = boss;
+    this.workers = workers;
+    this.ctx = ctx;
+    this.listener = listener;
   }
 
   /** Binds the listener (port 0 picks a free one) and opens {@code min-idle} backends. */
   public static SluiceServer start(ProxyConfig config) {
-    throw new UnsupportedOperationException("not yet wired: " + config.listen());
+    if (config.upstream().password() == null) {
+      throw new ConfigException(
+          "--upstream",
+          config.upstream().toString(),
+          "the upstream URL must carry a password: clients log in to Sluice with it");
+    }
+    Transport transport = Transport.best();
+    int threads =
+        config.workerThreads() > 0
+            ? config.workerThreads()
+            : Runtime.getRuntime().availableProcessors();
+    EventLoopGroup boss = transport.newGroup(1, "sluice-accept");
+    EventLoopGroup workers = transport.newGroup(threads, "sluice-io");
+    ProxyContext ctx = new ProxyContext(config, transport, workers);
+    try {
+      ServerBootstrap b =
+          new ServerBootstrap()
+              .group(boss, workers)
+              .channel(transport.serverChannel())
+              .option(ChannelOption.SO_BACKLOG, 4096)
+              .option(ChannelOption.SO_REUSEADDR, true)
+              .childOption(ChannelOption.TCP_NODELAY, true)
+              .childOption(ChannelOption.SO_KEEPALIVE, true)
+              .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
+              .childHandler(
+                  new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                      ch.config().setWriteBufferWaterMark(WATER_MARK);
+                      ch.pipeline()
+                          .addLast("frames", FrameDecoder.forClient(config.maxMessageSize()))
+                          .addLast("client", new ClientConnection(ctx));
+                    }
+                  });
+      Channel listener =
+          b.bind(config.listen().host(), config.listen().port()).syncUninterruptibly().channel();
+      SluiceServer server = new SluiceServer(config, boss, workers, ctx, listener);
+      server.warmUp();
+      log.info(
+          "listening on {} ({}, {} event loops), upstream {}",
+          server.localAddress(),
+          transport.name(),
+          threads,
+          config.upstream());
+      return server;
+    } catch (RuntimeException e) {
+      boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      throw e;
+    }
+  }
+
+  private void warmUp() {
+    var up = config.upstream();
+    ServerPool pool = ctx.pools().get(new PoolKey(up.database(), up.user()));
+    pool.pool().ensureMinIdle();
+    workers
+        .next()
+        .scheduleWithFixedDelay(
+            () -> ctx.pools().all().forEach(p -> p.pool().maintain()), 1, 1, TimeUnit.SECONDS);
   }
 
   /** The address clients connect to; the real port when the configured one was 0. */
   public InetSocketAddress localAddress() {
-    return InetSocketAddress.createUnresolved(config.listen().host(), config.listen().port());
+    return (InetSocketAddress) listener.localAddress();
   }
 
-  /** Blocks until {@link #close} is called from another thread or a signal handler. */
+  /** Blocks until {@link #close} has finished. */
   public void awaitTermination() throws InterruptedException {
-    throw new UnsupportedOperationException();
+    terminated.await();
   }
 
   @Override
-  public void close() {}
+  public void close() {
+    if (terminated.getCount() == 0) {
+      return;
+    }
+    listener.close().syncUninterruptibly();
+    ctx.pools().all().forEach(p -> p.pool().close());
+    boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    terminated.countDown();
+    log.info("stopped");
+  }
 }

@@ -1,0 +1,476 @@
+package dev.sluice.pool;
+
+import dev.sluice.error.SafeErrors;
+import dev.sluice.error.Severity;
+import dev.sluice.error.SluiceException;
+import dev.sluice.error.SqlState;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One pool of backend connections for one (database, user).
+ *
+ * <p>Every open connection the pool knows is in exactly one state, kept in one map and changed only
+ * in {@link #moveTo}: {@code IDLE} (in the idle deque) or {@code ACTIVE} (handed to a client).
+ * Connections being opened are counted in {@code connecting}, reserved under the monitor before the
+ * connect starts, so {@code total = open + connecting} never exceeds {@code maxSize}.
+ *
+ * <p>Waiters queue FIFO. A connection that becomes available (released, or newly opened) goes to
+ * the head waiter; otherwise it is kept idle, most recently used first. An acquire prefers an idle
+ * connection on the caller's event loop. The pool never blocks: state changes happen under the
+ * pool's monitor, and callbacks run afterwards on each waiter's own executor.
+ */
+public final class ConnectionPool<C extends PooledConnection> {
+  private static final Logger log = LoggerFactory.getLogger(ConnectionPool.class);
+
+  private enum State {
+    IDLE,
+    ACTIVE
+  }
+
+  private static final class Entry {
+    final long createdNanos;
+    final long expiresNanos;
+    final long idleLimitNanos;
+    State state = State.ACTIVE;
+    long idleSinceNanos;
+
+    Entry(long created, long lifetime, long idleLimit) {
+      this.createdNanos = created;
+      this.expiresNanos = created + lifetime;
+      this.idleLimitNanos = idleLimit;
+    }
+  }
+
+  private final class Waiter {
+    final Object affinity;
+    final Executor executor;
+    final AcquireCallback<C> callback;
+    final long enqueuedNanos;
+    ScheduledFuture<?> timeout;
+    boolean done;
+
+    Waiter(Object affinity, Executor executor, AcquireCallback<C> callback, long now) {
+      this.affinity = affinity;
+      this.executor = executor;
+      this.callback = callback;
+      this.enqueuedNanos = now;
+    }
+  }
+
+  /** A handle to stop waiting (the client left before it got a connection). */
+  public interface Pending {
+    void cancel();
+  }
+
+  private final PoolSettings settings;
+  private final Connector<C> connector;
+  private final LongSupplier nanoClock;
+  private final Map<C, Entry> entries = new HashMap<>();
+  private final ArrayDeque<C> idle = new ArrayDeque<>();
+  private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+  private int connecting;
+  private int active;
+  private Throwable lastConnectFailure;
+  private boolean closed;
+
+  public ConnectionPool(PoolSettings settings, Connector<C> connector, LongSupplier nanoClock) {
+    this.settings = settings;
+    this.connector = connector;
+    this.nanoClock = nanoClock;
+  }
+
+  public PoolSettings settings() {
+    return settings;
+  }
+
+  public synchronized PoolStats stats() {
+    return new PoolStats(
+        entries.size() + connecting, active, idle.size(), connecting, waiters.size());
+  }
+
+  /**
+   * Asks for a connection. The callback runs on {@code executor} with a connection or a failure: a
+   * {@link SluiceException} 53300 after the acquire timeout, or the connect failure when the pool
+   * cannot open any connection at all.
+   */
+  public Pending acquire(
+      Object affinity,
+      Executor executor,
+      ScheduledExecutorService timer,
+      AcquireCallback<C> callback) {
+    C ready = null;
+    Waiter w = null;
+    synchronized (this) {
+      if (!closed) {
+        ready = takeIdle(affinity);
+        if (ready != null) {
+          moveTo(ready, State.ACTIVE);
+        } else {
+          w = new Waiter(affinity, executor, callback, nanoClock.getAsLong());
+          waiters.addLast(w);
+        }
+      }
+    }
+    if (ready != null) {
+      C conn = ready;
+      executor.execute(() -> callback.done(conn, null));
+      return () -> {};
+    }
+    if (w == null) {
+      executor.execute(
+          () ->
+              callback.done(
+                  null, SluiceException.error(SqlState.ADMIN_SHUTDOWN, "sluice is shutting down")));
+      return () -> {};
+    }
+    Waiter waiter = w;
+    ScheduledFuture<?> t =
+        timer.schedule(
+            () -> timeOut(waiter), settings.acquireTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    synchronized (this) {
+      waiter.timeout = t;
+      if (waiter.done) {
+        t.cancel(false);
+      }
+    }
+    fillWaiters();
+    return () -> cancelWaiter(waiter);
+  }
+
+  /**
+   * Gives a connection back. {@code reusable} false (or a closed or expired connection) closes it
+   * instead of keeping it.
+   */
+  public void release(C conn, boolean reusable, String reason) {
+    Waiter handTo = null;
+    String closeReason = null;
+    synchronized (this) {
+      Entry e = entries.get(conn);
+      if (e == null || e.state != State.ACTIVE) {
+        return;
+      }
+      if (!reusable || closed || !conn.isOpen()) {
+        closeReason = reason;
+      } else if (nanoClock.getAsLong() - e.expiresNanos >= 0) {
+        closeReason = "lifetime reached";
+      }
+      if (closeReason != null) {
+        forget(conn);
+      } else {
+        handTo = nextWaiter();
+        if (handTo == null) {
+          moveTo(conn, State.IDLE);
+        }
+      }
+    }
+    if (closeReason != null) {
+      conn.close(closeReason);
+      fillWaiters();
+    } else if (handTo != null) {
+      deliver(handTo, conn);
+    }
+  }
+
+  /** The connection closed by itself (server gone, network error): forget it. */
+  public void closed(C conn) {
+    boolean known;
+    synchronized (this) {
+      known = entries.containsKey(conn);
+      forget(conn);
+    }
+    if (known) {
+      fillWaiters();
+    }
+  }
+
+  /**
+   * Periodic upkeep: closes idle connections past their lifetime, and beyond {@code minIdle} those
+   * idle too long; opens connections up to {@code minIdle} idle; retries for waiters.
+   */
+  public void maintain() {
+    List<C> toClose = new ArrayList<>();
+    synchronized (this) {
+      long now = nanoClock.getAsLong();
+      // Oldest-idle first, so the ones kept are the most recently used.
+      Iterator<C> it = idle.descendingIterator();
+      while (it.hasNext()) {
+        C c = it.next();
+        Entry e = entries.get(c);
+        boolean expired = now - e.expiresNanos >= 0;
+        boolean idleTooLong =
+            idle.size() - toClose.size() > settings.minIdle()
+                && now - e.idleSinceNanos - e.idleLimitNanos >= 0;
+        if (expired || idleTooLong || !c.isOpen()) {
+          toClose.add(c);
+        }
+      }
+      toClose.forEach(this::forget);
+    }
+    toClose.forEach(c -> c.close("idle timeout or lifetime reached"));
+    fillWaiters();
+    ensureMinIdle();
+  }
+
+  /** Opens connections until {@code minIdle} are idle or being opened (never beyond max). */
+  public void ensureMinIdle() {
+    int n;
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      int want = settings.minIdle() + waiters.size() - idle.size() - connecting;
+      n = Math.max(0, Math.min(want, settings.maxSize() - entries.size() - connecting));
+      connecting += n;
+    }
+    for (int i = 0; i < n; i++) {
+      startConnect(null);
+    }
+  }
+
+  /** Stops handing out connections, fails the waiters and closes idle connections. */
+  public void close() {
+    List<C> toClose;
+    List<Waiter> failed = new ArrayList<>();
+    synchronized (this) {
+      closed = true;
+      toClose = new ArrayList<>(idle);
+      toClose.forEach(this::forget);
+      Waiter w;
+      while ((w = nextWaiter()) != null) {
+        failed.add(w);
+      }
+    }
+    toClose.forEach(c -> c.close("shutting down"));
+    SluiceException e = SluiceException.fatal(SqlState.ADMIN_SHUTDOWN, "sluice is shutting down");
+    failed.forEach(w -> fail(w, e));
+  }
+
+  // ---- internals: methods without their own monitor are called with it held ----
+
+  private C takeIdle(Object affinity) {
+    C pick = null;
+    for (C c : idle) {
+      if (!c.isOpen()) {
+        continue;
+      }
+      if (c.affinity() == affinity) {
+        pick = c;
+        break;
+      }
+      if (pick == null) {
+        pick = c;
+      }
+    }
+    if (pick != null) {
+      idle.remove(pick);
+    }
+    return pick;
+  }
+
+  /** The single place where an open connection's state and the counts change. */
+  private void moveTo(C c, State to) {
+    Entry e = entries.get(c);
+    if (e.state == State.ACTIVE) {
+      active--;
+    } else {
+      idle.remove(c);
+    }
+    e.state = to;
+    if (to == State.ACTIVE) {
+      active++;
+    } else {
+      e.idleSinceNanos = nanoClock.getAsLong();
+      idle.addFirst(c);
+    }
+  }
+
+  private void forget(C c) {
+    Entry e = entries.remove(c);
+    if (e == null) {
+      return;
+    }
+    if (e.state == State.ACTIVE) {
+      active--;
+    } else {
+      idle.remove(c);
+    }
+  }
+
+  private Waiter nextWaiter() {
+    Waiter w;
+    while ((w = waiters.pollFirst()) != null) {
+      if (!w.done) {
+        w.done = true;
+        if (w.timeout != null) {
+          w.timeout.cancel(false);
+        }
+        return w;
+      }
+    }
+    return null;
+  }
+
+  /** Starts as many connects as there are waiters not yet covered, within {@code maxSize}. */
+  private void fillWaiters() {
+    List<Object> affinities = new ArrayList<>();
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      int n =
+          Math.min(waiters.size() - connecting, settings.maxSize() - entries.size() - connecting);
+      Iterator<Waiter> it = waiters.descendingIterator();
+      for (int i = 0; i < n && it.hasNext(); i++) {
+        affinities.add(it.next().affinity);
+      }
+      connecting += affinities.size();
+    }
+    affinities.forEach(this::startConnect);
+  }
+
+  /** Opens one connection; its slot in {@code connecting} was reserved by the caller. */
+  private void startConnect(Object affinity) {
+    CompletionStage<C> f;
+    try {
+      f = connector.connect(affinity);
+    } catch (RuntimeException e) {
+      connectFailed(e);
+      return;
+    }
+    f.whenComplete(
+        (conn, failure) -> {
+          if (failure != null || conn == null) {
+            connectFailed(failure);
+          } else {
+            connected(conn);
+          }
+        });
+  }
+
+  private void connected(C conn) {
+    Waiter handTo = null;
+    boolean close;
+    synchronized (this) {
+      connecting--;
+      lastConnectFailure = null;
+      close = closed || !conn.isOpen();
+      if (!close) {
+        long now = nanoClock.getAsLong();
+        ThreadLocalRandom r = ThreadLocalRandom.current();
+        long lifetime = settings.lifetime().toNanos();
+        long idleLimit = settings.idleTimeout().toNanos();
+        Entry e =
+            new Entry(
+                now,
+                lifetime - (long) (lifetime * 0.1 * r.nextDouble()),
+                idleLimit - (long) (idleLimit * 0.1 * r.nextDouble()));
+        entries.put(conn, e);
+        active++;
+        handTo = nextWaiter();
+        if (handTo == null) {
+          moveTo(conn, State.IDLE);
+        }
+      }
+    }
+    if (close) {
+      conn.close(closed ? "shutting down" : "closed during login");
+    } else if (handTo != null) {
+      deliver(handTo, conn);
+    }
+  }
+
+  private void connectFailed(Throwable failure) {
+    List<Waiter> failAll = new ArrayList<>();
+    synchronized (this) {
+      connecting--;
+      lastConnectFailure = failure;
+      if (entries.isEmpty() && connecting == 0) {
+        // Nothing live can serve the waiters: fail them now with the real reason rather than
+        // after the acquire timeout (a wrong database name or a down server will not heal in
+        // the next few seconds, and the client deserves the server's own error).
+        Waiter w;
+        while ((w = nextWaiter()) != null) {
+          failAll.add(w);
+        }
+      }
+    }
+    Throwable cause = unwrap(failure);
+    log.warn("pool {}: backend connect failed: {}", settings.name(), SafeErrors.describe(cause));
+    failAll.forEach(w -> fail(w, cause));
+  }
+
+  private static Throwable unwrap(Throwable t) {
+    Throwable c = t;
+    while (c instanceof CompletionException && c.getCause() != null) {
+      c = c.getCause();
+    }
+    return c == null ? new IllegalStateException("connect returned nothing") : c;
+  }
+
+  private void timeOut(Waiter w) {
+    PoolStats s;
+    Throwable last;
+    synchronized (this) {
+      if (w.done) {
+        return;
+      }
+      w.done = true;
+      waiters.remove(w);
+      s = stats();
+      last = lastConnectFailure;
+    }
+    String detail =
+        last == null ? null : "Last backend connect failure: " + SafeErrors.describe(unwrap(last));
+    fail(
+        w,
+        new SluiceException(
+            SqlState.TOO_MANY_CONNECTIONS,
+            Severity.ERROR,
+            "no backend connection available within "
+                + settings.acquireTimeout().toMillis()
+                + " ms (pool "
+                + settings.name()
+                + ": "
+                + s
+                + ")",
+            detail,
+            "Raise --pool-size or --acquire-timeout, or shorten transactions.",
+            null));
+  }
+
+  private void cancelWaiter(Waiter w) {
+    synchronized (this) {
+      if (w.done) {
+        return;
+      }
+      w.done = true;
+      waiters.remove(w);
+      if (w.timeout != null) {
+        w.timeout.cancel(false);
+      }
+    }
+  }
+
+  private void deliver(Waiter w, C conn) {
+    w.executor.execute(() -> w.callback.done(conn, null));
+  }
+
+  private void fail(Waiter w, Throwable failure) {
+    w.executor.execute(() -> w.callback.done(null, failure));
+  }
+}

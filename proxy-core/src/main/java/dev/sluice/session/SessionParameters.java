@@ -1,0 +1,162 @@
+package dev.sluice.session;
+
+import dev.sluice.error.SluiceException;
+import dev.sluice.error.SqlState;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The settings one client's session should have, whichever backend serves it.
+ *
+ * <p>{@code desired} starts as the client's startup parameters (and {@code -c} options) and follows
+ * every ParameterStatus the backend reports while serving this client, so a client's own {@code SET
+ * application_name} or {@code SET TimeZone} moves with it to the next backend. Each backend carries
+ * an {@code applied} map: the same kind of map, as Sluice last brought that backend in line. When a
+ * backend is attached, {@link #syncQuery} yields one query that makes the backend match this
+ * client: {@code set_config} for values that differ (with startup-parameter semantics, so list
+ * values such as {@code search_path} parse as PostgreSQL parses them at login), {@code RESET} for
+ * settings another client changed and this one never asked for.
+ *
+ * <p>Setting names are case-insensitive in PostgreSQL; {@code desired} and {@code applied} hold
+ * them in lower case. {@code clientView} is the last value of each reported setting that this
+ * client was told, so the client only sees a ParameterStatus when its own session's value changes.
+ */
+public final class SessionParameters {
+  /** Startup keys that are not settings. */
+  private static final Set<String> NOT_SETTINGS =
+      Set.of("user", "database", "options", "replication");
+
+  /** Reported values that describe the server or the login and cannot be set. */
+  private static final Set<String> FIXED =
+      Set.of(
+          "server_version",
+          "server_encoding",
+          "integer_datetimes",
+          "is_superuser",
+          "session_authorization",
+          "in_hot_standby");
+
+  private static final Pattern NAME =
+      Pattern.compile("[A-Za-z_][A-Za-z0-9_$]*(\\.[A-Za-z0-9_$]+)*");
+
+  private final Map<String, String> desired;
+  private final Map<String, String> clientView = new HashMap<>();
+
+  private SessionParameters(Map<String, String> desired) {
+    this.desired = desired;
+  }
+
+  /**
+   * The settings of a StartupMessage: every parameter except the login keys, plus {@code -c
+   * name=value} and {@code --name=value} items of {@code options}.
+   *
+   * @throws SluiceException 42704 for a name that cannot be a setting, 0A000 for other options
+   */
+  public static SessionParameters fromStartup(Map<String, String> startup) {
+    Map<String, String> d = new LinkedHashMap<>();
+    for (Map.Entry<String, String> e : startup.entrySet()) {
+      String k = e.getKey();
+      if (NOT_SETTINGS.contains(k) || k.startsWith("_pq_.")) {
+        continue;
+      }
+      putChecked(d, k, e.getValue());
+    }
+    String options = startup.get("options");
+    if (options != null) {
+      StartupOptions.parse(options).forEach((k, v) -> putChecked(d, k, v));
+    }
+    return new SessionParameters(d);
+  }
+
+  private static void putChecked(Map<String, String> d, String name, String value) {
+    if (!NAME.matcher(name).matches() || FIXED.contains(name.toLowerCase(Locale.ROOT))) {
+      throw SluiceException.fatal(
+          SqlState.UNDEFINED_OBJECT, "unrecognized configuration parameter \"" + name + "\"");
+    }
+    d.put(name.toLowerCase(Locale.ROOT), value);
+  }
+
+  /**
+   * What to report to the client at login: the server's values with the client's own settings in
+   * their place. Also records them as the client's view.
+   */
+  public Map<String, String> initialReport(Map<String, String> serverDefaults) {
+    Map<String, String> report = new LinkedHashMap<>();
+    serverDefaults.forEach(
+        (k, v) -> report.put(k, desired.getOrDefault(k.toLowerCase(Locale.ROOT), v)));
+    clientView.putAll(report);
+    return report;
+  }
+
+  /**
+   * The query that makes a backend whose settings are {@code applied} match this client, or {@code
+   * null} when they already do. Afterwards {@code applied} holds this client's settings.
+   */
+  public String syncQuery(Map<String, String> applied) {
+    if (applied.equals(desired)) {
+      return null;
+    }
+    StringBuilder sets = new StringBuilder();
+    StringBuilder resets = new StringBuilder();
+    for (Map.Entry<String, String> e : desired.entrySet()) {
+      if (!e.getValue().equals(applied.get(e.getKey()))) {
+        sets.append(sets.length() == 0 ? "SELECT " : ", ")
+            .append("pg_catalog.set_config(")
+            .append(literal(e.getKey()))
+            .append(", ")
+            .append(literal(e.getValue()))
+            .append(", false)");
+      }
+    }
+    for (String k : applied.keySet()) {
+      if (!desired.containsKey(k)) {
+        resets.append("RESET ").append(identifier(k)).append(';');
+      }
+    }
+    applied.clear();
+    applied.putAll(desired);
+    return sets.length() == 0 ? resets.toString() : sets + ";" + resets;
+  }
+
+  /**
+   * A backend serving this client reported a setting. Records it as this client's (and, through
+   * {@code applied}, the backend's) value.
+   *
+   * @return whether the client should be told: its view of that setting changed
+   */
+  public boolean onReported(String name, String value, Map<String, String> applied) {
+    String key = name.toLowerCase(Locale.ROOT);
+    if (!FIXED.contains(key)) {
+      desired.put(key, value);
+      applied.put(key, value);
+    }
+    return !value.equals(clientView.put(name, value));
+  }
+
+  /** The current desired settings; read-only. */
+  public Map<String, String> desired() {
+    return Collections.unmodifiableMap(desired);
+  }
+
+  /** An E'' literal: the same meaning whatever standard_conforming_strings is. */
+  static String literal(String s) {
+    StringBuilder sb = new StringBuilder(s.length() + 4).append("E'");
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c == '\'' || c == '\\') {
+        sb.append(c);
+      }
+      sb.append(c);
+    }
+    return sb.append('\'').toString();
+  }
+
+  static String identifier(String s) {
+    return '"' + s.replace("\"", "\"\"") + '"';
+  }
+}

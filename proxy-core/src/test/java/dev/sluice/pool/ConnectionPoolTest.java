@@ -1,0 +1,236 @@
+package dev.sluice.pool;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sluice.error.SluiceException;
+import dev.sluice.error.SqlState;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class ConnectionPoolTest {
+  private final AtomicLong clock = new AtomicLong(1_000_000_000L);
+  private final List<CompletableFuture<Conn>> connects = new ArrayList<>();
+  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+
+  @AfterEach
+  void stop() {
+    timer.shutdownNow();
+  }
+
+  static final class Conn implements PooledConnection {
+    final Object loop;
+    boolean open = true;
+    String closedBecause;
+
+    Conn(Object loop) {
+      this.loop = loop;
+    }
+
+    @Override
+    public Object affinity() {
+      return loop;
+    }
+
+    @Override
+    public boolean isOpen() {
+      return open;
+    }
+
+    @Override
+    public void close(String reason) {
+      open = false;
+      closedBecause = reason;
+    }
+  }
+
+  /** Records each acquire's outcome; callbacks run inline. */
+  static final class Result implements AcquireCallback<Conn> {
+    Conn conn;
+    Throwable failure;
+    int calls;
+
+    @Override
+    public void done(Conn c, Throwable f) {
+      calls++;
+      conn = c;
+      failure = f;
+    }
+  }
+
+  private ConnectionPool<Conn> pool(int max, int minIdle, Duration acquireTimeout) {
+    PoolSettings s =
+        new PoolSettings(
+            "db/u", max, minIdle, acquireTimeout, Duration.ofMinutes(60), Duration.ofMinutes(10));
+    return new ConnectionPool<>(
+        s,
+        affinity -> {
+          CompletableFuture<Conn> f = new CompletableFuture<>();
+          connects.add(f);
+          return f;
+        },
+        clock::get);
+  }
+
+  private Result acquire(ConnectionPool<Conn> p, Object loop) {
+    Result r = new Result();
+    p.acquire(loop, Runnable::run, timer, r);
+    return r;
+  }
+
+  @Test
+  void minIdleConnectionsAreOpenedAtStart() {
+    ConnectionPool<Conn> p = pool(5, 2, Duration.ofSeconds(5));
+    p.ensureMinIdle();
+    assertThat(connects).hasSize(2);
+    connects.forEach(f -> f.complete(new Conn("L1")));
+    assertThat(p.stats()).isEqualTo(new PoolStats(2, 0, 2, 0, 0));
+  }
+
+  @Test
+  void neverMoreThanMaxSizeAndWaitersAreServedFifo() {
+    ConnectionPool<Conn> p = pool(2, 0, Duration.ofSeconds(30));
+    Result a = acquire(p, "L1");
+    Result b = acquire(p, "L1");
+    Result c = acquire(p, "L1");
+    Result d = acquire(p, "L1");
+    assertThat(connects).hasSize(2);
+    assertThat(p.stats().total()).isEqualTo(2);
+    assertThat(p.stats().waiting()).isEqualTo(4);
+    connects.get(0).complete(new Conn("L1"));
+    connects.get(1).complete(new Conn("L1"));
+    assertThat(a.conn).isNotNull();
+    assertThat(b.conn).isNotNull();
+    assertThat(c.calls).isZero();
+    p.release(a.conn, true, "done");
+    assertThat(c.conn).isSameAs(a.conn);
+    assertThat(d.calls).isZero();
+    p.release(b.conn, true, "done");
+    assertThat(d.conn).isSameAs(b.conn);
+    assertThat(p.stats()).isEqualTo(new PoolStats(2, 2, 0, 0, 0));
+    assertThat(connects).hasSize(2);
+  }
+
+  @Test
+  void idleConnectionOnTheCallersLoopIsPreferred() {
+    ConnectionPool<Conn> p = pool(4, 0, Duration.ofSeconds(5));
+    Result a = acquire(p, "L1");
+    Result b = acquire(p, "L2");
+    connects.get(0).complete(new Conn("L1"));
+    connects.get(1).complete(new Conn("L2"));
+    Conn onL1 = a.conn.loop.equals("L1") ? a.conn : b.conn;
+    Conn onL2 = onL1 == a.conn ? b.conn : a.conn;
+    p.release(onL1, true, "done");
+    p.release(onL2, true, "done");
+    assertThat(acquire(p, "L1").conn).isSameAs(onL1);
+    assertThat(acquire(p, "L2").conn).isSameAs(onL2);
+  }
+
+  @Test
+  void acquireTimesOutWith53300NamingTheCounts() throws Exception {
+    ConnectionPool<Conn> p = pool(1, 0, Duration.ofMillis(50));
+    Result a = acquire(p, "L1");
+    connects.get(0).complete(new Conn("L1"));
+    Result b = acquire(p, "L1");
+    long deadline = System.nanoTime() + 5_000_000_000L;
+    while (b.calls == 0 && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
+    assertThat(a.conn).isNotNull();
+    assertThat(b.failure)
+        .isInstanceOfSatisfying(
+            SluiceException.class,
+            e -> assertThat(e.state()).isEqualTo(SqlState.TOO_MANY_CONNECTIONS))
+        .hasMessageContaining("total=1 active=1 idle=0 waiting=0")
+        .hasMessageContaining("db/u");
+    assertThat(p.stats().waiting()).isZero();
+  }
+
+  @Test
+  void connectFailureWithNothingLiveFailsAllWaitersWithTheRealError() {
+    ConnectionPool<Conn> p = pool(3, 0, Duration.ofSeconds(30));
+    Result a = acquire(p, "L1");
+    Result b = acquire(p, "L1");
+    IllegalStateException boom = new IllegalStateException("database \"x\" does not exist");
+    connects.forEach(f -> f.completeExceptionally(boom));
+    assertThat(a.failure).isSameAs(boom);
+    assertThat(b.failure).isSameAs(boom);
+    assertThat(p.stats()).isEqualTo(new PoolStats(0, 0, 0, 0, 0));
+  }
+
+  @Test
+  void lifetimeClosesOnReleaseAndIdleTimeoutKeepsMinIdle() {
+    ConnectionPool<Conn> p = pool(4, 1, Duration.ofSeconds(5));
+    Result a = acquire(p, "L1");
+    Result b = acquire(p, "L1");
+    connects.forEach(f -> f.complete(new Conn("L1")));
+    p.release(b.conn, true, "done");
+    clock.addAndGet(Duration.ofMinutes(61).toNanos());
+    p.release(a.conn, true, "done");
+    assertThat(a.conn.open).isFalse();
+    assertThat(a.conn.closedBecause).isEqualTo("lifetime reached");
+    p.maintain();
+    assertThat(b.conn.open).isFalse();
+    // maintain() tops the pool back up to min-idle
+    assertThat(p.stats().connecting()).isEqualTo(1);
+  }
+
+  @Test
+  void idleBeyondMinIdleIsClosedAfterTheIdleTimeout() {
+    ConnectionPool<Conn> p = pool(4, 1, Duration.ofSeconds(5));
+    Result a = acquire(p, "L1");
+    Result b = acquire(p, "L1");
+    Result c = acquire(p, "L1");
+    connects.forEach(f -> f.complete(new Conn("L1")));
+    p.release(a.conn, true, "done");
+    p.release(b.conn, true, "done");
+    p.release(c.conn, true, "done");
+    assertThat(p.stats().idle()).isEqualTo(3);
+    clock.addAndGet(Duration.ofMinutes(11).toNanos());
+    p.maintain();
+    assertThat(p.stats().idle()).isEqualTo(1);
+    assertThat(p.stats().total()).isEqualTo(1);
+  }
+
+  @Test
+  void closedConnectionIsForgottenAndReplacedForAWaiter() {
+    ConnectionPool<Conn> p = pool(1, 0, Duration.ofSeconds(30));
+    Result a = acquire(p, "L1");
+    connects.get(0).complete(new Conn("L1"));
+    Result b = acquire(p, "L1");
+    a.conn.open = false;
+    p.closed(a.conn);
+    assertThat(connects).hasSize(2);
+    connects.get(1).complete(new Conn("L1"));
+    assertThat(b.conn).isNotNull().isNotSameAs(a.conn);
+  }
+
+  @Test
+  void cancelledWaiterIsNotServed() {
+    ConnectionPool<Conn> p = pool(1, 0, Duration.ofSeconds(30));
+    Result a = acquire(p, "L1");
+    connects.get(0).complete(new Conn("L1"));
+    Result b = new Result();
+    ConnectionPool.Pending pending = p.acquire("L1", Runnable::run, timer, b);
+    pending.cancel();
+    p.release(a.conn, true, "done");
+    assertThat(b.calls).isZero();
+    assertThat(p.stats()).isEqualTo(new PoolStats(1, 0, 1, 0, 0));
+  }
+
+  @Test
+  void notReusableReleaseClosesTheConnection() {
+    ConnectionPool<Conn> p = pool(2, 0, Duration.ofSeconds(30));
+    Result a = acquire(p, "L1");
+    connects.get(0).complete(new Conn("L1"));
+    p.release(a.conn, false, "client left mid-transaction");
+    assertThat(a.conn.closedBecause).isEqualTo("client left mid-transaction");
+    assertThat(p.stats().total()).isZero();
+  }
+}

@@ -1,0 +1,128 @@
+package dev.sluice.server;
+
+import dev.sluice.config.HostAndPort;
+import dev.sluice.config.ProxyConfig;
+import dev.sluice.error.SafeErrors;
+import dev.sluice.error.Severity;
+import dev.sluice.error.SluiceException;
+import dev.sluice.error.SqlState;
+import dev.sluice.protocol.FrameDecoder;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Opens logged-in backend connections. Hosts of the upstream URL are tried in order; the whole
+ * attempt (TCP connect plus login) is bounded by {@code --connect-timeout}.
+ */
+final class BackendConnector {
+  /** PostgreSQL never sends a message over 1 GB. */
+  private static final int MAX_BACKEND_MESSAGE = ProxyConfig.MAX_MESSAGE_SIZE_LIMIT;
+
+  private final ProxyConfig config;
+  private final Transport transport;
+  private final EventLoopGroup workers;
+
+  BackendConnector(ProxyConfig config, Transport transport, EventLoopGroup workers) {
+    this.config = config;
+    this.transport = transport;
+    this.workers = workers;
+  }
+
+  /** Connects on {@code loop} (or any worker loop when null). */
+  CompletableFuture<ServerConnection> connect(EventLoop loop, ServerPool pool) {
+    EventLoop l = loop != null ? loop : workers.next();
+    CompletableFuture<ServerConnection> result = new CompletableFuture<>();
+    tryHost(l, pool, config.upstream().hosts(), 0, result);
+    l.schedule(
+        () -> {
+          result.completeExceptionally(
+              SluiceException.fatal(
+                  SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+                  "could not connect to the upstream server within "
+                      + config.connectTimeout().toMillis()
+                      + " ms (--connect-timeout)"));
+        },
+        config.connectTimeout().toMillis(),
+        TimeUnit.MILLISECONDS);
+    return result;
+  }
+
+  private void tryHost(
+      EventLoop loop,
+      ServerPool pool,
+      List<HostAndPort> hosts,
+      int index,
+      CompletableFuture<ServerConnection> result) {
+    HostAndPort hp = hosts.get(index);
+    CompletableFuture<ServerConnection> login = new CompletableFuture<>();
+    Bootstrap b =
+        new Bootstrap()
+            .group(loop)
+            .channel(transport.socketChannel())
+            .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
+            .option(ChannelOption.TCP_NODELAY, true)
+            .option(ChannelOption.SO_KEEPALIVE, true)
+            .handler(
+                new ChannelInitializer<Channel>() {
+                  @Override
+                  protected void initChannel(Channel ch) {
+                    ch.pipeline()
+                        .addLast("frames", FrameDecoder.forServer(MAX_BACKEND_MESSAGE))
+                        .addLast("server", new ServerConnection(pool, login));
+                  }
+                });
+    ChannelFuture cf = b.connect(hp.host(), hp.port());
+    cf.addListener(
+        f -> {
+          if (!f.isSuccess()) {
+            login.completeExceptionally(unableToConnect(hp, f.cause()));
+          }
+        });
+    login.whenComplete(
+        (s, e) -> {
+          if (e == null) {
+            if (!result.complete(s)) {
+              s.close("connect attempt timed out");
+            }
+          } else if (index + 1 < hosts.size()
+              && !(e instanceof dev.sluice.error.ServerErrorException)) {
+            tryHost(loop, pool, hosts, index + 1, result);
+          } else {
+            result.completeExceptionally(e);
+          }
+        });
+    result.whenComplete(
+        (s, e) -> {
+          if (e != null && cf.channel().isOpen()) {
+            cf.channel().close();
+          }
+        });
+  }
+
+  private static SluiceException unableToConnect(HostAndPort hp, Throwable cause) {
+    return new SluiceException(
+        SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+        Severity.FATAL,
+        "could not connect to the upstream server at " + hp + ": " + rootMessage(cause),
+        null,
+        null,
+        null);
+  }
+
+  private static String rootMessage(Throwable t) {
+    Throwable c = t;
+    for (int i = 0; i < 8 && c.getCause() != null && c.getCause() != c; i++) {
+      c = c.getCause();
+    }
+    String m = c.getMessage();
+    return m != null ? m : SafeErrors.describe(t);
+  }
+}

@@ -1,0 +1,28 @@
+package dev.sluice.server;
+
+/** Why a connection closed; logged once with the connection's age. */
+enum CloseReason {
+  CLIENT_TERMINATE(false),
+  CLIENT_EOF(false),
+  CANCEL_REQUEST(false),
+  PROTOCOL_VIOLATION(true),
+  AUTHENTICATION_FAILED(true),
+  LOGIN_FAILED(true),
+  TOO_MANY_CLIENTS(true),
+  SERVER_GONE(true),
+  SERVER_FATAL(true),
+  IO_ERROR(true),
+  INTERNAL_ERROR(true),
+  SHUTDOWN(false);
+
+  private final boolean notable;
+
+  CloseReason(boolean notable) {
+    this.notable = notable;
+  }
+
+  /** Whether this close deserves an INFO line rather than DEBUG. */
+  boolean notable() {
+    return notable;
+  }
+}

@@ -1,0 +1,87 @@
+package dev.sluice.server;
+
+import dev.sluice.auth.ScramCredentials;
+import dev.sluice.config.ProxyConfig;
+import io.netty.channel.EventLoopGroup;
+import java.security.SecureRandom;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * What every connection of one running Sluice shares: the configuration snapshot, the pools, the
+ * cancel keys, the client count and the pre-derived login secrets. Handed to each connection
+ * through its constructor; nothing here is static.
+ */
+final class ProxyContext {
+  private final ProxyConfig config;
+  private final PoolRegistry pools;
+  private final CancelRegistry cancels = new CancelRegistry();
+  private final CancelForwarder cancelForwarder;
+  private final BackendConnector connector;
+  private final ClientLogin.Secrets secrets;
+  private final Map<String, String> upstreamStartup;
+  private final AtomicInteger clients = new AtomicInteger();
+
+  ProxyContext(ProxyConfig config, Transport transport, EventLoopGroup workers) {
+    this.config = config;
+    this.connector = new BackendConnector(config, transport, workers);
+    this.cancelForwarder = new CancelForwarder(transport);
+    this.pools = new PoolRegistry(this);
+    var up = config.upstream();
+    byte[] mockSecret = new byte[32];
+    new SecureRandom().nextBytes(mockSecret);
+    // Derived once here, not per login: PBKDF2 with 4096 rounds costs milliseconds of CPU.
+    this.secrets =
+        new ClientLogin.Secrets(
+            up.user(), up.password(), ScramCredentials.derive(up.password()), mockSecret);
+    Map<String, String> extra = new LinkedHashMap<>();
+    for (String k : new String[] {"application_name", "options"}) {
+      String v = up.parameters().get(k);
+      if (v != null) {
+        extra.put(k, v);
+      }
+    }
+    this.upstreamStartup = Map.copyOf(extra);
+  }
+
+  ProxyConfig config() {
+    return config;
+  }
+
+  PoolRegistry pools() {
+    return pools;
+  }
+
+  CancelRegistry cancels() {
+    return cancels;
+  }
+
+  CancelForwarder cancelForwarder() {
+    return cancelForwarder;
+  }
+
+  BackendConnector connector() {
+    return connector;
+  }
+
+  Map<String, String> upstreamStartupParameters() {
+    return upstreamStartup;
+  }
+
+  ClientLogin newLogin(String user) {
+    return new ClientLogin(config.clientAuth(), secrets, user);
+  }
+
+  void clientOpened() {
+    clients.incrementAndGet();
+  }
+
+  void clientClosed() {
+    clients.decrementAndGet();
+  }
+
+  int clientCount() {
+    return clients.get();
+  }
+}

@@ -1,0 +1,379 @@
+package dev.sluice.server;
+
+import dev.sluice.auth.Md5Password;
+import dev.sluice.auth.ScramClient;
+import dev.sluice.error.SafeErrors;
+import dev.sluice.error.ServerErrorException;
+import dev.sluice.error.SluiceException;
+import dev.sluice.error.SqlState;
+import dev.sluice.pool.PooledConnection;
+import dev.sluice.protocol.BackendType;
+import dev.sluice.protocol.Frame;
+import dev.sluice.protocol.ProtocolCodes;
+import dev.sluice.protocol.backend.Authentication;
+import dev.sluice.protocol.backend.BackendKeyData;
+import dev.sluice.protocol.backend.ErrorResponse;
+import dev.sluice.protocol.backend.ParameterStatus;
+import dev.sluice.protocol.frontend.PasswordMessage;
+import dev.sluice.protocol.frontend.StartupMessage;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderException;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One backend connection: logs in on behalf of Sluice, then relays frames to whoever holds it.
+ *
+ * <p>Login: StartupMessage (protocol 3.0, user, database) → Authentication exchange (SCRAM-SHA-256,
+ * MD5 or cleartext, whichever the server asks for) → ParameterStatus* and BackendKeyData →
+ * ReadyForQuery, which completes the login future. An ErrorResponse during login fails it with the
+ * server's own error, so a client can be shown exactly what the server said.
+ *
+ * <p>After login every frame goes to the current {@link Sink}: the client session holding the
+ * connection, the pool while it is idle, or an internal query run (reset, rollback). Frames are
+ * collected per socket read and handed over as one batch at {@code channelReadComplete}, so a sink
+ * on another event loop costs one task per read, not one per message.
+ */
+final class ServerConnection extends ChannelInboundHandlerAdapter implements PooledConnection {
+  private static final Logger log = LoggerFactory.getLogger(ServerConnection.class);
+  private static final AtomicLong IDS = new AtomicLong();
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  /** Receives a logged-in connection's frames and events. */
+  interface Sink {
+    /** Called on the connection's event loop; the sink owns the frames. */
+    void onServerFrames(ServerConnection server, List<Frame> frames);
+
+    /** The connection can take writes again. */
+    void onServerWritable(ServerConnection server);
+
+    /** The connection closed; no more frames will come. */
+    void onServerClosed(ServerConnection server);
+  }
+
+  private final String id = "s" + IDS.incrementAndGet();
+  private final ServerPool pool;
+  private final CompletableFuture<ServerConnection> login;
+  private final long createdNanos = System.nanoTime();
+  private final Map<String, String> startupReport = new LinkedHashMap<>();
+
+  /** Settings Sluice brought this backend to; see SessionParameters. Owned by the holder. */
+  final Map<String, String> applied = new HashMap<>();
+
+  private Channel channel;
+  private ScramClient scram;
+  private BackendKeyData key;
+  private boolean loggedIn;
+  private volatile Sink sink;
+  private volatile String closeReason;
+  private List<Frame> inbox = new ArrayList<>();
+  private int cancelsInFlight;
+  private Runnable whenCancelsDone;
+
+  ServerConnection(ServerPool pool, CompletableFuture<ServerConnection> login) {
+    this.pool = pool;
+    this.login = login;
+    this.sink = pool.idleSink();
+  }
+
+  String id() {
+    return id;
+  }
+
+  Channel channel() {
+    return channel;
+  }
+
+  ServerPool pool() {
+    return pool;
+  }
+
+  /** The server's process id and secret, for cancel requests; null if it sent none. */
+  BackendKeyData key() {
+    return key;
+  }
+
+  /** The ParameterStatus values the server reported at login. */
+  Map<String, String> startupReport() {
+    return Collections.unmodifiableMap(startupReport);
+  }
+
+  void attach(Sink newSink) {
+    this.sink = newSink;
+  }
+
+  Sink sink() {
+    return sink;
+  }
+
+  @Override
+  public Object affinity() {
+    return channel.eventLoop();
+  }
+
+  @Override
+  public boolean isOpen() {
+    return closeReason == null && channel.isActive();
+  }
+
+  @Override
+  public void close(String reason) {
+    if (closeReason == null) {
+      closeReason = reason;
+    }
+    channel.close();
+  }
+
+  /** Writes without flushing; the holder flushes once per batch. */
+  void write(ByteBuf buf) {
+    channel.write(buf, channel.voidPromise());
+  }
+
+  void flush() {
+    channel.flush();
+  }
+
+  void setAutoRead(boolean on) {
+    if (channel.config().isAutoRead() != on) {
+      channel.config().setAutoRead(on);
+    }
+  }
+
+  // ---- cancel bookkeeping: a connection being cancelled is not handed to anyone else ----
+
+  synchronized void cancelStarted() {
+    cancelsInFlight++;
+  }
+
+  void cancelFinished() {
+    Runnable r = null;
+    synchronized (this) {
+      if (--cancelsInFlight == 0 && whenCancelsDone != null) {
+        r = whenCancelsDone;
+        whenCancelsDone = null;
+      }
+    }
+    if (r != null) {
+      r.run();
+    }
+  }
+
+  /** Runs {@code r} now if no cancel is in flight, else when the last one finishes. */
+  void afterCancels(Runnable r) {
+    synchronized (this) {
+      if (cancelsInFlight > 0) {
+        whenCancelsDone = r;
+        return;
+      }
+    }
+    r.run();
+  }
+
+  // ---- Netty events ----
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    channel = ctx.channel();
+  }
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) {
+    Map<String, String> params = new LinkedHashMap<>();
+    params.put("user", pool.key().user());
+    params.put("database", pool.key().database());
+    pool.upstreamStartupParameters().forEach(params::putIfAbsent);
+    ByteBuf out = ctx.alloc().buffer(128);
+    new StartupMessage(ProtocolCodes.PROTOCOL_3_0, params).encode(out);
+    ctx.writeAndFlush(out, ctx.voidPromise());
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    Frame f = (Frame) msg;
+    if (loggedIn) {
+      inbox.add(f);
+      return;
+    }
+    try {
+      onLoginFrame(f);
+    } catch (ServerErrorException | SluiceException e) {
+      failLogin(e);
+    } finally {
+      f.release();
+    }
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    if (!inbox.isEmpty()) {
+      List<Frame> batch = inbox;
+      inbox = new ArrayList<>(8);
+      sink.onServerFrames(this, batch);
+    }
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (loggedIn && ctx.channel().isWritable()) {
+      sink.onServerWritable(this);
+    }
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    inbox.forEach(Frame::release);
+    inbox.clear();
+    if (!loggedIn) {
+      failLogin(
+          SluiceException.fatal(
+              SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+              "the upstream server closed the connection during login"));
+      return;
+    }
+    String reason = closeReason == null ? "closed by the server" : closeReason;
+    ConnLog.debug(
+        log,
+        id,
+        "server connection closed: {} (age {} ms)",
+        reason,
+        ConnLog.ageMillis(createdNanos));
+    pool.pool().closed(this);
+    sink.onServerClosed(this);
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    Throwable c =
+        cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+    if (closeReason == null) {
+      closeReason = "error: " + SafeErrors.describe(c);
+    }
+    ConnLog.info(log, id, "server connection error: {}", SafeErrors.describe(c));
+    if (!loggedIn) {
+      failLogin(
+          new SluiceException(
+              SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+              dev.sluice.error.Severity.FATAL,
+              "could not log in to the upstream server: " + SafeErrors.describe(c),
+              null,
+              null,
+              null));
+    }
+    ctx.close();
+  }
+
+  // ---- login ----
+
+  private void onLoginFrame(Frame f) {
+    switch (BackendType.of(f.type())) {
+      case AUTHENTICATION -> onAuthentication(Authentication.decode(f.body()));
+      case PARAMETER_STATUS -> {
+        ParameterStatus ps = ParameterStatus.decode(f.body());
+        startupReport.put(ps.name(), ps.value());
+      }
+      case BACKEND_KEY_DATA -> key = BackendKeyData.decode(f.body());
+      case ERROR_RESPONSE -> throw new ServerErrorException(ErrorResponse.decode(f.body()));
+      case NOTICE_RESPONSE, NEGOTIATE_PROTOCOL_VERSION -> {}
+      case READY_FOR_QUERY -> {
+        loggedIn = true;
+        scram = null;
+        pool.learnDefaults(this);
+        ConnLog.debug(
+            log,
+            id,
+            "logged in to {} as {} in {} ms",
+            channel.remoteAddress(),
+            pool.key().user(),
+            ConnLog.ageMillis(createdNanos));
+        login.complete(this);
+      }
+      default ->
+          throw SluiceException.fatal(
+              SqlState.PROTOCOL_VIOLATION,
+              "unexpected message '" + (char) f.type() + "' from the upstream server during login");
+    }
+  }
+
+  private void onAuthentication(Authentication a) {
+    if (a instanceof Authentication.Ok) {
+      return;
+    }
+    if (a instanceof Authentication.CleartextPassword) {
+      sendPassword(requirePassword());
+    } else if (a instanceof Authentication.Md5Password md5) {
+      sendPassword(Md5Password.hash(pool.key().user(), requirePassword(), md5.salt()));
+    } else if (a instanceof Authentication.Sasl sasl) {
+      if (!sasl.mechanisms().contains("SCRAM-SHA-256")) {
+        throw SluiceException.fatal(
+            SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+            "the upstream server offers no SASL mechanism Sluice supports: " + sasl.mechanisms());
+      }
+      scram = new ScramClient(requirePassword(), pool.scramKeys(), RANDOM);
+      ByteBuf out = channel.alloc().buffer(64);
+      PasswordMessage.encodeSaslInitial(out, "SCRAM-SHA-256", scram.clientFirst());
+      channel.writeAndFlush(out, channel.voidPromise());
+    } else if (a instanceof Authentication.SaslContinue c) {
+      requireScram();
+      ByteBuf out = channel.alloc().buffer(128);
+      PasswordMessage.encodeSaslResponse(out, scram.clientFinal(c.data()));
+      channel.writeAndFlush(out, channel.voidPromise());
+    } else if (a instanceof Authentication.SaslFinal f) {
+      requireScram();
+      scram.verifyServerFinal(f.data());
+    } else if (a instanceof Authentication.Unsupported u) {
+      throw SluiceException.fatal(
+          SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+          "the upstream server asks for authentication method "
+              + u.subtype()
+              + ", which Sluice does not support (use scram-sha-256, md5 or password)");
+    }
+  }
+
+  private void requireScram() {
+    if (scram == null) {
+      throw SluiceException.protocolViolation("SASL message from the upstream before SASL began");
+    }
+  }
+
+  private String requirePassword() {
+    String pw = pool.password();
+    if (pw == null) {
+      throw SluiceException.fatal(
+          SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+          "the upstream server asks for a password but the upstream URL has none");
+    }
+    return pw;
+  }
+
+  private void sendPassword(String password) {
+    ByteBuf out = channel.alloc().buffer(64);
+    PasswordMessage.encodePassword(out, password);
+    channel.writeAndFlush(out, channel.voidPromise());
+  }
+
+  private void failLogin(Throwable e) {
+    if (login.completeExceptionally(e)) {
+      ConnLog.debug(log, id, "login failed: {}", SafeErrors.describe(e));
+    }
+    if (channel != null) {
+      channel.close();
+    }
+  }
+
+  @Override
+  public String toString() {
+    return id;
+  }
+}

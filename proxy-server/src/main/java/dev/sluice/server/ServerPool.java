@@ -1,0 +1,140 @@
+package dev.sluice.server;
+
+import dev.sluice.auth.ScramKeyCache;
+import dev.sluice.pool.ConnectionPool;
+import dev.sluice.pool.PoolSettings;
+import dev.sluice.protocol.BackendType;
+import dev.sluice.protocol.Frame;
+import dev.sluice.protocol.backend.ErrorResponse;
+import io.netty.channel.EventLoop;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The backends of one (database, user): the core {@link ConnectionPool} plus what Sluice learns
+ * from the server (the ParameterStatus set it reports at login, which every client is shown at its
+ * own login) and the handling of connections while they sit idle.
+ */
+final class ServerPool {
+  private static final Logger log = LoggerFactory.getLogger(ServerPool.class);
+
+  private final PoolKey key;
+  private final ProxyContext ctx;
+  private final ConnectionPool<ServerConnection> pool;
+  private final ScramKeyCache scramKeys = new ScramKeyCache();
+  private final ServerConnection.Sink idleSink = new IdleSink();
+  private volatile Map<String, String> serverDefaults;
+
+  ServerPool(PoolKey key, ProxyContext ctx) {
+    this.key = key;
+    this.ctx = ctx;
+    var c = ctx.config();
+    PoolSettings settings =
+        new PoolSettings(
+            key.toString(),
+            c.poolSize(),
+            c.minIdle(),
+            c.acquireTimeout(),
+            c.serverLifetime(),
+            c.serverIdleTimeout());
+    this.pool =
+        new ConnectionPool<>(
+            settings,
+            affinity -> ctx.connector().connect((EventLoop) affinity, this),
+            System::nanoTime);
+  }
+
+  PoolKey key() {
+    return key;
+  }
+
+  ConnectionPool<ServerConnection> pool() {
+    return pool;
+  }
+
+  ScramKeyCache scramKeys() {
+    return scramKeys;
+  }
+
+  String password() {
+    return ctx.config().upstream().password();
+  }
+
+  /** Extra startup parameters for backends, from the upstream URL (application_name, options). */
+  Map<String, String> upstreamStartupParameters() {
+    return ctx.upstreamStartupParameters();
+  }
+
+  ServerConnection.Sink idleSink() {
+    return idleSink;
+  }
+
+  /** The server's reported settings as of the first login, or null before any login succeeded. */
+  Map<String, String> serverDefaults() {
+    return serverDefaults;
+  }
+
+  void learnDefaults(ServerConnection s) {
+    if (serverDefaults == null) {
+      serverDefaults = Map.copyOf(s.startupReport());
+    }
+  }
+
+  /**
+   * Takes a backend back from a client. A reusable backend goes back to idle once any cancel aimed
+   * at it has finished (so a late cancel cannot hit the next client's query).
+   */
+  void release(ServerConnection s, boolean reusable, String reason) {
+    s.attach(idleSink);
+    s.setAutoRead(true);
+    if (!reusable) {
+      pool.release(s, false, reason);
+      return;
+    }
+    s.afterCancels(() -> pool.release(s, true, reason));
+  }
+
+  /** Runs reset queries on a backend nobody holds, then releases it (closed if they fail). */
+  void resetAndRelease(ServerConnection s, List<String> queries, boolean clearsSettings) {
+    s.setAutoRead(true);
+    InternalQuery.run(
+        s,
+        queries,
+        ok -> {
+          if (ok && clearsSettings) {
+            s.applied.clear();
+          }
+          release(s, ok, ok ? "released" : "reset failed");
+        });
+  }
+
+  /** Frames from a connection nobody holds: asynchronous notices, or the server saying goodbye. */
+  private final class IdleSink implements ServerConnection.Sink {
+    @Override
+    public void onServerFrames(ServerConnection s, List<Frame> frames) {
+      for (Frame f : frames) {
+        try {
+          if (f.type() == BackendType.ERROR_RESPONSE.code()) {
+            ErrorResponse e = ErrorResponse.decode(f.body());
+            ConnLog.info(log, s.id(), "idle server connection reported: {}", e.summary());
+            if (e.isFatal()) {
+              s.close("server sent " + e.sqlState());
+            }
+          }
+        } catch (RuntimeException e) {
+          s.close("undecodable message while idle");
+        } finally {
+          f.release();
+        }
+      }
+    }
+
+    @Override
+    public void onServerWritable(ServerConnection s) {}
+
+    @Override
+    public void onServerClosed(ServerConnection s) {}
+  }
+}
