@@ -12,14 +12,15 @@ import java.util.Objects;
  * Sluice's SCRAM-SHA-256 login to a PostgreSQL backend, the part libpq's {@code fe-auth-scram.c}
  * plays. Not thread-safe: one instance per backend login, used once.
  *
- * <pre>
- * Sluice                                             backend
- *   clientFirst():  n,,n=,r=cnonce            -->  (after AuthenticationSASL offering SCRAM-SHA-256)
- *                                             <--  AuthenticationSASLContinue(r=..,s=..,i=..)
- *   clientFinal():  c=biws,r=..,p=proof       -->
- *                                             <--  AuthenticationSASLFinal(v=signature)
- *   verifyServerFinal(): the backend proved it knows the password, too
- * </pre>
+ * <pre>{@code
+ * Sluice                                          backend
+ *                                            <--  AuthenticationSASL(SCRAM-SHA-256)
+ *   clientFirst():  n,,n=,r=cnonce           -->
+ *                                            <--  AuthenticationSASLContinue(r=..,s=..,i=..)
+ *   clientFinal():  c=biws,r=..,p=proof      -->
+ *                                            <--  AuthenticationSASLFinal(v=signature)
+ *   verifyServerFinal(): the backend has proved it knows the password too
+ * }</pre>
  *
  * <p>Like libpq, the user name is left empty ({@code n=}): the server takes it from the startup
  * packet. Channel binding is not used ({@code n,,}) because backend connections have no TLS yet.

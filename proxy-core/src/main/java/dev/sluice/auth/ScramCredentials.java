@@ -11,8 +11,9 @@ import java.util.Objects;
  * {@code SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>}.
  *
  * <p>Derive it once, when the configuration is loaded: the derivation costs {@code iterations}
- * HMACs, while checking a login with it costs two. The keys let a holder verify logins but not log
- * in, so this object holds no password. Immutable; accessors return copies.
+ * HMACs, while checking a login with it costs two. No password is kept. The keys cannot log in by
+ * themselves, but with one observed exchange they can, and they let a holder pose as the server:
+ * guard them like the password. Immutable; accessors return copies.
  */
 public final class ScramCredentials {
   /** PostgreSQL's default ({@code scram_iterations}). */

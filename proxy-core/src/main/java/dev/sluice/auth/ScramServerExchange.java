@@ -11,14 +11,15 @@ import java.util.Objects;
  * One client's SCRAM-SHA-256 login to Sluice (RFC 5802, RFC 7677), the part PostgreSQL's {@code
  * auth-scram.c} plays on the server. Not thread-safe: one instance per connection, used once.
  *
- * <pre>
- * client                                          Sluice
+ * <pre>{@code
+ * client                                   Sluice
  *   SASLInitialResponse(SCRAM-SHA-256,
- *     n,,n=,r=cnonce)                     -->  serverFirst()
- *                                         <--  AuthenticationSASLContinue(r=cnonce+snonce,s=salt,i=4096)
- *   SASLResponse(c=biws,r=..,p=proof)     -->  serverFinal(): proof checked against StoredKey
- *                                         <--  AuthenticationSASLFinal(v=signature), then AuthenticationOk
- * </pre>
+ *     n,,n=,r=cnonce)                 -->  serverFirst()
+ *                                     <--  AuthenticationSASLContinue(r=cnonce+snonce,s=..,i=..)
+ *   SASLResponse(c=biws,r=..,p=proof) -->  serverFinal(): proof checked against StoredKey
+ *                                     <--  AuthenticationSASLFinal(v=signature)
+ *                                     <--  AuthenticationOk (the caller's business)
+ * }</pre>
  *
  * <p>Channel binding is not offered (Sluice takes no TLS from clients yet), so a client asking for
  * it ({@code p=}) is refused and one that could bind but saw no {@code SCRAM-SHA-256-PLUS} ({@code

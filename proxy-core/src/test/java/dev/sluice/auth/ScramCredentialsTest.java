@@ -26,32 +26,38 @@ class ScramCredentialsTest {
         Arguments.of(
             "ascii",
             "pencil",
-            "SCRAM-SHA-256$4096:jXrirU3BjgR67ujYA0qOuQ==$XAO78akesypumq76KBwK1Wey1uVCCAe1S6FL4eyGSLU="
+            "SCRAM-SHA-256$4096:jXrirU3BjgR67ujYA0qOuQ=="
+                + "$XAO78akesypumq76KBwK1Wey1uVCCAe1S6FL4eyGSLU="
                 + ":NF4TOqFugLLaCKMsnwlhdC2Mjfux6kZfX7/TSNTmda0="),
         Arguments.of(
             "space mapped, NFKC",
             "pass\u00A0word\u2168",
-            "SCRAM-SHA-256$4096:dCCY0/KFyuqsFji5UOAW1w==$0rHl9Skjc0cZjtDtcdXcQTfgTejJ9ronvOWAAnCaRBY="
+            "SCRAM-SHA-256$4096:dCCY0/KFyuqsFji5UOAW1w=="
+                + "$0rHl9Skjc0cZjtDtcdXcQTfgTejJ9ronvOWAAnCaRBY="
                 + ":gVAVckWypE58pJ1dXespN9+zsCC/h/9hj7vkxD9MxWA="),
         Arguments.of(
             "mapped to nothing",
             "I\u00ADX",
-            "SCRAM-SHA-256$4096:nNAj9+YJEZFtbRc/pyWHJg==$+YigAHSQAKuRZAFe2tSi09EFExmGKVeZM54sP6WS/oI="
+            "SCRAM-SHA-256$4096:nNAj9+YJEZFtbRc/pyWHJg=="
+                + "$+YigAHSQAKuRZAFe2tSi09EFExmGKVeZM54sP6WS/oI="
                 + ":5d18XAtgn+ruzrLDVtBZtiy4bohNHTbF5e/LirfwsCE="),
         Arguments.of(
             "prohibited before normalisation",
             "a\u0340",
-            "SCRAM-SHA-256$4096:rdSDu/bqGSsM0G6sjL4EGw==$Bdmgs/tH+xi33eh+yx1uTELpfQU34eMasvgeOz+ZPEI="
+            "SCRAM-SHA-256$4096:rdSDu/bqGSsM0G6sjL4EGw=="
+                + "$Bdmgs/tH+xi33eh+yx1uTELpfQU34eMasvgeOz+ZPEI="
                 + ":hUzpVmdRkVoiWMdxlKKBDff8TIrwdlRKqN+6q41ALBU="),
         Arguments.of(
             "unassigned in Unicode 3.2",
             "\u2168\u0221",
-            "SCRAM-SHA-256$4096:nGNfcuLHjXyzCVGh29YBWA==$PqBbWQRka//HTpeyu9rVyrU0uWc5swfSiX3ak6RTf3I="
+            "SCRAM-SHA-256$4096:nGNfcuLHjXyzCVGh29YBWA=="
+                + "$PqBbWQRka//HTpeyu9rVyrU0uWc5swfSiX3ak6RTf3I="
                 + ":Ts2QbitJvVkK7wI9jcLNG7DdNf0X8oSGQz1qyKGFCdc="),
         Arguments.of(
             "bidi violation",
             "\u0627\u2168\u0628",
-            "SCRAM-SHA-256$4096:Tb0Ovx8OjspcCrm0Nsk3MA==$WBksS/X3tCgqKDDMuu8SMecjXYgwv2useB2MXjlmEsQ="
+            "SCRAM-SHA-256$4096:Tb0Ovx8OjspcCrm0Nsk3MA=="
+                + "$WBksS/X3tCgqKDDMuu8SMecjXYgwv2useB2MXjlmEsQ="
                 + ":K44amOwvrlmdstSPrvqXpNqmRor4dTorJe4WzPOA/Z8="));
   }
 
