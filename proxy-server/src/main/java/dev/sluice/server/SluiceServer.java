@@ -116,6 +116,11 @@ public final class SluiceServer implements AutoCloseable {
     return (InetSocketAddress) listener.localAddress();
   }
 
+  /** The pools that exist, as {@code database/user}. */
+  public java.util.List<String> poolNames() {
+    return ctx.pools().all().stream().map(p -> p.key().toString()).sorted().toList();
+  }
+
   /** Blocks until {@link #close} has finished. */
   public void awaitTermination() throws InterruptedException {
     terminated.await();

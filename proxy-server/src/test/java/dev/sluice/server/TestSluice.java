@@ -63,12 +63,20 @@ final class TestSluice implements AutoCloseable {
     return connect(new Properties());
   }
 
-  /** A JDBC connection through Sluice as the app user; {@code props} adds driver settings. */
+  /**
+   * A JDBC connection through Sluice as the app user; {@code props} adds driver settings. In
+   * transaction mode pgjdbc defaults to {@code prepareThreshold=0} here: pgjdbc prepares even its
+   * BEGIN as a named statement, and a named statement pins a transaction-mode client to its backend
+   * until statements are mapped across backends. Tests of that pinning set it themselves.
+   */
   Connection connect(Properties props) throws SQLException {
     Properties p = new Properties();
     p.setProperty("user", pg.appUser());
     p.setProperty("password", pg.appPassword());
     p.setProperty("connectTimeout", "10");
+    if (config.poolMode() == PoolMode.TRANSACTION) {
+      p.setProperty("prepareThreshold", "0");
+    }
     p.putAll(props);
     return DriverManager.getConnection(jdbcUrl(), p);
   }
