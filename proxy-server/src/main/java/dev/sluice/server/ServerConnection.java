@@ -289,7 +289,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Poo
       case READY_FOR_QUERY -> {
         loggedIn = true;
         scram = null;
-        pool.learnDefaults(this);
+        pool.learnDefaults(startupReport);
         ConnLog.debug(
             log,
             id,

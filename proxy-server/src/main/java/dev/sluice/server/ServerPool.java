@@ -76,9 +76,11 @@ final class ServerPool {
     return serverDefaults;
   }
 
-  void learnDefaults(ServerConnection s) {
+  /** Records what the server reports at login; the first successful login wins. */
+  void learnDefaults(Map<String, String> reported) {
     if (serverDefaults == null) {
-      serverDefaults = Map.copyOf(s.startupReport());
+      serverDefaults =
+          java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(reported));
     }
   }
 
