@@ -22,6 +22,7 @@ import java.util.Objects;
  * @param serverResetQuery run on a backend when a session-mode client releases it; empty for none
  * @param clientAuth how clients authenticate to Sluice
  * @param workerThreads event-loop threads; 0 picks one per available processor
+ * @param maxPreparedStatements server-side prepared statements kept per backend (LRU)
  */
 public record ProxyConfig(
     HostAndPort listen,
@@ -37,7 +38,8 @@ public record ProxyConfig(
     int maxMessageSize,
     String serverResetQuery,
     ClientAuth clientAuth,
-    int workerThreads) {
+    int workerThreads,
+    int maxPreparedStatements) {
 
   /** PostgreSQL's own cap on a message is 1 GB; nothing bigger can be meaningful. */
   public static final int MAX_MESSAGE_SIZE_LIMIT = 1 << 30;
@@ -68,6 +70,7 @@ public record ProxyConfig(
           "expected between 1024 and " + MAX_MESSAGE_SIZE_LIMIT + " bytes");
     }
     atLeast("--workers", workerThreads, 0);
+    atLeast("--max-prepared-statements", maxPreparedStatements, 1);
   }
 
   /** A builder seeded with the documented default of every flag. */
@@ -91,6 +94,7 @@ public record ProxyConfig(
     private String serverResetQuery = "DISCARD ALL";
     private ClientAuth clientAuth = ClientAuth.SCRAM_SHA_256;
     private int workerThreads;
+    private int maxPreparedStatements = 200;
 
     private Builder(Upstream upstream) {
       this.upstream = upstream;
@@ -166,6 +170,11 @@ public record ProxyConfig(
       return this;
     }
 
+    public Builder maxPreparedStatements(int v) {
+      maxPreparedStatements = v;
+      return this;
+    }
+
     public ProxyConfig build() {
       return new ProxyConfig(
           listen,
@@ -181,7 +190,8 @@ public record ProxyConfig(
           maxMessageSize,
           serverResetQuery,
           clientAuth,
-          workerThreads);
+          workerThreads,
+          maxPreparedStatements);
     }
   }
 

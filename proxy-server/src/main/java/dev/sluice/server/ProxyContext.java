@@ -22,6 +22,7 @@ final class ProxyContext {
   private final ClientLogin.Secrets secrets;
   private final Map<String, String> upstreamStartup;
   private final AtomicInteger clients = new AtomicInteger();
+  private final ProxyStats stats = new ProxyStats();
 
   ProxyContext(ProxyConfig config, Transport transport, EventLoopGroup workers) {
     this.config = config;
@@ -67,6 +68,10 @@ final class ProxyContext {
 
   Map<String, String> upstreamStartupParameters() {
     return upstreamStartup;
+  }
+
+  ProxyStats stats() {
+    return stats;
   }
 
   ClientLogin newLogin(String user) {

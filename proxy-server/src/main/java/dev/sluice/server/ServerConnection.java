@@ -16,6 +16,7 @@ import dev.sluice.protocol.backend.ErrorResponse;
 import dev.sluice.protocol.backend.ParameterStatus;
 import dev.sluice.protocol.frontend.PasswordMessage;
 import dev.sluice.protocol.frontend.StartupMessage;
+import dev.sluice.session.ServerStatements;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -72,6 +73,9 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Poo
   /** Settings Sluice brought this backend to; see SessionParameters. Owned by the holder. */
   final Map<String, String> applied = new HashMap<>();
 
+  /** Prepared statements held here under Sluice names. Owned by the holder. */
+  private final ServerStatements statements;
+
   private Channel channel;
   private ScramClient scram;
   private BackendKeyData key;
@@ -86,6 +90,11 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Poo
     this.pool = pool;
     this.login = login;
     this.sink = pool.idleSink();
+    this.statements = new ServerStatements(pool.maxPreparedStatements());
+  }
+
+  ServerStatements statements() {
+    return statements;
   }
 
   String id() {

@@ -58,6 +58,10 @@ final class ServerPool {
     return scramKeys;
   }
 
+  int maxPreparedStatements() {
+    return ctx.config().maxPreparedStatements();
+  }
+
   String password() {
     return ctx.config().upstream().password();
   }
@@ -106,7 +110,9 @@ final class ServerPool {
         queries,
         ok -> {
           if (ok && clearsSettings) {
+            // DISCARD ALL (or the operator's reset) returned the backend to its defaults.
             s.applied.clear();
+            s.statements().clear();
           }
           release(s, ok, ok ? "released" : "reset failed");
         });

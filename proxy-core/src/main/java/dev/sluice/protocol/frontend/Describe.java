@@ -25,6 +25,14 @@ public record Describe(byte kind, String name) {
     return new Describe(kind, name);
   }
 
+  /** Encodes as Describe ({@code 'D'}) or Close ({@code 'C'}), which share the layout. */
+  public void encode(ByteBuf out, byte messageType) {
+    int at = Codec.beginMessage(out, messageType);
+    out.writeByte(kind);
+    Codec.writeCString(out, name);
+    Codec.endMessage(out, at);
+  }
+
   public boolean isStatement() {
     return kind == STATEMENT;
   }

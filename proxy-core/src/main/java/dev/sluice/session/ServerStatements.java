@@ -1,0 +1,87 @@
+package dev.sluice.session;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The prepared statements one backend holds under Sluice-chosen names, least recently used first,
+ * bounded by {@code --max-prepared-statements}. A lookup promotes the statement. Adding beyond the
+ * bound evicts the least recently used one; its name goes to {@link #takeEvicted()} so the caller
+ * can close it on the server at a safe point (after the Sync of the batch that may still use it),
+ * never in the middle of a batch.
+ *
+ * <p>Names are never reused on a backend ({@code s1}, {@code s2}, ... with a Sluice prefix), so a
+ * statement whose Close was lost can never collide with a later one. Not thread-safe: the holder of
+ * the backend uses it.
+ */
+public final class ServerStatements {
+  private static final String PREFIX = "sluice_";
+
+  private final int capacity;
+  private final LinkedHashMap<StatementKey, String> byKey = new LinkedHashMap<>(16, 0.75f, true);
+  private final List<String> evicted = new ArrayList<>();
+  private long nextId;
+  private long evictions;
+
+  public ServerStatements(int capacity) {
+    if (capacity < 1) {
+      throw new IllegalArgumentException("capacity must be >= 1");
+    }
+    this.capacity = capacity;
+  }
+
+  /** The server-side name of {@code key} on this backend, or null; promotes it when found. */
+  public String lookup(StatementKey key) {
+    return byKey.get(key);
+  }
+
+  /** Records that {@code key} is being prepared here and returns the name to prepare it under. */
+  public String add(StatementKey key) {
+    String name = PREFIX + (++nextId);
+    byKey.put(key, name);
+    if (byKey.size() > capacity) {
+      Iterator<Map.Entry<StatementKey, String>> it = byKey.entrySet().iterator();
+      Map.Entry<StatementKey, String> eldest = it.next();
+      it.remove();
+      evicted.add(eldest.getValue());
+      evictions++;
+    }
+    return name;
+  }
+
+  /** Forgets {@code key} (its Parse failed, or it was dropped after an error). */
+  public void remove(StatementKey key) {
+    byKey.remove(key);
+  }
+
+  /** Names evicted since the last call, to be closed on the server. */
+  public List<String> takeEvicted() {
+    if (evicted.isEmpty()) {
+      return List.of();
+    }
+    List<String> out = List.copyOf(evicted);
+    evicted.clear();
+    return out;
+  }
+
+  public boolean hasEvicted() {
+    return !evicted.isEmpty();
+  }
+
+  /** The server dropped everything (DISCARD ALL, DEALLOCATE ALL). */
+  public void clear() {
+    byKey.clear();
+    evicted.clear();
+  }
+
+  public int size() {
+    return byKey.size();
+  }
+
+  public long evictions() {
+    return evictions;
+  }
+}

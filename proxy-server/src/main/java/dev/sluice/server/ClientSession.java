@@ -1,0 +1,929 @@
+package dev.sluice.server;
+
+import dev.sluice.config.PoolMode;
+import dev.sluice.error.SafeErrors;
+import dev.sluice.error.ServerErrorException;
+import dev.sluice.error.Severity;
+import dev.sluice.error.SluiceException;
+import dev.sluice.error.SqlState;
+import dev.sluice.pool.ConnectionPool;
+import dev.sluice.protocol.BackendType;
+import dev.sluice.protocol.Frame;
+import dev.sluice.protocol.FrontendType;
+import dev.sluice.protocol.backend.ErrorResponse;
+import dev.sluice.protocol.backend.ParameterStatus;
+import dev.sluice.protocol.backend.ReadyForQuery;
+import dev.sluice.protocol.frontend.Bind;
+import dev.sluice.protocol.frontend.Describe;
+import dev.sluice.protocol.frontend.Parse;
+import dev.sluice.protocol.frontend.Query;
+import dev.sluice.protocol.frontend.Sync;
+import dev.sluice.session.SessionParameters;
+import dev.sluice.session.StatementKey;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A logged-in client's traffic: getting a backend, relaying both ways, and giving the backend back.
+ *
+ * <pre>
+ *   IDLE ──message──► WAITING (messages queued, acquire pending) ──backend──► LINKED
+ *   LINKED ──ReadyForQuery('I'), nothing outstanding (transaction mode, not pinned)──► IDLE
+ * </pre>
+ *
+ * <p>Every request sent to the backend is recorded in {@link #expected}, in order; the protocol
+ * answers requests in order, so the head of that queue tells which request each backend message
+ * answers, and whether the client sees it. That is what lets Sluice add requests of its own
+ * (settings replay, preparing a client's statement on this backend, closing evicted statements) and
+ * answer some requests itself (a Parse the backend already has, a Close of a client's statement)
+ * with every answer in the place the client expects. After an error in an extended-protocol batch
+ * the backend skips to the next Sync, and so does the queue.
+ *
+ * <p>In transaction mode, named prepared statements are the client's own: a Parse is recorded under
+ * the client's name and prepared on each backend under a Sluice name, shared by every client that
+ * prepares the same text; Bind and Describe are renamed on the way through.
+ *
+ * <p>A backend is released (transaction mode) when the queue is empty, the last ReadyForQuery said
+ * idle, no extended batch is open without its Sync, no COPY IN is running and the client is not
+ * pinned. Everything here runs on the client's event loop.
+ */
+final class ClientSession implements ServerConnection.Sink {
+  private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
+
+  private enum State {
+    IDLE,
+    WAITING,
+    LINKED,
+    CLOSED
+  }
+
+  /** What the owning connection does when the session must end. */
+  interface Closer {
+    void close(CloseReason reason, ErrorResponse error);
+  }
+
+  private final ProxyContext ctx;
+  private final Channel channel;
+  private final String id;
+  private final ServerPool pool;
+  private final SessionParameters params;
+  private final Closer closer;
+  private final boolean mapStatements;
+
+  private final ArrayDeque<Frame> queue = new ArrayDeque<>();
+  private final ArrayDeque<Expected> expected = new ArrayDeque<>();
+  private final Map<String, StatementKey> statements = new HashMap<>();
+
+  private State state = State.IDLE;
+  private ServerConnection server;
+  private ConnectionPool.Pending pending;
+  private boolean extendedOpen;
+  private boolean copyIn;
+  private boolean holdForSettings;
+  private ErrorResponse settingsError;
+
+  /** After a synthetic error: drop client messages until Sync, as the server would. */
+  private boolean discardUntilSync;
+
+  /** After a failed acquire, nothing linked: answer the next Sync ourselves. */
+  private boolean unlinkedSkip;
+
+  private boolean wroteToServer;
+  private boolean serverFatalRelayed;
+  private String pinnedBecause;
+  private ReadyForQuery txStatus = ReadyForQuery.IDLE;
+
+  ClientSession(
+      ProxyContext ctx,
+      Channel channel,
+      String id,
+      ServerPool pool,
+      SessionParameters params,
+      Closer closer) {
+    this.ctx = ctx;
+    this.channel = channel;
+    this.id = id;
+    this.pool = pool;
+    this.params = params;
+    this.closer = closer;
+    this.mapStatements = ctx.config().poolMode() == PoolMode.TRANSACTION;
+  }
+
+  // ---- client side ----
+
+  /** A message from the logged-in client. */
+  void onMessage(Frame f) {
+    byte t = f.type();
+    if (!f.isRun() && !isSessionMessage(t)) {
+      f.release();
+      throw SluiceException.protocolViolation("invalid frontend message type " + (int) t);
+    }
+    if (server == null && queue.isEmpty() && (unlinkedSkip || isCopyStray(f))) {
+      // Left over after a failed batch or a COPY that already ended: the server would ignore
+      // it too (the protocol's error-recovery and COPY rules), so no backend is needed.
+      f.release();
+      if (unlinkedSkip && t == FrontendType.SYNC.code()) {
+        unlinkedSkip = false;
+        writeReady(ReadyForQuery.IDLE);
+        channel.flush();
+      }
+      return;
+    }
+    if (state == State.LINKED && !holdForSettings && queue.isEmpty()) {
+      forward(f);
+      return;
+    }
+    queue.add(f);
+    if (state == State.IDLE) {
+      startAcquire();
+    }
+  }
+
+  /** End of one read from the client: send what was forwarded. */
+  void onReadComplete() {
+    if (wroteToServer && server != null) {
+      wroteToServer = false;
+      server.flush();
+      if (!server.channel().isWritable()) {
+        updateReading();
+      }
+    }
+  }
+
+  void onClientWritable() {
+    if (server != null) {
+      server.setAutoRead(true);
+    }
+  }
+
+  private static boolean isSessionMessage(byte t) {
+    FrontendType ft = FrontendType.of(t);
+    return ft != FrontendType.UNKNOWN && ft != FrontendType.PASSWORD;
+  }
+
+  private static boolean isCopyStray(Frame f) {
+    return f.isRun()
+        || f.type() == FrontendType.COPY_DONE.code()
+        || f.type() == FrontendType.COPY_FAIL.code();
+  }
+
+  // ---- getting a backend ----
+
+  private void startAcquire() {
+    state = State.WAITING;
+    updateReading();
+    pending =
+        pool.pool()
+            .acquire(
+                channel.eventLoop(), channel.eventLoop(), channel.eventLoop(), this::onAcquired);
+  }
+
+  private void onAcquired(ServerConnection s, Throwable failure) {
+    pending = null;
+    if (state != State.WAITING) {
+      if (s != null) {
+        pool.release(s, true, "client left while waiting");
+      }
+      return;
+    }
+    if (failure != null) {
+      failQueued(failure);
+      return;
+    }
+    link(s);
+  }
+
+  private void link(ServerConnection s) {
+    server = s;
+    s.attach(this);
+    state = State.LINKED;
+    serverFatalRelayed = false;
+    String sync = params.syncQuery(s.applied);
+    if (sync != null) {
+      // Held until the settings are in place: a setting the server refuses must end the
+      // session before any of the client's statements runs without it.
+      holdForSettings = true;
+      settingsError = null;
+      ByteBuf out = channel.alloc().buffer(sync.length() + 8);
+      new Query(sync).encode(out);
+      s.write(out);
+      expected.add(Expected.SETTINGS);
+    }
+    drainQueue();
+    s.flush();
+    wroteToServer = false;
+    updateReading();
+  }
+
+  private void drainQueue() {
+    Frame f;
+    while (!holdForSettings && server != null && (f = queue.poll()) != null) {
+      forward(f);
+    }
+  }
+
+  // ---- requests to the backend ----
+
+  private void forward(Frame f) {
+    FrontendType type = f.isRun() ? FrontendType.COPY_DATA : FrontendType.of(f.type());
+    if (discardUntilSync && type != FrontendType.SYNC) {
+      f.release();
+      return;
+    }
+    switch (type) {
+      case QUERY -> send(f, Expected.QUERY);
+      case FUNCTION_CALL -> send(f, Expected.FUNCTION_CALL);
+      case PARSE -> forwardParse(f);
+      case BIND -> forwardBind(f);
+      case DESCRIBE -> forwardDescribe(f);
+      case EXECUTE -> sendExtended(f, Expected.EXECUTE);
+      case CLOSE -> forwardClose(f);
+      case SYNC -> forwardSync(f);
+      case FLUSH -> send(f, null);
+      case COPY_DONE, COPY_FAIL -> {
+        copyIn = false;
+        send(f, null);
+      }
+      default -> send(f, null);
+    }
+  }
+
+  private void send(Frame f, Expected e) {
+    server.write(f.buf());
+    wroteToServer = true;
+    if (e != null) {
+      expected.add(e);
+    }
+  }
+
+  private void sendExtended(Frame f, Expected e) {
+    extendedOpen = true;
+    send(f, e);
+  }
+
+  private void sendOwn(ByteBuf buf, Expected e) {
+    server.write(buf);
+    wroteToServer = true;
+    expected.add(e);
+  }
+
+  private void forwardSync(Frame f) {
+    if (copyIn) {
+      // The server ignores Sync during COPY IN and sends no ReadyForQuery for it.
+      send(f, null);
+      return;
+    }
+    discardUntilSync = false;
+    extendedOpen = false;
+    send(f, Expected.SYNC);
+    closeEvictedStatements();
+  }
+
+  private void forwardParse(Frame f) {
+    Parse p;
+    try {
+      p = Parse.decode(f.body());
+    } catch (RuntimeException e) {
+      f.release();
+      throw e;
+    }
+    if (!mapStatements || p.name().isEmpty()) {
+      sendExtended(f, Expected.PARSE);
+      return;
+    }
+    f.release();
+    extendedOpen = true;
+    ctx.stats().clientParses.increment();
+    if (statements.containsKey(p.name())) {
+      synthesizeError(
+          SqlState.DUPLICATE_PREPARED_STATEMENT,
+          "prepared statement \"" + p.name() + "\" already exists");
+      return;
+    }
+    StatementKey key = new StatementKey(p.query(), p.parameterTypes(), searchPath());
+    statements.put(p.name(), key);
+    String serverName = server.statements().lookup(key);
+    if (serverName != null) {
+      expected.add(Expected.synthParse(key, p.name()));
+      emitSynthetic();
+      return;
+    }
+    serverName = server.statements().add(key);
+    ctx.stats().serverParses.increment();
+    ByteBuf out = channel.alloc().buffer(p.query().length() + 32);
+    new Parse(serverName, p.query(), p.parameterTypes()).encode(out);
+    sendOwn(out, Expected.parse(key, p.name()));
+  }
+
+  private void forwardBind(Frame f) {
+    String statement;
+    try {
+      statement = Bind.decode(f.body()).statement();
+    } catch (RuntimeException e) {
+      f.release();
+      throw e;
+    }
+    if (!mapStatements || statement.isEmpty()) {
+      sendExtended(f, Expected.BIND);
+      return;
+    }
+    extendedOpen = true;
+    String serverName = serverNameFor(statement);
+    if (serverName == null) {
+      f.release();
+      return;
+    }
+    ByteBuf renamed = Bind.renameStatement(channel.alloc(), f.body(), serverName);
+    f.release();
+    sendOwn(renamed, Expected.BIND);
+  }
+
+  private void forwardDescribe(Frame f) {
+    Describe d;
+    try {
+      d = Describe.decode(f.body());
+    } catch (RuntimeException e) {
+      f.release();
+      throw e;
+    }
+    if (!d.isStatement()) {
+      sendExtended(f, Expected.DESCRIBE_PORTAL);
+      return;
+    }
+    if (!mapStatements || d.name().isEmpty()) {
+      sendExtended(f, Expected.DESCRIBE_STATEMENT);
+      return;
+    }
+    f.release();
+    extendedOpen = true;
+    String serverName = serverNameFor(d.name());
+    if (serverName == null) {
+      return;
+    }
+    ByteBuf out = channel.alloc().buffer(serverName.length() + 8);
+    new Describe(Describe.STATEMENT, serverName).encode(out, FrontendType.DESCRIBE.code());
+    sendOwn(out, Expected.DESCRIBE_STATEMENT);
+  }
+
+  private void forwardClose(Frame f) {
+    Describe c;
+    try {
+      c = Describe.decode(f.body());
+    } catch (RuntimeException e) {
+      f.release();
+      throw e;
+    }
+    if (!mapStatements || !c.isStatement() || c.name().isEmpty()) {
+      sendExtended(f, Expected.CLOSE);
+      return;
+    }
+    // Closing a client's statement is the client's business only; the server-side statement
+    // stays for others until the backend's LRU evicts it. Closing an unknown name is not an
+    // error in PostgreSQL either.
+    f.release();
+    extendedOpen = true;
+    StatementKey key = statements.remove(c.name());
+    expected.add(key == null ? Expected.SYNTH_CLOSE_COMPLETE : Expected.synthClose(key, c.name()));
+    emitSynthetic();
+  }
+
+  /**
+   * The server-side name of the client's statement {@code clientName} on the linked backend,
+   * preparing it there first (hidden from the client) when this backend lacks it; null after
+   * answering 26000 when the client has no such statement.
+   */
+  private String serverNameFor(String clientName) {
+    StatementKey key = statements.get(clientName);
+    if (key == null) {
+      synthesizeError(
+          SqlState.INVALID_SQL_STATEMENT_NAME,
+          "prepared statement \"" + clientName + "\" does not exist");
+      return null;
+    }
+    String serverName = server.statements().lookup(key);
+    if (serverName != null) {
+      return serverName;
+    }
+    serverName = server.statements().add(key);
+    ctx.stats().serverParses.increment();
+    ByteBuf out = channel.alloc().buffer(key.query().length() + 32);
+    new Parse(serverName, key.query(), key.parameterTypes()).encode(out);
+    sendOwn(out, Expected.hiddenParse(key));
+    return serverName;
+  }
+
+  /**
+   * Answers the current request with {@code message} as PostgreSQL would: the error in its place,
+   * then nothing until the client's Sync. A deliberately invalid Parse puts the backend into the
+   * same error state, so the ReadyForQuery that ends the batch reports the transaction status
+   * PostgreSQL would (a failed transaction block stays failed).
+   */
+  private void synthesizeError(SqlState state, String message) {
+    expected.add(
+        Expected.error(ErrorResponse.of(Severity.ERROR, state.code(), message, null, null)));
+    ByteBuf out = channel.alloc().buffer(32);
+    new Parse("", "SLUICE_FAIL_BATCH", new int[0]).encode(out);
+    sendOwn(out, Expected.HIDDEN_FAIL);
+    discardUntilSync = true;
+    emitSynthetic();
+  }
+
+  /** Closes statements the backend's LRU evicted, now that the batch that used them synced. */
+  private void closeEvictedStatements() {
+    if (server == null || !server.statements().hasEvicted()) {
+      return;
+    }
+    List<String> names = server.statements().takeEvicted();
+    for (String name : names) {
+      ByteBuf out = channel.alloc().buffer(name.length() + 8);
+      new Describe(Describe.STATEMENT, name).encode(out, FrontendType.CLOSE.code());
+      sendOwn(out, Expected.HIDDEN_CLOSE);
+    }
+    ByteBuf sync = channel.alloc().buffer(5);
+    Sync.encode(sync);
+    sendOwn(sync, Expected.HIDDEN_SYNC);
+    ctx.stats().evictions.add(names.size());
+  }
+
+  private String searchPath() {
+    return params.desired().getOrDefault("search_path", "");
+  }
+
+  // ---- responses from the backend ----
+
+  @Override
+  public void onServerFrames(ServerConnection s, List<Frame> frames) {
+    if (channel.eventLoop().inEventLoop()) {
+      handleServerFrames(s, frames);
+    } else {
+      channel.eventLoop().execute(() -> handleServerFrames(s, frames));
+    }
+  }
+
+  @Override
+  public void onServerWritable(ServerConnection s) {
+    channel
+        .eventLoop()
+        .execute(
+            () -> {
+              if (s == server) {
+                updateReading();
+              }
+            });
+  }
+
+  @Override
+  public void onServerClosed(ServerConnection s) {
+    channel.eventLoop().execute(() -> serverClosed(s));
+  }
+
+  private void handleServerFrames(ServerConnection s, List<Frame> frames) {
+    for (Frame f : frames) {
+      if (s != server || state == State.CLOSED) {
+        f.release();
+        continue;
+      }
+      try {
+        onServerFrame(s, f);
+      } catch (RuntimeException e) {
+        ConnLog.warn(log, id, "bad message from server {}: {}", s, SafeErrors.describe(e));
+        s.close("undecodable message");
+      }
+    }
+    if (state != State.CLOSED) {
+      channel.flush();
+      if (server != null && !channel.isWritable()) {
+        server.setAutoRead(false);
+      }
+    }
+  }
+
+  private void onServerFrame(ServerConnection s, Frame f) {
+    BackendType type = f.isRun() ? BackendType.DATA_ROW : BackendType.of(f.type());
+    switch (type) {
+      case PARAMETER_STATUS -> {
+        relayParameterStatus(s, f);
+        return;
+      }
+      case NOTICE_RESPONSE, NOTIFICATION_RESPONSE -> {
+        if (hidden(expected.peek())) {
+          f.release();
+        } else {
+          toClient(f);
+        }
+        return;
+      }
+      default -> {}
+    }
+    Expected head = expected.peek();
+    if (head == null) {
+      // Nothing outstanding: a server's goodbye (FATAL) or something it volunteered.
+      if (type == BackendType.ERROR_RESPONSE && ErrorResponse.decode(f.body()).isFatal()) {
+        serverFatalRelayed = true;
+      }
+      toClient(f);
+      return;
+    }
+    switch (head.kind()) {
+      case QUERY, FUNCTION_CALL -> onQueryResponse(f, type);
+      case SETTINGS -> onSettingsResponse(f, type);
+      case SYNC, HIDDEN_SYNC -> onSyncResponse(f, type, head);
+      default -> onExtendedResponse(f, type, head);
+    }
+  }
+
+  private static boolean hidden(Expected e) {
+    return e != null
+        && (e.kind() == Expected.Kind.SETTINGS
+            || e.kind() == Expected.Kind.HIDDEN_CLOSE
+            || e.kind() == Expected.Kind.HIDDEN_SYNC);
+  }
+
+  /** A simple Query or FunctionCall: everything is the client's, up to its ReadyForQuery. */
+  private void onQueryResponse(Frame f, BackendType type) {
+    switch (type) {
+      case COPY_IN_RESPONSE -> copyIn = true;
+      case ERROR_RESPONSE -> {
+        // After an error the server has left COPY IN and ignores further CopyData.
+        copyIn = false;
+        noteFatal(f);
+      }
+      case READY_FOR_QUERY -> {
+        expected.poll();
+        toClient(f);
+        afterReady(ReadyForQuery.ofFrame(f.buf()));
+        return;
+      }
+      default -> {}
+    }
+    toClient(f);
+  }
+
+  private void onSyncResponse(Frame f, BackendType type, Expected head) {
+    if (type != BackendType.READY_FOR_QUERY) {
+      // Only COPY traffic or an error can precede a Sync's ReadyForQuery; it is the client's.
+      if (type == BackendType.ERROR_RESPONSE) {
+        noteFatal(f);
+      }
+      toClient(f);
+      return;
+    }
+    expected.poll();
+    ReadyForQuery status = ReadyForQuery.ofFrame(f.buf());
+    if (head.kind() == Expected.Kind.HIDDEN_SYNC) {
+      f.release();
+    } else {
+      toClient(f);
+    }
+    afterReady(status);
+  }
+
+  private void onExtendedResponse(Frame f, BackendType type, Expected head) {
+    if (type == BackendType.ERROR_RESPONSE) {
+      onExtendedError(f, head);
+      return;
+    }
+    boolean done =
+        switch (head.kind()) {
+          case DESCRIBE_STATEMENT -> type != BackendType.PARAMETER_DESCRIPTION;
+          case EXECUTE -> {
+            if (type == BackendType.COPY_IN_RESPONSE) {
+              copyIn = true;
+            }
+            yield type == BackendType.COMMAND_COMPLETE
+                || type == BackendType.EMPTY_QUERY_RESPONSE
+                || type == BackendType.PORTAL_SUSPENDED;
+          }
+          default -> true;
+        };
+    if (done) {
+      expected.poll();
+    }
+    switch (head.kind()) {
+      case HIDDEN_PARSE, HIDDEN_CLOSE, HIDDEN_FAIL -> f.release();
+      default -> toClient(f);
+    }
+    if (done) {
+      emitSynthetic();
+    }
+  }
+
+  /**
+   * An error answers the head request; the backend now skips everything up to the next Sync, and so
+   * do we: those requests will get no answer.
+   */
+  private void onExtendedError(Frame f, Expected head) {
+    copyIn = false;
+    switch (head.kind()) {
+      case HIDDEN_CLOSE, HIDDEN_FAIL -> f.release();
+      default -> {
+        noteFatal(f);
+        toClient(f);
+      }
+    }
+    Expected e = expected.poll();
+    undo(e);
+    while ((e = expected.peek()) != null && !e.kind().sync()) {
+      expected.poll();
+      undo(e);
+    }
+    if (expected.isEmpty() && extendedOpen) {
+      discardUntilSync = true;
+    }
+  }
+
+  /**
+   * A request that failed or was skipped had no effect: a Parse created no statement (neither the
+   * client's name nor, unless the backend already had it, the server-side one), and a client's
+   * Close closed nothing.
+   */
+  private void undo(Expected e) {
+    if (e == null || e.key() == null) {
+      return;
+    }
+    switch (e.kind()) {
+      case PARSE, HIDDEN_PARSE -> {
+        if (server != null) {
+          server.statements().remove(e.key());
+        }
+        forgetClientName(e);
+      }
+      case SYNTH_PARSE_COMPLETE -> forgetClientName(e);
+      case SYNTH_CLOSE_COMPLETE -> statements.putIfAbsent(e.clientName(), e.key());
+      default -> {}
+    }
+  }
+
+  private void forgetClientName(Expected e) {
+    if (e.clientName() != null && e.key().equals(statements.get(e.clientName()))) {
+      statements.remove(e.clientName());
+    }
+  }
+
+  /** Sends what Sluice owes the client once everything before it has been answered. */
+  private void emitSynthetic() {
+    Expected e;
+    while ((e = expected.peek()) != null && e.kind().synthetic()) {
+      expected.poll();
+      ByteBuf out = channel.alloc().buffer(e.error() == null ? 5 : 128);
+      switch (e.kind()) {
+        case SYNTH_PARSE_COMPLETE -> out.writeByte(BackendType.PARSE_COMPLETE.code()).writeInt(4);
+        case SYNTH_CLOSE_COMPLETE -> out.writeByte(BackendType.CLOSE_COMPLETE.code()).writeInt(4);
+        default -> e.error().encode(out);
+      }
+      channel.write(out, channel.voidPromise());
+    }
+  }
+
+  /** Responses to the settings query; all hidden. */
+  private void onSettingsResponse(Frame f, BackendType type) {
+    try {
+      if (type == BackendType.ERROR_RESPONSE) {
+        settingsError = ErrorResponse.decode(f.body());
+      } else if (type == BackendType.READY_FOR_QUERY) {
+        expected.poll();
+        holdForSettings = false;
+        if (settingsError != null) {
+          // A startup setting the server refuses: what PostgreSQL would have said at login.
+          closer.close(CloseReason.LOGIN_FAILED, asFatal(settingsError));
+          return;
+        }
+        drainQueue();
+        server.flush();
+        wroteToServer = false;
+        updateReading();
+      }
+    } finally {
+      f.release();
+    }
+  }
+
+  private void relayParameterStatus(ServerConnection s, Frame f) {
+    ParameterStatus ps = ParameterStatus.decode(f.body());
+    if (params.onReported(ps.name(), ps.value(), s.applied)) {
+      toClient(f);
+    } else {
+      f.release();
+    }
+  }
+
+  private void noteFatal(Frame f) {
+    if (ErrorResponse.decode(f.body()).isFatal()) {
+      serverFatalRelayed = true;
+    }
+  }
+
+  private void afterReady(ReadyForQuery status) {
+    txStatus = status;
+    emitSynthetic();
+    if (ctx.config().poolMode() != PoolMode.TRANSACTION
+        || pinnedBecause != null
+        || txStatus != ReadyForQuery.IDLE
+        || !expected.isEmpty()
+        || extendedOpen
+        || copyIn
+        || !queue.isEmpty()) {
+      return;
+    }
+    ServerConnection s = server;
+    server = null;
+    state = State.IDLE;
+    pool.release(s, true, "transaction done");
+  }
+
+  private void serverClosed(ServerConnection s) {
+    if (s != server || state == State.CLOSED) {
+      return;
+    }
+    server = null;
+    expected.clear();
+    if (serverFatalRelayed) {
+      closer.close(CloseReason.SERVER_FATAL, null);
+      return;
+    }
+    closer.close(
+        CloseReason.SERVER_GONE,
+        new SluiceException(
+                SqlState.CONNECTION_FAILURE,
+                Severity.FATAL,
+                "server connection closed unexpectedly",
+                "The backend serving this session went away; the session cannot continue.",
+                null,
+                null)
+            .toErrorResponse());
+  }
+
+  // ---- failures before a backend was had ----
+
+  /** The backend could not be had: answer each queued request with the error, as a server would. */
+  private void failQueued(Throwable failure) {
+    state = State.IDLE;
+    ErrorResponse err = asSessionError(failure);
+    if (err.isFatal()) {
+      closer.close(CloseReason.SHUTDOWN, err);
+      return;
+    }
+    boolean errorSent = false;
+    Frame f;
+    while ((f = queue.poll()) != null) {
+      byte t = f.type();
+      boolean run = f.isRun();
+      f.release();
+      if (t == FrontendType.QUERY.code() || t == FrontendType.FUNCTION_CALL.code()) {
+        writeError(err);
+        writeReady(ReadyForQuery.IDLE);
+        errorSent = false;
+      } else if (t == FrontendType.SYNC.code()) {
+        if (!errorSent) {
+          writeError(err);
+        }
+        writeReady(ReadyForQuery.IDLE);
+        errorSent = false;
+      } else if (!errorSent && !run) {
+        writeError(err);
+        errorSent = true;
+      }
+    }
+    unlinkedSkip = errorSent;
+    channel.flush();
+    updateReading();
+  }
+
+  /** A failure to get a backend, as this still-usable session's error. */
+  private static ErrorResponse asSessionError(Throwable failure) {
+    if (failure instanceof ServerErrorException se) {
+      // The server refused a new backend connection (for example it is at max_connections):
+      // its code and message, but the client's own session lives on.
+      return withSeverity(se.error(), "ERROR");
+    }
+    if (failure instanceof SluiceException e) {
+      ErrorResponse r = e.toErrorResponse();
+      return e.state() == SqlState.ADMIN_SHUTDOWN ? r : withSeverity(r, "ERROR");
+    }
+    return ErrorResponse.of(
+        Severity.ERROR,
+        SqlState.CONNECTION_FAILURE.code(),
+        "could not get a backend connection: " + SafeErrors.describe(failure),
+        null,
+        null);
+  }
+
+  static ErrorResponse asFatal(ErrorResponse e) {
+    return withSeverity(e, "FATAL");
+  }
+
+  private static ErrorResponse withSeverity(ErrorResponse e, String severity) {
+    Map<Character, String> fields = new LinkedHashMap<>(e.fields());
+    fields.put(ErrorResponse.SEVERITY, severity);
+    fields.put(ErrorResponse.SEVERITY_V, severity);
+    return new ErrorResponse(fields);
+  }
+
+  // ---- pinning ----
+
+  /** Keeps this client on its backend for the rest of its session. */
+  void pin(String reason) {
+    if (pinnedBecause == null && ctx.config().poolMode() == PoolMode.TRANSACTION) {
+      pinnedBecause = reason;
+      ctx.stats().pins.increment();
+      ConnLog.info(
+          log, id, "client pinned to backend {} for the rest of its session: {}", server, reason);
+    }
+  }
+
+  // ---- cancel ----
+
+  void requestCancel() {
+    if (state == State.LINKED && server != null) {
+      ctx.cancelForwarder().forward(server);
+    } else if (state == State.WAITING) {
+      if (pending != null) {
+        pending.cancel();
+        pending = null;
+      }
+      failQueued(
+          SluiceException.error(
+              SqlState.QUERY_CANCELED, "canceling statement due to user request"));
+    }
+  }
+
+  // ---- the end ----
+
+  /**
+   * The client is gone. A backend with a request in flight is closed (its answers could reach
+   * nobody, or the wrong client); an open transaction is rolled back; a backend with session state
+   * (session mode, or a pinned client) is reset. Only then does it return to the pool.
+   */
+  void close() {
+    state = State.CLOSED;
+    if (pending != null) {
+      pending.cancel();
+      pending = null;
+    }
+    queue.forEach(Frame::release);
+    queue.clear();
+    ServerConnection s = server;
+    server = null;
+    if (s == null) {
+      return;
+    }
+    boolean quiet = expected.isEmpty() && !extendedOpen && !copyIn && !holdForSettings;
+    if (!quiet || !s.isOpen()) {
+      pool.release(s, false, "client left with a request in flight");
+      return;
+    }
+    List<String> queries = new ArrayList<>(2);
+    if (txStatus != ReadyForQuery.IDLE) {
+      queries.add("ROLLBACK");
+    }
+    boolean sessionState = ctx.config().poolMode() == PoolMode.SESSION || pinnedBecause != null;
+    String reset = ctx.config().serverResetQuery();
+    if (sessionState) {
+      queries.add(reset.isEmpty() && pinnedBecause != null ? "DISCARD ALL" : reset);
+    }
+    queries.removeIf(String::isEmpty);
+    if (queries.isEmpty()) {
+      pool.release(s, true, "client left");
+    } else {
+      pool.resetAndRelease(s, queries, sessionState);
+    }
+  }
+
+  // ---- small helpers ----
+
+  /** Reads from the client only when its messages can go somewhere. */
+  void updateReading() {
+    boolean want =
+        state != State.CLOSED
+            && state != State.WAITING
+            && !holdForSettings
+            && (server == null || server.channel().isWritable());
+    if (channel.config().isAutoRead() != want) {
+      channel.config().setAutoRead(want);
+    }
+  }
+
+  private void toClient(Frame f) {
+    channel.write(f.buf(), channel.voidPromise());
+  }
+
+  private void writeError(ErrorResponse err) {
+    ByteBuf out = channel.alloc().buffer(128);
+    err.encode(out);
+    channel.write(out, channel.voidPromise());
+  }
+
+  private void writeReady(ReadyForQuery status) {
+    ByteBuf out = channel.alloc().buffer(6);
+    status.encode(out);
+    channel.write(out, channel.voidPromise());
+  }
+}

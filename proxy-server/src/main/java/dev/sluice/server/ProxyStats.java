@@ -1,0 +1,18 @@
+package dev.sluice.server;
+
+import java.util.concurrent.atomic.LongAdder;
+
+/** Counters of one running Sluice, updated from any event loop. */
+final class ProxyStats {
+  /** Named Parse messages clients sent (transaction mode). */
+  final LongAdder clientParses = new LongAdder();
+
+  /** Parse messages Sluice sent to backends to create server-side statements. */
+  final LongAdder serverParses = new LongAdder();
+
+  /** Server-side statements closed because a backend's LRU was full. */
+  final LongAdder evictions = new LongAdder();
+
+  /** Clients pinned to their backend for the rest of their session. */
+  final LongAdder pins = new LongAdder();
+}
