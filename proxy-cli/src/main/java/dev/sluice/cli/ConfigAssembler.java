@@ -101,6 +101,7 @@ final class ConfigAssembler {
           b.maxMessageSize(FlagValues.size(key, text, 1024, ProxyConfig.MAX_MESSAGE_SIZE_LIMIT));
       case SERVER_RESET_QUERY -> b.serverResetQuery(text);
       case CLIENT_AUTH -> b.clientAuth(ClientAuth.parse(key, text));
+      case MAX_PREPARED_STATEMENTS -> b.maxPreparedStatements(FlagValues.integer(key, text, 1));
       case WORKERS -> b.workerThreads(FlagValues.integer(key, text, 0));
       case UPSTREAM, LOG_LEVEL ->
           throw new IllegalArgumentException(flag + " is not a builder field");

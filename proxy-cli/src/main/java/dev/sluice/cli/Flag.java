@@ -42,6 +42,10 @@ enum Flag {
       "SQL",
       "Run on a backend a session-mode client releases; an empty string disables it."),
   CLIENT_AUTH("client-auth", "METHOD", "How clients authenticate: scram-sha-256, md5 or password."),
+  MAX_PREPARED_STATEMENTS(
+      "max-prepared-statements",
+      "N",
+      "Server-side prepared statements kept per backend (least recently used closed first)."),
   WORKERS("workers", "N", "Event-loop threads; 0 picks one per available processor."),
   LOG_LEVEL("log-level", "LEVEL", "trace, debug, info, warn, error or off.");
 
@@ -92,6 +96,7 @@ enum Flag {
       case MAX_MESSAGE_SIZE -> FlagValues.formatSize(c.maxMessageSize());
       case SERVER_RESET_QUERY -> c.serverResetQuery();
       case CLIENT_AUTH -> c.clientAuth().flagValue();
+      case MAX_PREPARED_STATEMENTS -> Integer.toString(c.maxPreparedStatements());
       case WORKERS -> Integer.toString(c.workerThreads());
       case LOG_LEVEL -> settings.logLevel().flagValue();
     };

@@ -63,6 +63,8 @@ class BadValueTest {
         bad("--max-message-size", "512", sizeExpected()),
         bad("--max-message-size", "99999999999999999GB", sizeExpected()),
         bad("--client-auth", "trust", "expected scram-sha-256, md5 or password"),
+        bad("--max-prepared-statements", "0", "expected an integer >= 1"),
+        bad("--max-prepared-statements", "lots", "expected an integer >= 1"),
         bad("--workers", "-1", "expected an integer >= 0"),
         bad("--workers", "many", "expected an integer >= 0"),
         bad("--log-level", "verbose", "expected trace, debug, info, warn, error or off"));

@@ -45,6 +45,7 @@ class ConfigAssemblerTest {
     assertThat(c.maxMessageSize()).isEqualTo(128 << 20);
     assertThat(c.serverResetQuery()).isEqualTo("DISCARD ALL");
     assertThat(c.clientAuth()).isEqualTo(ClientAuth.SCRAM_SHA_256);
+    assertThat(c.maxPreparedStatements()).isEqualTo(200);
     assertThat(c.workerThreads()).isZero();
     assertThat(s.logLevel()).isEqualTo(LogLevel.INFO);
   }
@@ -74,6 +75,7 @@ class ConfigAssemblerTest {
     env.put("SLUICE_MAX_MESSAGE_SIZE", "64kB");
     env.put("SLUICE_SERVER_RESET_QUERY", "RESET ALL");
     env.put("SLUICE_CLIENT_AUTH", "md5");
+    env.put("SLUICE_MAX_PREPARED_STATEMENTS", "50");
     env.put("SLUICE_WORKERS", "4");
     env.put("SLUICE_LOG_LEVEL", "debug");
     assertThat(env).hasSize(Flag.values().length);
@@ -94,6 +96,7 @@ class ConfigAssemblerTest {
     assertThat(c.maxMessageSize()).isEqualTo(65536);
     assertThat(c.serverResetQuery()).isEqualTo("RESET ALL");
     assertThat(c.clientAuth()).isEqualTo(ClientAuth.MD5);
+    assertThat(c.maxPreparedStatements()).isEqualTo(50);
     assertThat(c.workerThreads()).isEqualTo(4);
     assertThat(s.logLevel()).isEqualTo(LogLevel.DEBUG);
   }
