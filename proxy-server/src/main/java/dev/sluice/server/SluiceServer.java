@@ -124,6 +124,11 @@ public final class SluiceServer implements AutoCloseable {
     return (InetSocketAddress) listener.localAddress();
   }
 
+  /** Counters since start. */
+  ProxyStats stats() {
+    return ctx.stats();
+  }
+
   /** The pools that exist, as {@code database/user}. */
   public java.util.List<String> poolNames() {
     return ctx.pools().all().stream().map(p -> p.key().toString()).sorted().toList();

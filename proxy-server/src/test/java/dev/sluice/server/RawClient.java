@@ -1,0 +1,168 @@
+package dev.sluice.server;
+
+import dev.sluice.auth.ScramClient;
+import dev.sluice.auth.ScramKeyCache;
+import dev.sluice.protocol.ProtocolCodes;
+import dev.sluice.protocol.backend.ErrorResponse;
+import dev.sluice.protocol.frontend.Describe;
+import dev.sluice.protocol.frontend.Parse;
+import dev.sluice.protocol.frontend.PasswordMessage;
+import dev.sluice.protocol.frontend.Query;
+import dev.sluice.protocol.frontend.StartupMessage;
+import dev.sluice.protocol.frontend.Sync;
+import dev.sluice.testing.PostgresServer;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * A minimal protocol client for tests that need exact control of the message sequence (pgjdbc
+ * decides its own batching). Logs in with SCRAM; messages are buffered until {@link #sync()} or
+ * {@link #query}; replies are summarised one string per message: the type byte, with the SQLSTATE
+ * for errors ({@code E:26000}) and the status for ReadyForQuery ({@code Z:I}).
+ */
+final class RawClient implements AutoCloseable {
+  private final Socket socket;
+  private final DataInputStream in;
+  private final OutputStream out;
+  private final ByteBuf pending = Unpooled.buffer();
+
+  private RawClient(Socket socket) throws IOException {
+    this.socket = socket;
+    this.socket.setSoTimeout(30_000);
+    this.in = new DataInputStream(socket.getInputStream());
+    this.out = socket.getOutputStream();
+  }
+
+  static RawClient connect(TestSluice s, PostgresServer pg) throws IOException {
+    RawClient c = new RawClient(new Socket("127.0.0.1", s.port()));
+    Map<String, String> params = new LinkedHashMap<>();
+    params.put("user", pg.appUser());
+    params.put("database", pg.appDatabase());
+    c.add(o -> new StartupMessage(ProtocolCodes.PROTOCOL_3_0, params).encode(o));
+    c.flush();
+    ScramClient scram = new ScramClient(pg.appPassword(), new ScramKeyCache(), new SecureRandom());
+    while (true) {
+      char type = (char) c.in.readByte();
+      byte[] body = new byte[c.in.readInt() - 4];
+      c.in.readFully(body);
+      if (type == 'R') {
+        int code = Unpooled.wrappedBuffer(body).getInt(0);
+        byte[] data = java.util.Arrays.copyOfRange(body, 4, body.length);
+        switch (code) {
+          case 10 ->
+              c.add(
+                  o -> PasswordMessage.encodeSaslInitial(o, "SCRAM-SHA-256", scram.clientFirst()));
+          case 11 -> c.add(o -> PasswordMessage.encodeSaslResponse(o, scram.clientFinal(data)));
+          case 12 -> scram.verifyServerFinal(data);
+          default -> {}
+        }
+        c.flush();
+      } else if (type == 'E') {
+        throw new IOException(
+            "login failed: " + ErrorResponse.decode(Unpooled.wrappedBuffer(body)).summary());
+      } else if (type == 'Z') {
+        return c;
+      }
+    }
+  }
+
+  void parse(String name, String sql) {
+    add(o -> new Parse(name, sql, new int[0]).encode(o));
+  }
+
+  /** Bind without parameters, text results. */
+  void bind(String portal, String statement) {
+    add(
+        o -> {
+          o.writeByte('B');
+          int at = o.writerIndex();
+          o.writeInt(0);
+          writeCString(o, portal);
+          writeCString(o, statement);
+          o.writeShort(0).writeShort(0).writeShort(0);
+          o.setInt(at, o.writerIndex() - at);
+        });
+  }
+
+  void execute(String portal) {
+    add(
+        o -> {
+          o.writeByte('E');
+          int at = o.writerIndex();
+          o.writeInt(0);
+          writeCString(o, portal);
+          o.writeInt(0);
+          o.setInt(at, o.writerIndex() - at);
+        });
+  }
+
+  void describeStatement(String name) {
+    add(o -> new Describe(Describe.STATEMENT, name).encode(o, (byte) 'D'));
+  }
+
+  void close(String statement) {
+    add(o -> new Describe(Describe.STATEMENT, statement).encode(o, (byte) 'C'));
+  }
+
+  void sync() throws IOException {
+    add(Sync::encode);
+    flush();
+  }
+
+  void query(String sql) throws IOException {
+    add(o -> new Query(sql).encode(o));
+    flush();
+  }
+
+  /** Reads replies up to and including the next ReadyForQuery. */
+  List<String> readUntilReady() throws IOException {
+    List<String> seen = new ArrayList<>();
+    while (true) {
+      char type = (char) in.readByte();
+      byte[] body = new byte[in.readInt() - 4];
+      in.readFully(body);
+      switch (type) {
+        case 'E' -> seen.add("E:" + ErrorResponse.decode(Unpooled.wrappedBuffer(body)).sqlState());
+        case 'Z' -> {
+          seen.add("Z:" + (char) body[0]);
+          return seen;
+        }
+        case 'S', 'N' -> {}
+        default -> seen.add(String.valueOf(type));
+      }
+    }
+  }
+
+  private void add(Consumer<ByteBuf> encoder) {
+    encoder.accept(pending);
+  }
+
+  private void flush() throws IOException {
+    byte[] b = new byte[pending.readableBytes()];
+    pending.readBytes(b);
+    pending.clear();
+    out.write(b);
+    out.flush();
+  }
+
+  private static void writeCString(ByteBuf o, String s) {
+    o.writeCharSequence(s, java.nio.charset.StandardCharsets.UTF_8);
+    o.writeByte(0);
+  }
+
+  @Override
+  public void close() throws IOException {
+    pending.release();
+    socket.close();
+  }
+}
