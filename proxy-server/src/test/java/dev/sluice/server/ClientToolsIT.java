@@ -133,9 +133,9 @@ class ClientToolsIT {
   }
 
   /**
-   * {@value #CLIENTS} concurrent clients (at most the pool size, so that in transaction mode the
-   * clients that {@code -M prepared} pins to their backends all get one) each run {@value
-   * #TRANSACTIONS_PER_CLIENT} TPC-B-like transactions; every one must succeed.
+   * {@value #CLIENTS} concurrent clients each run {@value #TRANSACTIONS_PER_CLIENT} TPC-B-like
+   * transactions; every one must succeed ({@code -M prepared} in transaction mode exercises the
+   * mapping of named statements across backends).
    */
   @ParameterizedTest(name = "{0} pooling, -M {1}")
   @MethodSource("modes")

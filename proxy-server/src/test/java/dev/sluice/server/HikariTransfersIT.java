@@ -155,8 +155,8 @@ class HikariTransfersIT {
     cfg.setMaximumPoolSize(HIKARI_POOL_SIZE);
     cfg.setConnectionTimeout(60_000);
     cfg.setPoolName("transfers");
-    // Unnamed statements only: named ones would pin each Hikari connection to a backend.
-    cfg.addDataSourceProperty("prepareThreshold", "0");
+    // pgjdbc's defaults: after five uses a statement becomes a named server-side one, which
+    // Sluice maps across backends.
     return new HikariDataSource(cfg);
   }
 

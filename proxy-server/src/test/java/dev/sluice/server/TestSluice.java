@@ -74,9 +74,6 @@ final class TestSluice implements AutoCloseable {
     p.setProperty("user", pg.appUser());
     p.setProperty("password", pg.appPassword());
     p.setProperty("connectTimeout", "10");
-    if (config.poolMode() == PoolMode.TRANSACTION) {
-      p.setProperty("prepareThreshold", "0");
-    }
     p.putAll(props);
     return DriverManager.getConnection(jdbcUrl(), p);
   }
