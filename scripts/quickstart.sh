@@ -27,6 +27,9 @@ readonly READY_TIMEOUT_SECONDS=30
 readonly PGBENCH_TIMEOUT_SECONDS=120
 readonly BENCH_ARGS=(-c 8 -j 2 -T 5 -M simple)
 
+# shellcheck source=scripts/lib/upstream-url.sh
+source "$ROOT/scripts/lib/upstream-url.sh"
+
 upstream=""
 port=${SLUICE_PORT:-}
 demo=false
@@ -107,31 +110,8 @@ choose_upstream() {
   pg_bin=$(env_value PG_BIN)
 }
 
-percent_decode() {
-  local text=${1//\\/\\\\}
-  printf '%b' "${text//%/\\x}"
-}
-
 parse_upstream() {
-  local pattern='^postgres(ql)?://(([^@/]*)@)?(\[[^]/]*\]|[^]:/?[]*)(:([0-9]+))?(/([^?]*))?(\?(.*))?$'
-  [[ $upstream =~ $pattern ]] || die "the upstream must be a postgres:// URL with one host"
-  url_userinfo=${BASH_REMATCH[3]}
-  url_host=${BASH_REMATCH[4]}
-  url_port=${BASH_REMATCH[6]:-5432}
-  url_db_raw=${BASH_REMATCH[8]}
-  local query=${BASH_REMATCH[10]}
-  url_user=$(percent_decode "${url_userinfo%%:*}")
-  url_password=""
-  if [[ $url_userinfo == *:* ]]; then
-    url_password=$(percent_decode "${url_userinfo#*:}")
-  fi
-  url_user=${url_user:-${USER:-postgres}}
-  url_db=$(percent_decode "${url_db_raw:-$url_user}")
-  if [[ $query =~ (^|&)sslmode=([a-z-]+) ]]; then
-    url_sslmode=${BASH_REMATCH[2]}
-  fi
-  url_host=${url_host#[}
-  url_host=${url_host%]}
+  parse_upstream_url "$upstream" || die "the upstream must be a postgres:// URL with one host"
 }
 
 port_in_use() {
