@@ -8,8 +8,8 @@
 #    a throwaway PostgreSQL (scripts/local-postgres.sh) in ${SLUICE_QUICKSTART_DIR:-.sluice/quickstart}
 #    and stops it again on exit.
 # 3. Runs Sluice on 127.0.0.1:6432, or on a free port when 6432 is taken (--port or $SLUICE_PORT
-#    choose one), prints the psql command that connects through it, and stays in the foreground
-#    until Ctrl-C, which stops everything.
+#    choose one; --demo always takes a free one), prints the psql command that connects through
+#    it, and stays in the foreground until Ctrl-C, which stops everything.
 #
 # --demo instead loads pgbench's tables through Sluice (pgbench -i -s 1; this replaces any
 # pgbench_* tables in the upstream database), runs the same pgbench (8 clients, 2 threads, 5 s,
@@ -118,19 +118,21 @@ port_in_use() {
   (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# The demo prints no address to connect to, so it takes a free port and leaves 6432 alone: it may
+# run unattended next to a real PgBouncer or Sluice there.
 choose_port() {
   if [[ -n $port ]]; then
     ! port_in_use "$port" || die "port $port is already in use"
     return
   fi
-  if ! port_in_use "$PREFERRED_PORT"; then
+  if ! $demo && ! port_in_use "$PREFERRED_PORT"; then
     port=$PREFERRED_PORT
     return
   fi
   for _ in $(seq 1 100); do
     port=$((20000 + RANDOM % 40000))
     if ! port_in_use "$port"; then
-      say "port $PREFERRED_PORT is taken; using $port"
+      $demo || say "port $PREFERRED_PORT is taken; using $port"
       return
     fi
   done
