@@ -2,7 +2,8 @@
 # Benchmark Sluice against direct PostgreSQL and PgBouncer, all measured in the same run.
 #
 #   scripts/bench.sh [--duration S] [--clients N] [--jobs N] [--rounds R] [--scale S]
-#                    [--pool-size N] [--upstream URL] [--quick] [-- MORE_SLUICE_FLAGS...]
+#                    [--pool-size N] [--warmup S] [--upstream URL] [--quick] [--keep-logs]
+#                    [-- MORE_SLUICE_FLAGS...]
 #
 # Starts a throwaway PostgreSQL (scripts/local-postgres.sh), or uses --upstream (its pgbench_*
 # tables are replaced), loads it once with pgbench -i -s SCALE (default 10), then starts Sluice
@@ -14,12 +15,14 @@
 #   select-extended  -S -M extended      the same over the extended protocol
 #   tpcb-simple      -M simple           built-in TPC-B (sort of)
 #   connect-select   -C -S -M simple     a new connection per transaction (serverless clients)
-# Each workload runs ROUNDS times (3) against direct, pgbouncer and sluice, interleaved, with the
-# order of targets rotating each round; the table shows medians. --quick is --duration 3
-# --rounds 1, for smoke tests. The machine is shared and noisy: read ratios, not absolute TPS.
+# First every workload runs once, unmeasured, for --warmup seconds (5; 0 skips it) against each
+# target, so Sluice's JIT and both pools are warm. Then each workload runs ROUNDS times (3)
+# against direct, pgbouncer and sluice, interleaved, the order of targets rotating each round;
+# the table shows medians. --quick is --duration 3 --rounds 1 --warmup 1, for smoke tests.
+# The machine is shared and noisy: read ratios, not absolute TPS.
 #
 # Exits non-zero when a pgbench run failed, hung or reported failed transactions, or when Sluice
-# or PgBouncer died; the logs are then kept and their directory printed.
+# or PgBouncer died; the logs are then kept and their directory printed (--keep-logs: always).
 # MORE_SLUICE_FLAGS go to 'sluice run' (not --pool-mode or --pool-size, which bench.sh sets);
 # JAVA_OPTS passes options to Sluice's JVM.
 set -euo pipefail
@@ -38,6 +41,8 @@ readonly WORKLOADS=(select-simple select-extended tpcb-simple connect-select)
 source "$ROOT/scripts/lib/upstream-url.sh"
 
 duration=10
+warmup=5
+keep_logs=false
 clients=32
 jobs=2
 rounds=3
@@ -84,7 +89,7 @@ die() {
 }
 
 usage() {
-  sed -n '2,24s/^# \{0,1\}//p' "$0" >&2
+  sed -n '2,28s/^# \{0,1\}//p' "$0" >&2
   exit 2
 }
 
@@ -95,16 +100,18 @@ need_number() {
 parse_args() {
   while (($# > 0)); do
     case $1 in
-      --duration | --clients | --jobs | --rounds | --scale | --pool-size | --upstream)
+      --duration | --clients | --jobs | --rounds | --scale | --pool-size | --warmup | --upstream)
         [[ $# -ge 2 ]] || die "$1 needs a value"
         set_option "$1" "$2"
         shift 2
         ;;
-      --duration=* | --clients=* | --jobs=* | --rounds=* | --scale=* | --pool-size=* | --upstream=*)
+      --duration=* | --clients=* | --jobs=* | --rounds=* | --scale=* | --pool-size=* | --warmup=* | \
+        --upstream=*)
         set_option "${1%%=*}" "${1#*=}"
         shift
         ;;
-      --quick) duration=3; rounds=1; shift ;;
+      --quick) duration=3; rounds=1; warmup=1; shift ;;
+      --keep-logs) keep_logs=true; shift ;;
       -h | --help) usage ;;
       --) shift; sluice_flags=("$@"); break ;;
       *) die "unknown argument '$1' (see --help)" ;;
@@ -120,6 +127,10 @@ set_option() {
     --rounds) need_number "$1" "$2"; rounds=$2 ;;
     --scale) need_number "$1" "$2"; scale=$2 ;;
     --pool-size) need_number "$1" "$2"; pool_size=$2 ;;
+    --warmup)
+      [[ $2 =~ ^[0-9]+$ ]] || die "--warmup must be a whole number of seconds, got '$2'"
+      warmup=$2
+      ;;
     --upstream) upstream=$2 ;;
   esac
 }
@@ -350,6 +361,10 @@ reserve_pool_size = 0
 max_client_conn = $((clients + 100))
 server_tls_sslmode = ${url_sslmode:-prefer}
 ignore_startup_parameters = extra_float_digits
+; Sluice logs no line per client connection at its default level; PgBouncer would log two, a
+; cost Sluice does not pay in the connect-per-transaction workload.
+log_connections = 0
+log_disconnections = 0
 logfile =
 pidfile =
 EOF
@@ -399,9 +414,10 @@ target_dead() {
   esac
 }
 
-# One pgbench run; appends "workload target round status tps latency_ms failed" to results.
+# One pgbench run of SECONDS; appends "workload target round status tps latency_ms failed" to
+# results. ROUND is a number, or "warmup" for a run that is left out of the medians.
 run_one() {
-  local workload=$1 target=$2 round=$3 out status=ok rc=0 args
+  local workload=$1 target=$2 round=$3 seconds=$4 out status=ok rc=0 args
   out=$logs/pgbench-$workload-$target-$round.log
   read -ra args <<<"$(workload_args "$workload")"
   if target_dead "$target"; then
@@ -409,8 +425,13 @@ run_one() {
     return
   fi
   [[ $workload != tpcb-simple ]] || reset_tpcb_tables
-  printf 'bench: round %d/%d  %-16s %-10s ' "$round" "$rounds" "$workload" "$target"
-  as_client --limit "$((duration + HANG_GRACE_SECONDS))" pgbench "$target" -n -c "$clients" -j "$jobs" -T "$duration" "${args[@]}" "$url_db" \
+  if [[ $round == warmup ]]; then
+    printf 'bench: warm-up      %-16s %-10s ' "$workload" "$target"
+  else
+    printf 'bench: round %d/%d  %-16s %-10s ' "$round" "$rounds" "$workload" "$target"
+  fi
+  as_client --limit "$((seconds + HANG_GRACE_SECONDS))" pgbench "$target" -n -c "$clients" -j "$jobs" \
+    -T "$seconds" "${args[@]}" "$url_db" \
     >"$out" 2>&1 || rc=$?
   case $rc in
     0) ;;
@@ -432,7 +453,7 @@ run_one() {
     "${failures:--}" "$status"
   if [[ $status != ok || ${failures:-0} != 0 ]]; then
     failed=true
-    warn "$workload against $target, round $round: $status, ${failures:-?} failed transactions; output in $out:"
+    warn "$workload against $target, $round: $status, ${failures:-?} failed transactions; output in $out:"
     grep -E 'error|aborted|FATAL|ERROR|failed' "$out" | head -n 10 >&2 || true
   fi
   check_alive
@@ -460,12 +481,19 @@ check_alive() {
 }
 
 run_all() {
-  local round workload i n=${#TARGETS[@]}
+  local round workload target i n=${#TARGETS[@]}
+  if ((warmup > 0)); then
+    for target in "${TARGETS[@]}"; do
+      for workload in "${WORKLOADS[@]}"; do
+        run_one "$workload" "$target" warmup "$warmup"
+      done
+    done
+  fi
   for ((round = 1; round <= rounds; round++)); do
     for workload in "${WORKLOADS[@]}"; do
       # Rotate the order each round, so no target always runs first (on a cold cache) or last.
       for ((i = 0; i < n; i++)); do
-        run_one "$workload" "${TARGETS[$(((i + round - 1) % n))]}" "$round"
+        run_one "$workload" "${TARGETS[$(((i + round - 1) % n))]}" "$round" "$duration"
       done
     done
   done
@@ -474,13 +502,15 @@ run_all() {
 # The median of column COLUMN (5 = tps, 6 = latency) over the completed rounds of one cell.
 median() {
   local workload=$1 target=$2 column=$3
-  awk -v w="$workload" -v t="$target" -v c="$column" '$1 == w && $2 == t && $4 == "ok" && $c != "-" { print $c }' \
+  awk -v w="$workload" -v t="$target" -v c="$column" \
+    '$1 == w && $2 == t && $3 != "warmup" && $4 == "ok" && $c != "-" { print $c }' \
     "$work/results" | sort -g | awk '{ v[NR] = $1 } END {
       if (NR == 0) exit
       if (NR % 2) printf "%.1f", v[(NR + 1) / 2]; else printf "%.1f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# Failed transactions summed over rounds, plus a note of runs that did not complete.
+# Failed transactions summed over all runs, warm-up included, plus a note of runs that did not
+# complete.
 failures_of() {
   awk -v w="$1" -v t="$2" '$1 == w && $2 == t { if ($7 != "-") f += $7; if ($4 != "ok") bad[$4]++ }
     END { s = f + 0; for (k in bad) s = s " (" bad[k] " " k ")"; print s }' "$work/results"
@@ -496,6 +526,12 @@ ratio() {
   else
     echo "n/a"
   fi
+}
+
+# "N WARN, M ERROR lines" for a log FILE and its two level markers.
+log_levels() {
+  local file=$1 warn=$2 error=$3
+  echo "$(grep -c -- "$warn" "$file" || true) ${warn// /}, $(grep -c -- "$error" "$file" || true) ${error// /} lines"
 }
 
 load_average() {
@@ -551,6 +587,8 @@ print_report() {
   echo "$line"
   echo "Sluice RSS after the runs:    $sluice_rss"
   echo "PgBouncer RSS after the runs: $pgbouncer_rss"
+  echo "Sluice log: $(log_levels "$logs/sluice.log" ' WARN ' ' ERROR ');" \
+    "PgBouncer log: $(log_levels "$logs/pgbouncer.log" ' WARNING ' ' ERROR ')"
 }
 
 stop_pid() {
@@ -581,18 +619,23 @@ cleanup() {
     failed=true
   fi
   if [[ -n $local_pg_dir ]]; then
-    if $failed; then
+    if $failed || $keep_logs; then
       cp "$local_pg_dir/cluster/data/postgresql.log" "$logs/" 2>/dev/null || true
     fi
     "$LOCAL_PG" destroy "$local_pg_dir" >>"$logs/local-postgres.log" 2>&1 || warn "could not destroy $local_pg_dir"
   fi
   if [[ -n $work ]]; then
-    if $failed; then
+    if $failed || $keep_logs; then
       find "$work" -mindepth 1 -maxdepth 1 ! -name logs -exec rm -rf -- {} +
-      warn "something failed; logs kept in $logs (Sluice: $logs/sluice.log)"
+      if $failed; then
+        warn "something failed; logs kept in $logs (Sluice: $logs/sluice.log)"
+      fi
     else
       rm -rf -- "$work"
     fi
+  fi
+  if $keep_logs && ! $failed && [[ -d $logs ]]; then
+    echo "bench: logs in $logs"
   fi
   if $failed && [[ $status -eq 0 ]]; then
     status=1
@@ -614,8 +657,9 @@ main() {
   init_pgbench_tables
   start_sluice
   start_pgbouncer
-  local runs=$((${#WORKLOADS[@]} * ${#TARGETS[@]} * rounds))
-  say "$runs pgbench runs of ${duration}s: about $((runs * (duration + 1) / 60 + 1)) min"
+  local per_round=$((${#WORKLOADS[@]} * ${#TARGETS[@]}))
+  say "$((per_round * rounds)) pgbench runs of ${duration}s after a ${warmup}s warm-up of each:" \
+    "about $(((per_round * (rounds * (duration + 1) + warmup + 1)) / 60 + 1)) min"
   load_at_start=$(load_average)
   run_all
   print_report
