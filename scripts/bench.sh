@@ -37,6 +37,8 @@ readonly HANG_GRACE_SECONDS=60
 readonly TARGETS=(direct pgbouncer sluice)
 readonly WORKLOADS=(select-simple select-extended tpcb-simple connect-select)
 
+# shellcheck source=scripts/lib/ports.sh
+source "$ROOT/scripts/lib/ports.sh"
 # shellcheck source=scripts/lib/upstream-url.sh
 source "$ROOT/scripts/lib/upstream-url.sh"
 
@@ -185,23 +187,6 @@ remove_policy_rc_d() {
   fi
 }
 
-port_in_use() {
-  (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-# A free port in 20000-59999, so never PostgreSQL's 5432 or PgBouncer's 6432.
-pick_free_port() {
-  local port
-  for _ in $(seq 1 100); do
-    port=$((20000 + RANDOM % 40000))
-    if ! port_in_use "$port"; then
-      echo "$port"
-      return
-    fi
-  done
-  die "found no free port"
-}
-
 # A PostgreSQL client program: from the local server's bin directory when we started one.
 pg_tool() {
   if [[ -n $pg_bin && -x $pg_bin/$1 ]]; then
@@ -300,7 +285,7 @@ wait_until_ready() {
 }
 
 start_sluice() {
-  sluice_port=$(pick_free_port)
+  sluice_port=$(pick_free_port) || die "found no free port"
   say "starting Sluice on 127.0.0.1:$sluice_port (transaction mode, pool size $pool_size; log: $logs/sluice.log)"
   # shellcheck disable=SC2086 # JAVA_OPTS holds several words on purpose
   java ${JAVA_OPTS:-} -jar "$JAR" run --listen "127.0.0.1:$sluice_port" --upstream "$upstream" \
@@ -373,7 +358,7 @@ EOF
 
 start_pgbouncer() {
   local dir=$work/pgbouncer command
-  pgbouncer_port=$(pick_free_port)
+  pgbouncer_port=$(pick_free_port) || die "found no free port"
   mkdir -m 0700 "$dir"
   write_pgbouncer_config "$dir"
   command=("$(command -v pgbouncer)" "$dir/pgbouncer.ini")

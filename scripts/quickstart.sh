@@ -27,6 +27,8 @@ readonly READY_TIMEOUT_SECONDS=30
 readonly PGBENCH_TIMEOUT_SECONDS=120
 readonly BENCH_ARGS=(-c 8 -j 2 -T 5 -M simple)
 
+# shellcheck source=scripts/lib/ports.sh
+source "$ROOT/scripts/lib/ports.sh"
 # shellcheck source=scripts/lib/upstream-url.sh
 source "$ROOT/scripts/lib/upstream-url.sh"
 
@@ -114,10 +116,6 @@ parse_upstream() {
   parse_upstream_url "$upstream" || die "the upstream must be a postgres:// URL with one host"
 }
 
-port_in_use() {
-  (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
 # The demo prints no address to connect to, so it takes a free port and leaves 6432 alone: it may
 # run unattended next to a real PgBouncer or Sluice there.
 choose_port() {
@@ -129,14 +127,8 @@ choose_port() {
     port=$PREFERRED_PORT
     return
   fi
-  for _ in $(seq 1 100); do
-    port=$((20000 + RANDOM % 40000))
-    if ! port_in_use "$port"; then
-      $demo || say "port $PREFERRED_PORT is taken; using $port"
-      return
-    fi
-  done
-  die "found no free port"
+  port=$(pick_free_port) || die "found no free port"
+  $demo || say "port $PREFERRED_PORT is taken; using $port"
 }
 
 # A PostgreSQL client program: from the local server's bin directory when we started one.
