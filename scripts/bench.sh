@@ -302,12 +302,16 @@ pgbouncer_secret() {
   if [[ -n $local_pg_dir ]]; then
     local socket
     socket=$(dirname "$(sed -n 's/^PGDATA=//p' "$local_pg_dir/env")")/socket
+    # On stdin, not -c: psql expands :'user' only there.
     secret=$("$(pg_tool psql)" -X -A -t -h "$socket" -p "$url_port" -U postgres -d postgres \
-      -v user="$url_user" -c "SELECT rolpassword FROM pg_authid WHERE rolname = :'user'" 2>/dev/null || true)
+      -v user="$url_user" 2>>"$logs/pgbouncer-secret.log" <<<"SELECT rolpassword FROM pg_authid WHERE rolname = :'user'" ||
+      true)
   fi
   if [[ $secret == SCRAM-SHA-256\$* ]]; then
+    say "PgBouncer's auth_file holds $url_user's SCRAM secret from pg_authid" >&2
     echo "$secret"
   else
+    say "PgBouncer's auth_file holds $url_user's plain password (pg_authid not readable)" >&2
     echo "$url_password"
   fi
 }
