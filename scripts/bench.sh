@@ -15,6 +15,8 @@
 #   select-extended  -S -M extended      the same over the extended protocol
 #   tpcb-simple      -M simple           built-in TPC-B (sort of)
 #   connect-select   -C -S -M simple     a new connection per transaction (serverless clients)
+# pgbench opens connections one at a time per thread, so connect-select's TPS is about
+# JOBS / (login + query time): it measures login latency, SCRAM included.
 # First every workload runs once, unmeasured, for --warmup seconds (5; 0 skips it) against each
 # target, so Sluice's JIT and both pools are warm. Then each workload runs ROUNDS times (3)
 # against direct, pgbouncer and sluice, interleaved, the order of targets rotating each round;
@@ -91,7 +93,7 @@ die() {
 }
 
 usage() {
-  sed -n '2,28s/^# \{0,1\}//p' "$0" >&2
+  sed -n '2,30s/^# \{0,1\}//p' "$0" >&2
   exit 2
 }
 
