@@ -26,6 +26,9 @@ readonly SUPER_PASSWORD=postgres-secret-pw
 readonly OS_USER=postgres
 readonly START_ATTEMPTS=3
 
+# shellcheck source=scripts/lib/ports.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/ports.sh"
+
 die() {
   echo "local-postgres: $*" >&2
   exit 1
@@ -76,21 +79,8 @@ find_bin_dir() {
   die "no PostgreSQL server programs: install them (Debian: apt-get install postgresql) or set SLUICE_PG_BIN"
 }
 
-port_in_use() {
-  # A refused connection means nothing listens there; bash opens the socket itself.
-  (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-pick_free_port() {
-  local port
-  for _ in $(seq 1 100); do
-    port=$((20000 + RANDOM % 40000))
-    if ! port_in_use "$port"; then
-      echo "$port"
-      return
-    fi
-  done
-  die "found no free port"
+free_port() {
+  pick_free_port || die "found no free port"
 }
 
 absolute() {
@@ -165,7 +155,7 @@ EOF
 start_server() {
   local bin=$1 cluster=$2 wanted=$3 port attempt
   for attempt in $(seq 1 "$START_ATTEMPTS"); do
-    port=${wanted:-$(pick_free_port)}
+    port=${wanted:-$(free_port)}
     if [[ -n $wanted ]] && port_in_use "$port"; then
       die "port $port is already in use"
     fi

@@ -8,8 +8,8 @@
 #    a throwaway PostgreSQL (scripts/local-postgres.sh) in ${SLUICE_QUICKSTART_DIR:-.sluice/quickstart}
 #    and stops it again on exit.
 # 3. Runs Sluice on 127.0.0.1:6432, or on a free port when 6432 is taken (--port or $SLUICE_PORT
-#    choose one), prints the psql command that connects through it, and stays in the foreground
-#    until Ctrl-C, which stops everything.
+#    choose one; --demo always takes a free one), prints the psql command that connects through
+#    it, and stays in the foreground until Ctrl-C, which stops everything.
 #
 # --demo instead loads pgbench's tables through Sluice (pgbench -i -s 1; this replaces any
 # pgbench_* tables in the upstream database), runs the same pgbench (8 clients, 2 threads, 5 s,
@@ -26,6 +26,11 @@ readonly PREFERRED_PORT=6432
 readonly READY_TIMEOUT_SECONDS=30
 readonly PGBENCH_TIMEOUT_SECONDS=120
 readonly BENCH_ARGS=(-c 8 -j 2 -T 5 -M simple)
+
+# shellcheck source=scripts/lib/ports.sh
+source "$ROOT/scripts/lib/ports.sh"
+# shellcheck source=scripts/lib/upstream-url.sh
+source "$ROOT/scripts/lib/upstream-url.sh"
 
 upstream=""
 port=${SLUICE_PORT:-}
@@ -107,54 +112,23 @@ choose_upstream() {
   pg_bin=$(env_value PG_BIN)
 }
 
-percent_decode() {
-  local text=${1//\\/\\\\}
-  printf '%b' "${text//%/\\x}"
-}
-
 parse_upstream() {
-  local pattern='^postgres(ql)?://(([^@/]*)@)?(\[[^]/]*\]|[^]:/?[]*)(:([0-9]+))?(/([^?]*))?(\?(.*))?$'
-  [[ $upstream =~ $pattern ]] || die "the upstream must be a postgres:// URL with one host"
-  url_userinfo=${BASH_REMATCH[3]}
-  url_host=${BASH_REMATCH[4]}
-  url_port=${BASH_REMATCH[6]:-5432}
-  url_db_raw=${BASH_REMATCH[8]}
-  local query=${BASH_REMATCH[10]}
-  url_user=$(percent_decode "${url_userinfo%%:*}")
-  url_password=""
-  if [[ $url_userinfo == *:* ]]; then
-    url_password=$(percent_decode "${url_userinfo#*:}")
-  fi
-  url_user=${url_user:-${USER:-postgres}}
-  url_db=$(percent_decode "${url_db_raw:-$url_user}")
-  if [[ $query =~ (^|&)sslmode=([a-z-]+) ]]; then
-    url_sslmode=${BASH_REMATCH[2]}
-  fi
-  url_host=${url_host#[}
-  url_host=${url_host%]}
+  parse_upstream_url "$upstream" || die "the upstream must be a postgres:// URL with one host"
 }
 
-port_in_use() {
-  (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
+# The demo prints no address to connect to, so it takes a free port and leaves 6432 alone: it may
+# run unattended next to a real PgBouncer or Sluice there.
 choose_port() {
   if [[ -n $port ]]; then
     ! port_in_use "$port" || die "port $port is already in use"
     return
   fi
-  if ! port_in_use "$PREFERRED_PORT"; then
+  if ! $demo && ! port_in_use "$PREFERRED_PORT"; then
     port=$PREFERRED_PORT
     return
   fi
-  for _ in $(seq 1 100); do
-    port=$((20000 + RANDOM % 40000))
-    if ! port_in_use "$port"; then
-      say "port $PREFERRED_PORT is taken; using $port"
-      return
-    fi
-  done
-  die "found no free port"
+  port=$(pick_free_port) || die "found no free port"
+  $demo || say "port $PREFERRED_PORT is taken; using $port"
 }
 
 # A PostgreSQL client program: from the local server's bin directory when we started one.

@@ -1,0 +1,660 @@
+#!/usr/bin/env bash
+# Benchmark Sluice against direct PostgreSQL and PgBouncer, all measured in the same run.
+#
+#   scripts/bench.sh [--duration S] [--clients N] [--jobs N] [--rounds R] [--scale S]
+#                    [--pool-size N] [--warmup S] [--upstream URL] [--quick] [--keep-logs]
+#                    [-- MORE_SLUICE_FLAGS...]
+#
+# Starts a throwaway PostgreSQL (scripts/local-postgres.sh), or uses --upstream (its pgbench_*
+# tables are replaced), loads it once with pgbench -i -s SCALE (default 10), then starts Sluice
+# (transaction mode) and PgBouncer (pool_mode=transaction, SCRAM), both with --pool-size backends
+# (default 20), on free ports. PgBouncer is installed with apt-get when missing.
+#
+# Workloads, each pgbench -c CLIENTS (32) -j JOBS (2) -T DURATION (10 s):
+#   select-simple    -S -M simple        built-in select-only
+#   select-extended  -S -M extended      the same over the extended protocol
+#   tpcb-simple      -M simple           built-in TPC-B (sort of)
+#   connect-select   -C -S -M simple     a new connection per transaction (serverless clients)
+# pgbench opens connections one at a time per thread, so connect-select's TPS is about
+# JOBS / (login + query time): it measures login latency, SCRAM included.
+# First every workload runs once, unmeasured, for --warmup seconds (5; 0 skips it) against each
+# target, so Sluice's JIT and both pools are warm. Then each workload runs ROUNDS times (3)
+# against direct, pgbouncer and sluice, interleaved, the order of targets rotating each round;
+# the table shows medians. --quick is --duration 3 --rounds 1 --warmup 2, for smoke tests.
+# The machine is shared and noisy: read ratios, not absolute TPS.
+#
+# Exits non-zero when a pgbench run failed, hung or reported failed transactions, or when Sluice
+# or PgBouncer died; the logs are then kept and their directory printed (--keep-logs: always).
+# MORE_SLUICE_FLAGS go to 'sluice run' (not --pool-mode or --pool-size, which bench.sh sets);
+# JAVA_OPTS passes options to Sluice's JVM.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+readonly ROOT
+readonly JAR=$ROOT/proxy-cli/target/sluice.jar
+readonly LOCAL_PG=$ROOT/scripts/local-postgres.sh
+readonly READY_TIMEOUT_SECONDS=30
+# A pgbench that runs this much past its -T is hung, not slow.
+readonly HANG_GRACE_SECONDS=60
+readonly TARGETS=(direct pgbouncer sluice)
+readonly WORKLOADS=(select-simple select-extended tpcb-simple connect-select)
+
+# shellcheck source=scripts/lib/ports.sh
+source "$ROOT/scripts/lib/ports.sh"
+# shellcheck source=scripts/lib/upstream-url.sh
+source "$ROOT/scripts/lib/upstream-url.sh"
+
+duration=10
+warmup=5
+keep_logs=false
+clients=32
+jobs=2
+rounds=3
+scale=10
+pool_size=20
+upstream=""
+sluice_flags=()
+
+work=""           # temporary directory for everything this run creates
+logs=""           # $work/logs: kept when something failed
+local_pg_dir=""   # set when we started the throwaway PostgreSQL
+policy_rc_d=""    # set when we created /usr/sbin/policy-rc.d for the PgBouncer install
+sluice_pid=""
+pgbouncer_pid=""
+sluice_port=""
+pgbouncer_port=""
+pg_bin=""
+failed=false      # something went wrong: exit non-zero and keep the logs
+sluice_dead=false
+pgbouncer_dead=false
+load_at_start=""
+
+# Parts of the upstream URL, filled by parse_upstream_url.
+url_userinfo=""
+url_user=""
+url_password=""
+url_host=""
+url_port=""
+url_db_raw=""
+url_db=""
+url_sslmode=""
+
+say() {
+  echo "bench: $*"
+}
+
+warn() {
+  echo "bench: $*" >&2
+}
+
+die() {
+  warn "$*"
+  exit 1
+}
+
+usage() {
+  sed -n '2,30s/^# \{0,1\}//p' "$0" >&2
+  exit 2
+}
+
+need_number() {
+  [[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1 must be a positive whole number, got '$2'"
+}
+
+parse_args() {
+  while (($# > 0)); do
+    case $1 in
+      --duration | --clients | --jobs | --rounds | --scale | --pool-size | --warmup | --upstream)
+        [[ $# -ge 2 ]] || die "$1 needs a value"
+        set_option "$1" "$2"
+        shift 2
+        ;;
+      --duration=* | --clients=* | --jobs=* | --rounds=* | --scale=* | --pool-size=* | --warmup=* | \
+        --upstream=*)
+        set_option "${1%%=*}" "${1#*=}"
+        shift
+        ;;
+      --quick) duration=3; rounds=1; warmup=2; shift ;;
+      --keep-logs) keep_logs=true; shift ;;
+      -h | --help) usage ;;
+      --) shift; sluice_flags=("$@"); break ;;
+      *) die "unknown argument '$1' (see --help)" ;;
+    esac
+  done
+}
+
+set_option() {
+  case $1 in
+    --duration) need_number "$1" "$2"; duration=$2 ;;
+    --clients) need_number "$1" "$2"; clients=$2 ;;
+    --jobs) need_number "$1" "$2"; jobs=$2 ;;
+    --rounds) need_number "$1" "$2"; rounds=$2 ;;
+    --scale) need_number "$1" "$2"; scale=$2 ;;
+    --pool-size) need_number "$1" "$2"; pool_size=$2 ;;
+    --warmup)
+      [[ $2 =~ ^[0-9]+$ ]] || die "--warmup must be a whole number of seconds, got '$2'"
+      warmup=$2
+      ;;
+    --upstream) upstream=$2 ;;
+  esac
+}
+
+is_root() {
+  [[ $(id -u) -eq 0 ]]
+}
+
+build_if_needed() {
+  local newer=""
+  if [[ -f $JAR ]]; then
+    newer=$(find "$ROOT/pom.xml" "$ROOT"/proxy-*/pom.xml "$ROOT"/proxy-*/src -newer "$JAR" -print -quit 2>/dev/null || true)
+  fi
+  if [[ ! -f $JAR || -n $newer ]]; then
+    command -v mvn >/dev/null || die "Maven (mvn) is needed to build $JAR"
+    say "building $JAR (mvn -B -q -DskipTests package)"
+    (cd "$ROOT" && mvn -B -q -DskipTests package)
+  fi
+  [[ -f $JAR ]] || die "the build produced no $JAR"
+  command -v java >/dev/null || die "java (17 or newer) is needed"
+}
+
+# Debian starts a package's service on install; PgBouncer's would take 6432. policy-rc.d is
+# Debian's switch that tells maintainer scripts not to start services, so we provide one (and
+# remove it on exit) when the machine has none.
+install_pgbouncer() {
+  command -v pgbouncer >/dev/null && return
+  is_root || die "pgbouncer is missing; install it (Debian: apt-get install pgbouncer) or run as root"
+  command -v apt-get >/dev/null || die "pgbouncer is missing and there is no apt-get to install it"
+  say "pgbouncer is missing: installing it with apt-get install -y pgbouncer"
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    policy_rc_d=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\n# Written by sluice scripts/bench.sh during apt-get install; removed after.\nexit 101\n' >"$policy_rc_d"
+    chmod 0755 "$policy_rc_d"
+  fi
+  local apt_log=$logs/apt-get.log
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y pgbouncer >"$apt_log" 2>&1; then
+    say "apt-get install failed; running apt-get update and trying again"
+    DEBIAN_FRONTEND=noninteractive apt-get update >>"$apt_log" 2>&1 || true
+    DEBIAN_FRONTEND=noninteractive apt-get install -y pgbouncer >>"$apt_log" 2>&1 ||
+      { tail -n 20 "$apt_log" >&2; die "could not install pgbouncer; see $apt_log"; }
+  fi
+  remove_policy_rc_d
+  command -v pgbouncer >/dev/null || die "apt-get installed no pgbouncer command"
+  say "installed $(pgbouncer --version | head -n 1)"
+}
+
+remove_policy_rc_d() {
+  if [[ -n $policy_rc_d ]]; then
+    rm -f -- "$policy_rc_d"
+    policy_rc_d=""
+  fi
+}
+
+# A PostgreSQL client program: from the local server's bin directory when we started one.
+pg_tool() {
+  if [[ -n $pg_bin && -x $pg_bin/$1 ]]; then
+    echo "$pg_bin/$1"
+    return
+  fi
+  command -v "$1" || die "$1 is needed (Debian: apt-get install postgresql-client)"
+}
+
+make_work_dir() {
+  work=$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench-XXXXXX")
+  # local-postgres.sh runs the server as the postgres OS user, who must reach the cluster here.
+  chmod 0755 "$work"
+  logs=$work/logs
+  mkdir -m 0700 "$logs"
+}
+
+choose_upstream() {
+  if [[ -n $upstream ]]; then
+    say "upstream $(redacted "$upstream"); its pgbench_* tables will be replaced"
+    return
+  fi
+  local_pg_dir=$work/pg
+  say "starting a throwaway PostgreSQL"
+  "$LOCAL_PG" start "$local_pg_dir" >/dev/null 2>"$logs/local-postgres.log" ||
+    { cat "$logs/local-postgres.log" >&2; die "local-postgres.sh start failed"; }
+  upstream=$(sed -n 's/^SLUICE_UPSTREAM=//p' "$local_pg_dir/env")
+  pg_bin=$(sed -n 's/^PG_BIN=//p' "$local_pg_dir/env")
+}
+
+redacted() {
+  sed -E 's#(://[^:@/]*):[^@/]*@#\1:****@#' <<<"$1"
+}
+
+# libpq settings for a client of TARGET: the upstream's credentials, and its sslmode for direct.
+client_env() {
+  local target=$1
+  echo "PGPASSWORD=$url_password"
+  if [[ $target == direct && -n $url_sslmode ]]; then
+    echo "PGSSLMODE=$url_sslmode"
+  fi
+}
+
+target_host() {
+  if [[ $1 == direct ]]; then echo "$url_host"; else echo 127.0.0.1; fi
+}
+
+target_port() {
+  case $1 in
+    direct) echo "$url_port" ;;
+    pgbouncer) echo "$pgbouncer_port" ;;
+    sluice) echo "$sluice_port" ;;
+  esac
+}
+
+# Runs a PostgreSQL client program against TARGET as the upstream's user:
+#   as_client [--limit SECONDS] TOOL TARGET ARGS...
+# With --limit the program is stopped after SECONDS (exit status 124). timeout's --foreground
+# keeps it in our process group, where Ctrl-C reaches it.
+as_client() {
+  local command=()
+  if [[ $1 == --limit ]]; then
+    command=(timeout --foreground --kill-after=10 "$2")
+    shift 2
+  fi
+  local tool=$1 target=$2 environment
+  shift 2
+  mapfile -t environment < <(client_env "$target")
+  command+=(env "${environment[@]}" "$(pg_tool "$tool")")
+  "${command[@]}" -h "$(target_host "$target")" -p "$(target_port "$target")" -U "$url_user" "$@"
+}
+
+init_pgbench_tables() {
+  say "pgbench -i -s $scale (directly against PostgreSQL)"
+  as_client pgbench direct -i -s "$scale" -q "$url_db" >"$logs/pgbench-init.log" 2>&1 ||
+    { tail -n 20 "$logs/pgbench-init.log" >&2; die "pgbench -i failed; see $logs/pgbench-init.log"; }
+}
+
+wait_until_ready() {
+  local name=$1 pid=$2 port=$3 log=$4 pg_isready
+  pg_isready=$(pg_tool pg_isready)
+  for ((i = 0; i < READY_TIMEOUT_SECONDS * 5; i++)); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      tail -n 40 "$log" >&2
+      failed=true
+      die "$name exited before it accepted connections; its log is $log"
+    fi
+    if "$pg_isready" -q -h 127.0.0.1 -p "$port" -d "$url_db" -U "$url_user" -t 1; then
+      return
+    fi
+    sleep 0.2
+  done
+  tail -n 40 "$log" >&2
+  failed=true
+  die "$name did not accept connections on 127.0.0.1:$port within ${READY_TIMEOUT_SECONDS}s; its log is $log"
+}
+
+start_sluice() {
+  sluice_port=$(pick_free_port) || die "found no free port"
+  say "starting Sluice on 127.0.0.1:$sluice_port (transaction mode, pool size $pool_size; log: $logs/sluice.log)"
+  # shellcheck disable=SC2086 # JAVA_OPTS holds several words on purpose
+  java ${JAVA_OPTS:-} -jar "$JAR" run --listen "127.0.0.1:$sluice_port" --upstream "$upstream" \
+    --pool-mode transaction --pool-size "$pool_size" "${sluice_flags[@]}" >"$logs/sluice.log" 2>&1 &
+  sluice_pid=$!
+  wait_until_ready Sluice "$sluice_pid" "$sluice_port" "$logs/sluice.log"
+}
+
+# The SCRAM secret PostgreSQL stores for the user, when we may read pg_authid: PgBouncer then
+# needs no password derivation per login and logs in to the server with the client's SCRAM
+# keys, which is how PgBouncer is meant to be deployed. Otherwise the plain password.
+pgbouncer_secret() {
+  local secret=""
+  if [[ -n $local_pg_dir ]]; then
+    local socket
+    socket=$(dirname "$(sed -n 's/^PGDATA=//p' "$local_pg_dir/env")")/socket
+    # On stdin, not -c: psql expands :'user' only there.
+    secret=$("$(pg_tool psql)" -X -A -t -h "$socket" -p "$url_port" -U postgres -d postgres \
+      -v user="$url_user" 2>>"$logs/pgbouncer-secret.log" <<<"SELECT rolpassword FROM pg_authid WHERE rolname = :'user'" ||
+      true)
+  fi
+  if [[ $secret == SCRAM-SHA-256\$* ]]; then
+    say "PgBouncer's auth_file holds $url_user's SCRAM secret from pg_authid" >&2
+    echo "$secret"
+  else
+    say "PgBouncer's auth_file holds $url_user's plain password (pg_authid not readable)" >&2
+    echo "$url_password"
+  fi
+}
+
+# The OS user PgBouncer runs as: it refuses to run as root.
+pgbouncer_os_user() {
+  if id postgres >/dev/null 2>&1; then echo postgres; else echo nobody; fi
+}
+
+quote_pgbouncer() {
+  # userlist.txt quotes with "", doubling a " inside.
+  printf '"%s"' "${1//\"/\"\"}"
+}
+
+write_pgbouncer_config() {
+  local dir=$1 secret
+  secret=$(pgbouncer_secret)
+  (
+    umask 077
+    printf '%s %s\n' "$(quote_pgbouncer "$url_user")" "$(quote_pgbouncer "$secret")" >"$dir/userlist.txt"
+    cat >"$dir/pgbouncer.ini" <<EOF
+; Written by sluice scripts/bench.sh for one benchmark run.
+[databases]
+$url_db = host=$url_host port=$url_port dbname=$url_db
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $pgbouncer_port
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = $dir/userlist.txt
+pool_mode = transaction
+default_pool_size = $pool_size
+min_pool_size = 0
+reserve_pool_size = 0
+max_client_conn = $((clients + 100))
+server_tls_sslmode = ${url_sslmode:-prefer}
+ignore_startup_parameters = extra_float_digits
+; Sluice logs no line per client connection at its default level; PgBouncer would log two, a
+; cost Sluice does not pay in the connect-per-transaction workload.
+log_connections = 0
+log_disconnections = 0
+logfile =
+pidfile =
+EOF
+  )
+}
+
+start_pgbouncer() {
+  local dir=$work/pgbouncer command
+  pgbouncer_port=$(pick_free_port) || die "found no free port"
+  mkdir -m 0700 "$dir"
+  write_pgbouncer_config "$dir"
+  command=("$(command -v pgbouncer)" "$dir/pgbouncer.ini")
+  if is_root; then
+    local os_user
+    os_user=$(pgbouncer_os_user)
+    chown -R "$os_user:" "$dir"
+    # setpriv execs PgBouncer in place, so $! is PgBouncer's own pid (for its RSS).
+    command=(setpriv --reuid="$os_user" --regid="$(id -g "$os_user")" --init-groups -- "${command[@]}")
+  fi
+  say "starting $(pgbouncer --version | head -n 1) on 127.0.0.1:$pgbouncer_port (pool_mode=transaction, default_pool_size $pool_size)"
+  "${command[@]}" >"$logs/pgbouncer.log" 2>&1 &
+  pgbouncer_pid=$!
+  wait_until_ready PgBouncer "$pgbouncer_pid" "$pgbouncer_port" "$logs/pgbouncer.log"
+}
+
+workload_args() {
+  case $1 in
+    select-simple) echo "-S -M simple" ;;
+    select-extended) echo "-S -M extended" ;;
+    tpcb-simple) echo "-M simple" ;;
+    connect-select) echo "-C -S -M simple" ;;
+  esac
+}
+
+# What pgbench would do before a TPC-B run without -n, done directly so no proxy is involved and
+# every target starts from the same tables.
+reset_tpcb_tables() {
+  as_client psql direct -X -q -d "$url_db" -c 'VACUUM pgbench_branches' -c 'VACUUM pgbench_tellers' \
+    -c 'TRUNCATE pgbench_history' >>"$logs/vacuum.log" 2>&1 || warn "vacuum before tpcb failed; see $logs/vacuum.log"
+}
+
+target_dead() {
+  case $1 in
+    sluice) $sluice_dead ;;
+    pgbouncer) $pgbouncer_dead ;;
+    *) false ;;
+  esac
+}
+
+# One pgbench run of SECONDS; appends "workload target round status tps latency_ms failed" to
+# results. ROUND is a number, or "warmup" for a run that is left out of the medians.
+run_one() {
+  local workload=$1 target=$2 round=$3 seconds=$4 out status=ok rc=0 args
+  out=$logs/pgbench-$workload-$target-$round.log
+  read -ra args <<<"$(workload_args "$workload")"
+  if target_dead "$target"; then
+    echo "$workload $target $round skipped - - -" >>"$work/results"
+    return
+  fi
+  [[ $workload != tpcb-simple ]] || reset_tpcb_tables
+  if [[ $round == warmup ]]; then
+    printf 'bench: warm-up      %-16s %-10s ' "$workload" "$target"
+  else
+    printf 'bench: round %d/%d  %-16s %-10s ' "$round" "$rounds" "$workload" "$target"
+  fi
+  as_client --limit "$((seconds + HANG_GRACE_SECONDS))" pgbench "$target" -n -c "$clients" -j "$jobs" \
+    -T "$seconds" "${args[@]}" "$url_db" \
+    >"$out" 2>&1 || rc=$?
+  case $rc in
+    0) ;;
+    124 | 137) status=hung ;;
+    *) status=exit$rc ;;
+  esac
+  local tps latency failures
+  tps=$(tps_of "$out")
+  latency=$(sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p' "$out" | head -n 1)
+  failures=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$out" | head -n 1)
+  if [[ $status == ok ]] && grep -q 'aborted' "$out"; then
+    status=aborted
+  fi
+  # A warm-up may end before all clients have logged in on a loaded machine: no TPS is no fault.
+  if [[ $status == ok && -z $tps && $round != warmup ]]; then
+    status=no-tps
+  fi
+  echo "$workload $target $round $status ${tps:--} ${latency:--} ${failures:--}" >>"$work/results"
+  printf '%9s tps %8s ms  failed %s  %s\n' "$(one_decimal "$tps")" "$(one_decimal "$latency")" \
+    "${failures:--}" "$status"
+  if [[ $status != ok || ${failures:-0} != 0 ]]; then
+    failed=true
+    warn "$workload against $target, $round: $status, ${failures:-?} failed transactions; output in $out:"
+    grep -E 'error|aborted|FATAL|ERROR|failed' "$out" | head -n 10 >&2 || true
+  fi
+  check_alive
+}
+
+# The TPS line of a pgbench run; PostgreSQL 14+ prints one, older versions two.
+tps_of() {
+  awk '/^tps = / { tps = $3; if (/without initial connection|excluding connections|including reconnection/) { print tps; found = 1; exit } }
+       END { if (!found && tps != "") print tps }' "$1"
+}
+
+check_alive() {
+  if ! $sluice_dead && ! kill -0 "$sluice_pid" 2>/dev/null; then
+    sluice_dead=true
+    failed=true
+    warn "Sluice died; the last lines of $logs/sluice.log:"
+    tail -n 40 "$logs/sluice.log" >&2
+  fi
+  if ! $pgbouncer_dead && ! kill -0 "$pgbouncer_pid" 2>/dev/null; then
+    pgbouncer_dead=true
+    failed=true
+    warn "PgBouncer died; the last lines of $logs/pgbouncer.log:"
+    tail -n 40 "$logs/pgbouncer.log" >&2
+  fi
+}
+
+run_all() {
+  local round workload target i n=${#TARGETS[@]}
+  if ((warmup > 0)); then
+    for target in "${TARGETS[@]}"; do
+      for workload in "${WORKLOADS[@]}"; do
+        run_one "$workload" "$target" warmup "$warmup"
+      done
+    done
+  fi
+  for ((round = 1; round <= rounds; round++)); do
+    for workload in "${WORKLOADS[@]}"; do
+      # Rotate the order each round, so no target always runs first (on a cold cache) or last.
+      for ((i = 0; i < n; i++)); do
+        run_one "$workload" "${TARGETS[$(((i + round - 1) % n))]}" "$round" "$duration"
+      done
+    done
+  done
+}
+
+# The median of column COLUMN (5 = tps, 6 = latency) over the completed rounds of one cell.
+median() {
+  local workload=$1 target=$2 column=$3
+  awk -v w="$workload" -v t="$target" -v c="$column" \
+    '$1 == w && $2 == t && $3 != "warmup" && $4 == "ok" && $c != "-" { print $c }' \
+    "$work/results" | sort -g | awk '{ v[NR] = $1 } END {
+      if (NR == 0) exit
+      if (NR % 2) printf "%.1f", v[(NR + 1) / 2]; else printf "%.1f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# Failed transactions summed over all runs, warm-up included, plus a note of runs that did not
+# complete.
+failures_of() {
+  awk -v w="$1" -v t="$2" '$1 == w && $2 == t { if ($7 != "-") f += $7; if ($4 != "ok") bad[$4]++ }
+    END { s = f + 0; for (k in bad) s = s " (" bad[k] " " k ")"; print s }' "$work/results"
+}
+
+one_decimal() {
+  if [[ -n $1 ]]; then awk -v n="$1" 'BEGIN { printf "%.1f", n }'; else echo -; fi
+}
+
+ratio() {
+  if [[ -n $1 && -n $2 ]]; then
+    awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'
+  else
+    echo "n/a"
+  fi
+}
+
+# "N WARN, M ERROR lines" for a log FILE and its two level markers.
+log_levels() {
+  local file=$1 warn=$2 error=$3
+  echo "$(grep -c -- "$warn" "$file" || true) ${warn// /}, $(grep -c -- "$error" "$file" || true) ${error// /} lines"
+}
+
+load_average() {
+  cut -d' ' -f1-3 /proc/loadavg
+}
+
+rss_of() {
+  local pid=$1 rss hwm
+  if [[ -z $pid || ! -r /proc/$pid/status ]]; then
+    echo "n/a (not running)"
+    return
+  fi
+  rss=$(awk '/^VmRSS:/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$pid/status")
+  hwm=$(awk '/^VmHWM:/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$pid/status")
+  echo "$rss (peak $hwm)"
+}
+
+print_report() {
+  local sluice_rss pgbouncer_rss workload
+  sluice_rss=$(rss_of "$sluice_pid")
+  pgbouncer_rss=$(rss_of "$pgbouncer_pid")
+  local line
+  line=$(printf '%099d' 0 | tr 0 -)
+  echo
+  echo "pgbench -c $clients -j $jobs -T $duration, scale $scale, $rounds round(s), medians;" \
+    "pool size $pool_size (Sluice and PgBouncer, transaction mode)"
+  echo "$(nproc) CPUs, load average $load_at_start at the start, $(load_average) at the end;" \
+    "PostgreSQL $(as_client psql direct -X -A -t -d "$url_db" -c 'SHOW server_version' 2>/dev/null || echo '?')"
+  echo "$line"
+  printf '%-16s | %12s | %15s | %12s | %13s | %16s\n' workload "direct TPS" "pgbouncer TPS" "sluice TPS" \
+    sluice/direct sluice/pgbouncer
+  echo "$line"
+  for workload in "${WORKLOADS[@]}"; do
+    local d p s
+    d=$(median "$workload" direct 5)
+    p=$(median "$workload" pgbouncer 5)
+    s=$(median "$workload" sluice 5)
+    printf '%-16s | %12s | %15s | %12s | %13s | %16s\n' "$workload" "${d:-FAIL}" "${p:-FAIL}" "${s:-FAIL}" \
+      "$(ratio "$s" "$d")" "$(ratio "$s" "$p")"
+  done
+  echo "$line"
+  printf '%-16s | %12s | %15s | %12s\n' "latency avg ms" direct pgbouncer sluice
+  for workload in "${WORKLOADS[@]}"; do
+    printf '%-16s | %12s | %15s | %12s\n' "$workload" "$(median "$workload" direct 6)" \
+      "$(median "$workload" pgbouncer 6)" "$(median "$workload" sluice 6)"
+  done
+  echo "$line"
+  printf '%-16s | %12s | %15s | %12s\n' "failed txns" direct pgbouncer sluice
+  for workload in "${WORKLOADS[@]}"; do
+    printf '%-16s | %12s | %15s | %12s\n' "$workload" "$(failures_of "$workload" direct)" \
+      "$(failures_of "$workload" pgbouncer)" "$(failures_of "$workload" sluice)"
+  done
+  echo "$line"
+  echo "Sluice RSS after the runs:    $sluice_rss"
+  echo "PgBouncer RSS after the runs: $pgbouncer_rss"
+  echo "Sluice log: $(log_levels "$logs/sluice.log" ' WARN ' ' ERROR ');" \
+    "PgBouncer log: $(log_levels "$logs/pgbouncer.log" ' WARNING ' ' ERROR ')"
+}
+
+stop_pid() {
+  local pid=$1 name=$2
+  [[ -n $pid ]] || return 0
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.2
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      warn "$name did not stop within 10 s of SIGTERM; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  remove_policy_rc_d
+  stop_pid "$sluice_pid" Sluice
+  stop_pid "$pgbouncer_pid" PgBouncer
+  # An error exit keeps the logs; Ctrl-C (130) or SIGTERM (143) alone does not.
+  if [[ $status -ne 0 && $status -ne 130 && $status -ne 143 ]]; then
+    failed=true
+  fi
+  if [[ -n $local_pg_dir ]]; then
+    if $failed || $keep_logs; then
+      cp "$local_pg_dir/cluster/data/postgresql.log" "$logs/" 2>/dev/null || true
+    fi
+    "$LOCAL_PG" destroy "$local_pg_dir" >>"$logs/local-postgres.log" 2>&1 || warn "could not destroy $local_pg_dir"
+  fi
+  if [[ -n $work ]]; then
+    if $failed || $keep_logs; then
+      find "$work" -mindepth 1 -maxdepth 1 ! -name logs -exec rm -rf -- {} +
+      if $failed; then
+        warn "something failed; logs kept in $logs (Sluice: $logs/sluice.log)"
+      fi
+    else
+      rm -rf -- "$work"
+    fi
+  fi
+  if $keep_logs && ! $failed && [[ -d $logs ]]; then
+    echo "bench: logs in $logs"
+  fi
+  if $failed && [[ $status -eq 0 ]]; then
+    status=1
+  fi
+  exit "$status"
+}
+
+main() {
+  parse_args "$@"
+  build_if_needed
+  trap cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  make_work_dir
+  install_pgbouncer
+  choose_upstream
+  parse_upstream_url "$upstream" || die "the upstream must be a postgres:// URL with one host"
+  touch "$work/results"
+  init_pgbench_tables
+  start_sluice
+  start_pgbouncer
+  local per_round=$((${#WORKLOADS[@]} * ${#TARGETS[@]}))
+  say "$((per_round * rounds)) pgbench runs of ${duration}s after a ${warmup}s warm-up of each:" \
+    "about $(((per_round * (rounds * (duration + 1) + warmup + 1)) / 60 + 1)) min"
+  load_at_start=$(load_average)
+  run_all
+  print_report
+}
+
+main "$@"
