@@ -114,6 +114,12 @@ final class RawClient implements AutoCloseable {
     add(o -> new Describe(Describe.STATEMENT, statement).encode(o, (byte) 'C'));
   }
 
+  /** FunctionCall of {@code oid} with no arguments and a text result; sent at once. */
+  void functionCall(int oid) throws IOException {
+    add(o -> o.writeByte('F').writeInt(14).writeInt(oid).writeShort(0).writeShort(0).writeShort(0));
+    flush();
+  }
+
   void sync() throws IOException {
     add(Sync::encode);
     flush();
