@@ -6,6 +6,7 @@ import dev.sluice.config.Durations;
 import dev.sluice.config.HostAndPort;
 import dev.sluice.config.PoolMode;
 import dev.sluice.config.ProxyConfig;
+import dev.sluice.config.SessionStateMode;
 import dev.sluice.config.Upstream;
 import dev.sluice.config.UpstreamUrl;
 import java.time.Duration;
@@ -101,6 +102,7 @@ final class ConfigAssembler {
           b.maxMessageSize(FlagValues.size(key, text, 1024, ProxyConfig.MAX_MESSAGE_SIZE_LIMIT));
       case SERVER_RESET_QUERY -> b.serverResetQuery(text);
       case CLIENT_AUTH -> b.clientAuth(ClientAuth.parse(key, text));
+      case SESSION_STATE -> b.sessionState(SessionStateMode.parse(key, text));
       case MAX_PREPARED_STATEMENTS -> b.maxPreparedStatements(FlagValues.integer(key, text, 1));
       case WORKERS -> b.workerThreads(FlagValues.integer(key, text, 0));
       case UPSTREAM, LOG_LEVEL ->

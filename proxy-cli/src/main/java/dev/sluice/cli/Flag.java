@@ -42,6 +42,11 @@ enum Flag {
       "SQL",
       "Run on a backend a session-mode client releases; an empty string disables it."),
   CLIENT_AUTH("client-auth", "METHOD", "How clients authenticate: scram-sha-256, md5 or password."),
+  SESSION_STATE(
+      "session-state",
+      "pin|reject",
+      "Transaction mode, SQL that leaves session state: pin the client to its backend, or"
+          + " reject the statement."),
   MAX_PREPARED_STATEMENTS(
       "max-prepared-statements",
       "N",
@@ -96,6 +101,7 @@ enum Flag {
       case MAX_MESSAGE_SIZE -> FlagValues.formatSize(c.maxMessageSize());
       case SERVER_RESET_QUERY -> c.serverResetQuery();
       case CLIENT_AUTH -> c.clientAuth().flagValue();
+      case SESSION_STATE -> c.sessionState().flagValue();
       case MAX_PREPARED_STATEMENTS -> Integer.toString(c.maxPreparedStatements());
       case WORKERS -> Integer.toString(c.workerThreads());
       case LOG_LEVEL -> settings.logLevel().flagValue();

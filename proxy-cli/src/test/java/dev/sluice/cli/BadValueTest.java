@@ -63,6 +63,7 @@ class BadValueTest {
         bad("--max-message-size", "512", sizeExpected()),
         bad("--max-message-size", "99999999999999999GB", sizeExpected()),
         bad("--client-auth", "trust", "expected scram-sha-256, md5 or password"),
+        bad("--session-state", "sticky", "expected pin or reject"),
         bad("--max-prepared-statements", "0", "expected an integer >= 1"),
         bad("--max-prepared-statements", "lots", "expected an integer >= 1"),
         bad("--workers", "-1", "expected an integer >= 0"),

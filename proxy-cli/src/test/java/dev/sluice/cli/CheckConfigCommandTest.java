@@ -30,6 +30,7 @@ class CheckConfigCommandTest {
                 "max-message-size = 128MB",
                 "server-reset-query = DISCARD ALL",
                 "client-auth = scram-sha-256",
+                "session-state = pin",
                 "max-prepared-statements = 200",
                 "workers = 0",
                 "log-level = info",

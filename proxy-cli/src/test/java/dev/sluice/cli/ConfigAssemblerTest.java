@@ -7,6 +7,7 @@ import dev.sluice.config.ClientAuth;
 import dev.sluice.config.HostAndPort;
 import dev.sluice.config.PoolMode;
 import dev.sluice.config.ProxyConfig;
+import dev.sluice.config.SessionStateMode;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.HashMap;
@@ -46,6 +47,7 @@ class ConfigAssemblerTest {
     assertThat(c.serverResetQuery()).isEqualTo("DISCARD ALL");
     assertThat(c.clientAuth()).isEqualTo(ClientAuth.SCRAM_SHA_256);
     assertThat(c.maxPreparedStatements()).isEqualTo(200);
+    assertThat(c.sessionState()).isEqualTo(SessionStateMode.PIN);
     assertThat(c.workerThreads()).isZero();
     assertThat(s.logLevel()).isEqualTo(LogLevel.INFO);
   }
@@ -76,6 +78,7 @@ class ConfigAssemblerTest {
     env.put("SLUICE_SERVER_RESET_QUERY", "RESET ALL");
     env.put("SLUICE_CLIENT_AUTH", "md5");
     env.put("SLUICE_MAX_PREPARED_STATEMENTS", "50");
+    env.put("SLUICE_SESSION_STATE", "reject");
     env.put("SLUICE_WORKERS", "4");
     env.put("SLUICE_LOG_LEVEL", "debug");
     assertThat(env).hasSize(Flag.values().length);
@@ -97,6 +100,7 @@ class ConfigAssemblerTest {
     assertThat(c.serverResetQuery()).isEqualTo("RESET ALL");
     assertThat(c.clientAuth()).isEqualTo(ClientAuth.MD5);
     assertThat(c.maxPreparedStatements()).isEqualTo(50);
+    assertThat(c.sessionState()).isEqualTo(SessionStateMode.REJECT);
     assertThat(c.workerThreads()).isEqualTo(4);
     assertThat(s.logLevel()).isEqualTo(LogLevel.DEBUG);
   }

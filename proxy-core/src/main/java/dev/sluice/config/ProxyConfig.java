@@ -23,6 +23,7 @@ import java.util.Objects;
  * @param clientAuth how clients authenticate to Sluice
  * @param workerThreads event-loop threads; 0 picks one per available processor
  * @param maxPreparedStatements server-side prepared statements kept per backend (LRU)
+ * @param sessionState pin or reject clients whose SQL leaves session state (transaction mode)
  */
 public record ProxyConfig(
     HostAndPort listen,
@@ -39,7 +40,8 @@ public record ProxyConfig(
     String serverResetQuery,
     ClientAuth clientAuth,
     int workerThreads,
-    int maxPreparedStatements) {
+    int maxPreparedStatements,
+    SessionStateMode sessionState) {
 
   /** PostgreSQL's own cap on a message is 1 GB; nothing bigger can be meaningful. */
   public static final int MAX_MESSAGE_SIZE_LIMIT = 1 << 30;
@@ -51,6 +53,7 @@ public record ProxyConfig(
     Objects.requireNonNull(upstream, "upstream");
     Objects.requireNonNull(poolMode, "poolMode");
     Objects.requireNonNull(clientAuth, "clientAuth");
+    Objects.requireNonNull(sessionState, "sessionState");
     serverResetQuery = serverResetQuery == null ? "" : serverResetQuery.trim();
     atLeast("--pool-size", poolSize, 1);
     atLeast("--min-idle", minIdle, 0);
@@ -95,6 +98,7 @@ public record ProxyConfig(
     private ClientAuth clientAuth = ClientAuth.SCRAM_SHA_256;
     private int workerThreads;
     private int maxPreparedStatements = 200;
+    private SessionStateMode sessionState = SessionStateMode.PIN;
 
     private Builder(Upstream upstream) {
       this.upstream = upstream;
@@ -175,6 +179,11 @@ public record ProxyConfig(
       return this;
     }
 
+    public Builder sessionState(SessionStateMode v) {
+      sessionState = v;
+      return this;
+    }
+
     public ProxyConfig build() {
       return new ProxyConfig(
           listen,
@@ -191,7 +200,8 @@ public record ProxyConfig(
           serverResetQuery,
           clientAuth,
           workerThreads,
-          maxPreparedStatements);
+          maxPreparedStatements,
+          sessionState);
     }
   }
 

@@ -24,6 +24,27 @@ public final class Codec {
     return s;
   }
 
+  /**
+   * Reads a NUL-terminated string byte for byte (ISO-8859-1): lossless whatever the client's
+   * encoding, so names and query text Sluice passes on are the very bytes the client sent.
+   */
+  public static String readCStringRaw(ByteBuf body) {
+    int start = body.readerIndex();
+    int nul = body.forEachByte(start, body.readableBytes(), ByteProcessor.FIND_NUL);
+    if (nul < 0) {
+      throw SluiceException.protocolViolation("invalid message format: unterminated string");
+    }
+    String s = body.toString(start, nul - start, StandardCharsets.ISO_8859_1);
+    body.readerIndex(nul + 1);
+    return s;
+  }
+
+  /** Writes a string read with {@link #readCStringRaw} back as the same bytes. */
+  public static void writeCStringRaw(ByteBuf out, String s) {
+    out.writeCharSequence(s, StandardCharsets.ISO_8859_1);
+    out.writeByte(0);
+  }
+
   public static void writeCString(ByteBuf out, String s) {
     out.writeCharSequence(s, StandardCharsets.UTF_8);
     out.writeByte(0);

@@ -44,11 +44,13 @@ public final class SessionParameters {
   private static final Pattern NAME =
       Pattern.compile("[A-Za-z_][A-Za-z0-9_$]*(\\.[A-Za-z0-9_$]+)*");
 
+  private final Map<String, String> startup;
   private final Map<String, String> desired;
   private final Map<String, String> clientView = new HashMap<>();
 
-  private SessionParameters(Map<String, String> desired) {
-    this.desired = desired;
+  private SessionParameters(Map<String, String> startup) {
+    this.startup = Map.copyOf(startup);
+    this.desired = new LinkedHashMap<>(startup);
   }
 
   /**
@@ -138,25 +140,32 @@ public final class SessionParameters {
     return !value.equals(clientView.put(name, value));
   }
 
+  /**
+   * Records a value Sluice read from the backend serving this client (a setting the server does not
+   * report, after the client SET it): it now follows the client.
+   */
+  public void record(String name, String value, Map<String, String> applied) {
+    String key = name.toLowerCase(Locale.ROOT);
+    desired.put(key, value);
+    applied.put(key, value);
+  }
+
+  /** RESET ALL or DISCARD ALL: the session is back to what the client asked for at login. */
+  public void resetToStartup() {
+    desired.clear();
+    desired.putAll(startup);
+  }
+
   /** The current desired settings; read-only. */
   public Map<String, String> desired() {
     return Collections.unmodifiableMap(desired);
   }
 
-  /** An E'' literal: the same meaning whatever standard_conforming_strings is. */
   static String literal(String s) {
-    StringBuilder sb = new StringBuilder(s.length() + 4).append("E'");
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c == '\'' || c == '\\') {
-        sb.append(c);
-      }
-      sb.append(c);
-    }
-    return sb.append('\'').toString();
+    return SqlLiteral.of(s);
   }
 
   static String identifier(String s) {
-    return '"' + s.replace("\"", "\"\"") + '"';
+    return SqlLiteral.identifier(s);
   }
 }

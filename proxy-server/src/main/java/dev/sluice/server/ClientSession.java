@@ -1,6 +1,7 @@
 package dev.sluice.server;
 
 import dev.sluice.config.PoolMode;
+import dev.sluice.config.SessionStateMode;
 import dev.sluice.error.SafeErrors;
 import dev.sluice.error.ServerErrorException;
 import dev.sluice.error.Severity;
@@ -10,6 +11,7 @@ import dev.sluice.pool.ConnectionPool;
 import dev.sluice.protocol.BackendType;
 import dev.sluice.protocol.Frame;
 import dev.sluice.protocol.FrontendType;
+import dev.sluice.protocol.backend.CommandComplete;
 import dev.sluice.protocol.backend.ErrorResponse;
 import dev.sluice.protocol.backend.ParameterStatus;
 import dev.sluice.protocol.backend.ReadyForQuery;
@@ -19,15 +21,26 @@ import dev.sluice.protocol.frontend.Parse;
 import dev.sluice.protocol.frontend.Query;
 import dev.sluice.protocol.frontend.Sync;
 import dev.sluice.session.SessionParameters;
+import dev.sluice.session.SqlLiteral;
 import dev.sluice.session.StatementKey;
+import dev.sluice.session.TrackedSettings;
+import dev.sluice.session.sql.Classification;
+import dev.sluice.session.sql.Effect;
+import dev.sluice.session.sql.SessionStateClassifier;
+import dev.sluice.session.sql.SqlLexer;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import java.nio.charset.Charset;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -100,6 +113,14 @@ final class ClientSession implements ServerConnection.Sink {
   private boolean serverFatalRelayed;
   private String pinnedBecause;
   private ReadyForQuery txStatus = ReadyForQuery.IDLE;
+
+  /** Tracked settings the client SET that the server does not report: read back when idle. */
+  private final Set<String> pendingCaptures = new LinkedHashSet<>();
+
+  private boolean resetAllPending;
+
+  /** The backend holds state no reset undoes (a loaded library): it is closed, not reused. */
+  private boolean unresettable;
 
   ClientSession(
       ProxyContext ctx,
@@ -239,7 +260,7 @@ final class ClientSession implements ServerConnection.Sink {
       return;
     }
     switch (type) {
-      case QUERY -> send(f, Expected.QUERY);
+      case QUERY -> forwardQuery(f);
       case FUNCTION_CALL -> send(f, Expected.FUNCTION_CALL);
       case PARSE -> forwardParse(f);
       case BIND -> forwardBind(f);
@@ -295,6 +316,11 @@ final class ClientSession implements ServerConnection.Sink {
       f.release();
       throw e;
     }
+    if (mapStatements && !admit(classify(p.query()), false)) {
+      f.release();
+      extendedOpen = true;
+      return;
+    }
     if (!mapStatements || p.name().isEmpty()) {
       sendExtended(f, Expected.PARSE);
       return;
@@ -308,7 +334,7 @@ final class ClientSession implements ServerConnection.Sink {
           "prepared statement \"" + p.name() + "\" already exists");
       return;
     }
-    StatementKey key = new StatementKey(p.query(), p.parameterTypes(), searchPath());
+    StatementKey key = new StatementKey(p.query(), p.parameterTypes(), statementContext());
     statements.put(p.name(), key);
     String serverName = server.statements().lookup(key);
     if (serverName != null) {
@@ -453,8 +479,175 @@ final class ClientSession implements ServerConnection.Sink {
     ctx.stats().evictions.add(names.size());
   }
 
-  private String searchPath() {
-    return params.desired().getOrDefault("search_path", "");
+  /**
+   * What else decides a statement's meaning besides its text: the search path it resolves names in,
+   * and the encoding its bytes are in.
+   */
+  private String statementContext() {
+    Map<String, String> d = params.desired();
+    return d.getOrDefault("search_path", "") + '\u0001' + d.getOrDefault("client_encoding", "");
+  }
+
+  // ---- session state in transaction mode ----
+
+  private void forwardQuery(Frame f) {
+    if (!mapStatements) {
+      send(f, Expected.QUERY);
+      return;
+    }
+    String sql = sqlText(f.body());
+    Classification c = classify(sql);
+    if (!admit(c, true)) {
+      f.release();
+      return;
+    }
+    if (answeredLocally(c, sql)) {
+      f.release();
+      return;
+    }
+    send(f, Expected.QUERY);
+  }
+
+  private Classification classify(String sql) {
+    boolean scs = !"off".equalsIgnoreCase(params.desired().get("standard_conforming_strings"));
+    return SessionStateClassifier.classify(sql, TrackedSettings.NAMES, scs);
+  }
+
+  /**
+   * Applies what a statement does to session state before it is sent: pins the client (or refuses
+   * the statement, with {@code --session-state reject}) for state that cannot follow it to another
+   * backend, and notes tracked settings to read back once the backend is idle.
+   *
+   * @return false when the statement was refused; the refusal is then queued for the client
+   */
+  private boolean admit(Classification c, boolean simpleQuery) {
+    if (c.isPlain()) {
+      return true;
+    }
+    var pin = c.firstPin();
+    boolean loads = c.pinReasons().contains("LOAD");
+    if (pin.isPresent() && pinnedBecause == null) {
+      if (ctx.config().sessionState() == SessionStateMode.REJECT) {
+        refuse(pin.get().reason(), simpleQuery);
+        return false;
+      }
+      pin(pin.get().reason());
+    }
+    if (loads && pinnedBecause != null) {
+      unresettable = true;
+    }
+    if (pinnedBecause == null) {
+      Set<String> reported = pool.reportedSettings();
+      for (Effect.TrackedSet t : c.effectsOf(Effect.TrackedSet.class)) {
+        if (!reported.contains(t.name())) {
+          pendingCaptures.add(t.name());
+        }
+      }
+    }
+    if (!c.effectsOf(Effect.ResetAll.class).isEmpty()) {
+      resetAllPending = true;
+    }
+    return true;
+  }
+
+  private void refuse(String reason, boolean simpleQuery) {
+    ctx.stats().rejections.increment();
+    String message =
+        reason
+            + " is not allowed in transaction pooling: it would leave session state on a shared"
+            + " backend (--session-state reject)";
+    if (!simpleQuery) {
+      synthesizeError(SqlState.FEATURE_NOT_SUPPORTED, message);
+      return;
+    }
+    // Sluice's error first, then a query that fails on the backend in its place, so that the
+    // ReadyForQuery the client gets reports what PostgreSQL would (a failed block stays failed).
+    expected.add(
+        Expected.error(
+            ErrorResponse.of(
+                Severity.ERROR,
+                SqlState.FEATURE_NOT_SUPPORTED.code(),
+                message,
+                null,
+                "Use session pooling for this client, or transaction-scoped forms such as SET"
+                    + " LOCAL and pg_advisory_xact_lock.")));
+    ByteBuf out = channel.alloc().buffer(32);
+    new Query("SLUICE_REJECTED_STATEMENT").encode(out);
+    sendOwn(out, Expected.REJECTED_QUERY);
+    emitSynthetic();
+  }
+
+  /**
+   * {@code DEALLOCATE name} of one of the client's own protocol-level statements: a server-side
+   * name the backend does not know by the client's name, so Sluice answers it.
+   */
+  private boolean answeredLocally(Classification c, String sql) {
+    if (c.effects().size() != 1 || !(c.effects().get(0) instanceof Effect.Deallocate d)) {
+      return false;
+    }
+    if (d.isAll() || !statements.containsKey(d.name()) || SqlLexer.statements(sql).size() != 1) {
+      return false;
+    }
+    statements.remove(d.name());
+    expected.add(Expected.commandComplete("DEALLOCATE"));
+    expected.add(Expected.SYNTH_READY);
+    emitSynthetic();
+    return true;
+  }
+
+  /** The text of a Query body for classification, decoded so that its ASCII syntax is exact. */
+  private String sqlText(ByteBuf body) {
+    Charset cs = classificationCharset(params.desired().get("client_encoding"));
+    int len = body.readableBytes() - 1;
+    return body.toString(body.readerIndex(), Math.max(0, len), cs);
+  }
+
+  /**
+   * Byte-for-byte (ISO-8859-1) keeps every ASCII byte in place for UTF-8 and every other encoding
+   * whose multi-byte characters never contain ASCII bytes. In the few client encodings where a
+   * second byte can be a backslash or a quote, decode with the real charset so that strings end
+   * where the server thinks they do.
+   */
+  private static Charset classificationCharset(String clientEncoding) {
+    if (clientEncoding == null) {
+      return StandardCharsets.ISO_8859_1;
+    }
+    String e = clientEncoding.toUpperCase(Locale.ROOT).replace("_", "");
+    String java =
+        switch (e) {
+          case "SJIS", "SHIFTJIS", "MSKANJI", "SHIFTJIS2004" -> "Shift_JIS";
+          case "BIG5" -> "Big5";
+          case "GBK", "CP936", "WIN936" -> "GBK";
+          case "GB18030" -> "GB18030";
+          case "UHC", "WIN949", "CP949" -> "x-windows-949";
+          case "JOHAB" -> "x-Johab";
+          default -> null;
+        };
+    if (java == null || !Charset.isSupported(java)) {
+      return StandardCharsets.ISO_8859_1;
+    }
+    return Charset.forName(java);
+  }
+
+  /** A statement that cleared state went through: keep Sluice's bookkeeping true to it. */
+  private void onCommandComplete(Frame f) {
+    int len = f.size();
+    // Only "DISCARD ALL" (12 bytes with its NUL) and "DEALLOCATE ALL" (15) matter; skip the rest
+    // without decoding.
+    if (!mapStatements || server == null || (len != 5 + 12 && len != 5 + 15)) {
+      return;
+    }
+    String tag = CommandComplete.decode(f.body()).tag();
+    if (tag.equals("DISCARD ALL")) {
+      statements.clear();
+      params.resetToStartup();
+      server.applied.clear();
+      server.statements().clear();
+      pendingCaptures.clear();
+    } else if (tag.equals("DEALLOCATE ALL")) {
+      statements.clear();
+      server.statements().clear();
+    }
   }
 
   // ---- responses from the backend ----
@@ -535,6 +728,8 @@ final class ClientSession implements ServerConnection.Sink {
     switch (head.kind()) {
       case QUERY, FUNCTION_CALL -> onQueryResponse(f, type);
       case SETTINGS -> onSettingsResponse(f, type);
+      case REJECTED_QUERY -> onRejectedQueryResponse(f, type);
+      case CAPTURE -> onCaptureResponse(f, type, head);
       case SYNC, HIDDEN_SYNC -> onSyncResponse(f, type, head);
       default -> onExtendedResponse(f, type, head);
     }
@@ -544,13 +739,47 @@ final class ClientSession implements ServerConnection.Sink {
     return e != null
         && (e.kind() == Expected.Kind.SETTINGS
             || e.kind() == Expected.Kind.HIDDEN_CLOSE
-            || e.kind() == Expected.Kind.HIDDEN_SYNC);
+            || e.kind() == Expected.Kind.HIDDEN_SYNC
+            || e.kind() == Expected.Kind.CAPTURE
+            || e.kind() == Expected.Kind.REJECTED_QUERY);
+  }
+
+  /** The query failing in place of a refused one: only its ReadyForQuery reaches the client. */
+  private void onRejectedQueryResponse(Frame f, BackendType type) {
+    if (type != BackendType.READY_FOR_QUERY) {
+      f.release();
+      return;
+    }
+    expected.poll();
+    toClient(f);
+    afterReady(ReadyForQuery.ofFrame(f.buf()));
+  }
+
+  /** The read-back of tracked settings: values recorded, everything hidden. */
+  private void onCaptureResponse(Frame f, BackendType type, Expected head) {
+    try {
+      if (type == BackendType.DATA_ROW && server != null) {
+        List<String> values = DataRows.firstRowText(f.buf());
+        List<String> names = head.names();
+        for (int i = 0; i < names.size() && i < values.size(); i++) {
+          if (values.get(i) != null) {
+            params.record(names.get(i), values.get(i), server.applied);
+          }
+        }
+      } else if (type == BackendType.READY_FOR_QUERY) {
+        expected.poll();
+        afterReady(ReadyForQuery.ofFrame(f.buf()));
+      }
+    } finally {
+      f.release();
+    }
   }
 
   /** A simple Query or FunctionCall: everything is the client's, up to its ReadyForQuery. */
   private void onQueryResponse(Frame f, BackendType type) {
     switch (type) {
       case COPY_IN_RESPONSE -> copyIn = true;
+      case COMMAND_COMPLETE -> onCommandComplete(f);
       case ERROR_RESPONSE -> {
         // After an error the server has left COPY IN and ignores further CopyData.
         copyIn = false;
@@ -597,6 +826,8 @@ final class ClientSession implements ServerConnection.Sink {
           case EXECUTE -> {
             if (type == BackendType.COPY_IN_RESPONSE) {
               copyIn = true;
+            } else if (type == BackendType.COMMAND_COMPLETE) {
+              onCommandComplete(f);
             }
             yield type == BackendType.COMMAND_COMPLETE
                 || type == BackendType.EMPTY_QUERY_RESPONSE
@@ -671,15 +902,24 @@ final class ClientSession implements ServerConnection.Sink {
   /** Sends what Sluice owes the client once everything before it has been answered. */
   private void emitSynthetic() {
     Expected e;
+    boolean ready = false;
     while ((e = expected.peek()) != null && e.kind().synthetic()) {
       expected.poll();
-      ByteBuf out = channel.alloc().buffer(e.error() == null ? 5 : 128);
+      ByteBuf out = channel.alloc().buffer(e.error() == null ? 16 : 128);
       switch (e.kind()) {
         case SYNTH_PARSE_COMPLETE -> out.writeByte(BackendType.PARSE_COMPLETE.code()).writeInt(4);
         case SYNTH_CLOSE_COMPLETE -> out.writeByte(BackendType.CLOSE_COMPLETE.code()).writeInt(4);
+        case SYNTH_COMMAND_COMPLETE -> new CommandComplete(e.names().get(0)).encode(out);
+        case SYNTH_READY -> {
+          txStatus.encode(out);
+          ready = true;
+        }
         default -> e.error().encode(out);
       }
       channel.write(out, channel.voidPromise());
+    }
+    if (ready) {
+      releaseIfDone();
     }
   }
 
@@ -723,8 +963,53 @@ final class ClientSession implements ServerConnection.Sink {
 
   private void afterReady(ReadyForQuery status) {
     txStatus = status;
+    if (resetAllPending && status == ReadyForQuery.IDLE && expected.isEmpty() && server != null) {
+      // RESET ALL returned the backend to its own defaults; the client's own session settings
+      // (its startup values) are replayed on the next backend it gets.
+      resetAllPending = false;
+      params.resetToStartup();
+      server.applied.clear();
+    }
     emitSynthetic();
-    if (ctx.config().poolMode() != PoolMode.TRANSACTION
+    if (captureIfIdle()) {
+      return;
+    }
+    releaseIfDone();
+  }
+
+  /**
+   * Once the backend is idle, reads back the tracked settings the client changed that the server
+   * does not report (after a rollback they are read back unchanged, which is right too).
+   */
+  private boolean captureIfIdle() {
+    if (pendingCaptures.isEmpty()
+        || server == null
+        || txStatus != ReadyForQuery.IDLE
+        || !expected.isEmpty()
+        || extendedOpen
+        || copyIn) {
+      return false;
+    }
+    List<String> names = new ArrayList<>(pendingCaptures);
+    pendingCaptures.clear();
+    StringBuilder sql = new StringBuilder("SELECT ");
+    for (int i = 0; i < names.size(); i++) {
+      sql.append(i == 0 ? "" : ", ")
+          .append("pg_catalog.current_setting(")
+          .append(SqlLiteral.of(names.get(i)))
+          .append(", true)");
+    }
+    ByteBuf out = channel.alloc().buffer(sql.length() + 8);
+    new Query(sql.toString()).encode(out);
+    server.write(out);
+    server.flush();
+    expected.add(Expected.capture(names));
+    return true;
+  }
+
+  private void releaseIfDone() {
+    if (server == null
+        || ctx.config().poolMode() != PoolMode.TRANSACTION
         || pinnedBecause != null
         || txStatus != ReadyForQuery.IDLE
         || !expected.isEmpty()
@@ -878,6 +1163,10 @@ final class ClientSession implements ServerConnection.Sink {
     boolean quiet = expected.isEmpty() && !extendedOpen && !copyIn && !holdForSettings;
     if (!quiet || !s.isOpen()) {
       pool.release(s, false, "client left with a request in flight");
+      return;
+    }
+    if (unresettable) {
+      pool.release(s, false, "a library was loaded into it (LOAD cannot be undone)");
       return;
     }
     List<String> queries = new ArrayList<>(2);

@@ -2,6 +2,7 @@ package dev.sluice.server;
 
 import dev.sluice.protocol.backend.ErrorResponse;
 import dev.sluice.session.StatementKey;
+import java.util.List;
 
 /**
  * One response the client session expects from its backend (or owes the client itself), in the
@@ -12,8 +13,11 @@ import dev.sluice.session.StatementKey;
  * @param key for (hidden) Parse: the statement being prepared
  * @param clientName for a client Parse: the client's name, forgotten if the Parse fails
  * @param error for {@link Kind#SYNTH_ERROR}: the error Sluice sends itself
+ * @param names for {@link Kind#CAPTURE}: the settings read back; for {@link
+ *     Kind#SYNTH_COMMAND_COMPLETE}: the command tag
  */
-record Expected(Kind kind, StatementKey key, String clientName, ErrorResponse error) {
+record Expected(
+    Kind kind, StatementKey key, String clientName, ErrorResponse error, List<String> names) {
 
   enum Kind {
     /** A simple Query: everything up to and including ReadyForQuery goes to the client. */
@@ -35,6 +39,13 @@ record Expected(Kind kind, StatementKey key, String clientName, ErrorResponse er
     HIDDEN_SYNC,
     /** A message sent to fail the backend's batch after a synthetic error; error hidden. */
     HIDDEN_FAIL,
+    /**
+     * A failing simple Query sent in place of a refused one: its error is hidden (Sluice's own
+     * precedes it), its ReadyForQuery is the client's.
+     */
+    REJECTED_QUERY,
+    /** A query reading back settings the client SET that the server does not report; hidden. */
+    CAPTURE,
     /** The settings query run when a backend is attached; all hidden. */
     SETTINGS,
     /** ParseComplete Sluice owes the client (the backend already had the statement). */
@@ -42,11 +53,19 @@ record Expected(Kind kind, StatementKey key, String clientName, ErrorResponse er
     /** CloseComplete Sluice owes the client (closing a client's statement is local). */
     SYNTH_CLOSE_COMPLETE,
     /** An ErrorResponse Sluice owes the client, as PostgreSQL would have sent it. */
-    SYNTH_ERROR;
+    SYNTH_ERROR,
+    /** A CommandComplete Sluice owes the client (a statement it answered itself). */
+    SYNTH_COMMAND_COMPLETE,
+    /** The ReadyForQuery ending a simple Query Sluice answered itself. */
+    SYNTH_READY;
 
     /** Entries Sluice answers itself, emitted when they reach the head of the queue. */
     boolean synthetic() {
-      return this == SYNTH_PARSE_COMPLETE || this == SYNTH_CLOSE_COMPLETE || this == SYNTH_ERROR;
+      return this == SYNTH_PARSE_COMPLETE
+          || this == SYNTH_CLOSE_COMPLETE
+          || this == SYNTH_ERROR
+          || this == SYNTH_COMMAND_COMPLETE
+          || this == SYNTH_READY;
     }
 
     /** Entries that end an error's skip: the backend answers a Sync even after an error. */
@@ -55,42 +74,53 @@ record Expected(Kind kind, StatementKey key, String clientName, ErrorResponse er
     }
   }
 
-  static final Expected QUERY = new Expected(Kind.QUERY, null, null, null);
-  static final Expected FUNCTION_CALL = new Expected(Kind.FUNCTION_CALL, null, null, null);
-  static final Expected PARSE = new Expected(Kind.PARSE, null, null, null);
-  static final Expected BIND = new Expected(Kind.BIND, null, null, null);
+  static final Expected QUERY = new Expected(Kind.QUERY, null, null, null, null);
+  static final Expected FUNCTION_CALL = new Expected(Kind.FUNCTION_CALL, null, null, null, null);
+  static final Expected PARSE = new Expected(Kind.PARSE, null, null, null, null);
+  static final Expected BIND = new Expected(Kind.BIND, null, null, null, null);
   static final Expected DESCRIBE_STATEMENT =
-      new Expected(Kind.DESCRIBE_STATEMENT, null, null, null);
-  static final Expected DESCRIBE_PORTAL = new Expected(Kind.DESCRIBE_PORTAL, null, null, null);
-  static final Expected EXECUTE = new Expected(Kind.EXECUTE, null, null, null);
-  static final Expected CLOSE = new Expected(Kind.CLOSE, null, null, null);
-  static final Expected SYNC = new Expected(Kind.SYNC, null, null, null);
-  static final Expected HIDDEN_CLOSE = new Expected(Kind.HIDDEN_CLOSE, null, null, null);
-  static final Expected HIDDEN_SYNC = new Expected(Kind.HIDDEN_SYNC, null, null, null);
-  static final Expected HIDDEN_FAIL = new Expected(Kind.HIDDEN_FAIL, null, null, null);
-  static final Expected SETTINGS = new Expected(Kind.SETTINGS, null, null, null);
+      new Expected(Kind.DESCRIBE_STATEMENT, null, null, null, null);
+  static final Expected DESCRIBE_PORTAL =
+      new Expected(Kind.DESCRIBE_PORTAL, null, null, null, null);
+  static final Expected EXECUTE = new Expected(Kind.EXECUTE, null, null, null, null);
+  static final Expected CLOSE = new Expected(Kind.CLOSE, null, null, null, null);
+  static final Expected SYNC = new Expected(Kind.SYNC, null, null, null, null);
+  static final Expected HIDDEN_CLOSE = new Expected(Kind.HIDDEN_CLOSE, null, null, null, null);
+  static final Expected HIDDEN_SYNC = new Expected(Kind.HIDDEN_SYNC, null, null, null, null);
+  static final Expected HIDDEN_FAIL = new Expected(Kind.HIDDEN_FAIL, null, null, null, null);
+  static final Expected SETTINGS = new Expected(Kind.SETTINGS, null, null, null, null);
   static final Expected SYNTH_PARSE_COMPLETE =
-      new Expected(Kind.SYNTH_PARSE_COMPLETE, null, null, null);
+      new Expected(Kind.SYNTH_PARSE_COMPLETE, null, null, null, null);
+  static final Expected REJECTED_QUERY = new Expected(Kind.REJECTED_QUERY, null, null, null, null);
+  static final Expected SYNTH_READY = new Expected(Kind.SYNTH_READY, null, null, null, null);
   static final Expected SYNTH_CLOSE_COMPLETE =
-      new Expected(Kind.SYNTH_CLOSE_COMPLETE, null, null, null);
+      new Expected(Kind.SYNTH_CLOSE_COMPLETE, null, null, null, null);
 
   static Expected parse(StatementKey key, String clientName) {
-    return new Expected(Kind.PARSE, key, clientName, null);
+    return new Expected(Kind.PARSE, key, clientName, null, null);
   }
 
   static Expected synthParse(StatementKey key, String clientName) {
-    return new Expected(Kind.SYNTH_PARSE_COMPLETE, key, clientName, null);
+    return new Expected(Kind.SYNTH_PARSE_COMPLETE, key, clientName, null, null);
   }
 
   static Expected synthClose(StatementKey key, String clientName) {
-    return new Expected(Kind.SYNTH_CLOSE_COMPLETE, key, clientName, null);
+    return new Expected(Kind.SYNTH_CLOSE_COMPLETE, key, clientName, null, null);
   }
 
   static Expected hiddenParse(StatementKey key) {
-    return new Expected(Kind.HIDDEN_PARSE, key, null, null);
+    return new Expected(Kind.HIDDEN_PARSE, key, null, null, null);
   }
 
   static Expected error(ErrorResponse error) {
-    return new Expected(Kind.SYNTH_ERROR, null, null, error);
+    return new Expected(Kind.SYNTH_ERROR, null, null, error, null);
+  }
+
+  static Expected capture(List<String> names) {
+    return new Expected(Kind.CAPTURE, null, null, null, List.copyOf(names));
+  }
+
+  static Expected commandComplete(String tag) {
+    return new Expected(Kind.SYNTH_COMMAND_COMPLETE, null, null, null, List.of(tag));
   }
 }

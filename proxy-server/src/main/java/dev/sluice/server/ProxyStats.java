@@ -15,4 +15,7 @@ final class ProxyStats {
 
   /** Clients pinned to their backend for the rest of their session. */
   final LongAdder pins = new LongAdder();
+
+  /** Statements refused because they would leave session state (--session-state reject). */
+  final LongAdder rejections = new LongAdder();
 }

@@ -26,6 +26,7 @@ final class ServerPool {
   private final ScramKeyCache scramKeys = new ScramKeyCache();
   private final ServerConnection.Sink idleSink = new IdleSink();
   private volatile Map<String, String> serverDefaults;
+  private volatile java.util.Set<String> reportedSettings = java.util.Set.of();
 
   ServerPool(PoolKey key, ProxyContext ctx) {
     this.key = key;
@@ -73,6 +74,11 @@ final class ServerPool {
 
   ServerConnection.Sink idleSink() {
     return idleSink;
+  }
+
+  /** Lower-case names of the settings the server reports with ParameterStatus. */
+  java.util.Set<String> reportedSettings() {
+    return reportedSettings;
   }
 
   /** The server's reported settings as of the first login, or null before any login succeeded. */

@@ -19,13 +19,13 @@ public record Bind(String portal, String statement) {
    */
   public static ByteBuf renameStatement(ByteBufAllocator alloc, ByteBuf body, String newStatement) {
     ByteBuf b = body.duplicate();
-    String portal = Codec.readCString(b);
-    Codec.readCString(b);
+    String portal = Codec.readCStringRaw(b);
+    Codec.readCStringRaw(b);
     ByteBuf head = alloc.buffer(5 + portal.length() + newStatement.length() + 8);
     head.writeByte(FrontendType.BIND.code());
     head.writeInt(0);
-    Codec.writeCString(head, portal);
-    Codec.writeCString(head, newStatement);
+    Codec.writeCStringRaw(head, portal);
+    Codec.writeCStringRaw(head, newStatement);
     head.setInt(1, head.readableBytes() - 1 + b.readableBytes());
     CompositeByteBuf out = alloc.compositeBuffer(2);
     out.addComponent(true, head);
@@ -34,8 +34,8 @@ public record Bind(String portal, String statement) {
   }
 
   public static Bind decode(ByteBuf body) {
-    String portal = Codec.readCString(body);
-    String statement = Codec.readCString(body);
+    String portal = Codec.readCStringRaw(body);
+    String statement = Codec.readCStringRaw(body);
     return new Bind(portal, statement);
   }
 }

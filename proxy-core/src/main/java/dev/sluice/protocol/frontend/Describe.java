@@ -20,7 +20,7 @@ public record Describe(byte kind, String name) {
       throw SluiceException.protocolViolation(
           "invalid Describe/Close target type '" + (char) kind + "'");
     }
-    String name = Codec.readCString(body);
+    String name = Codec.readCStringRaw(body);
     Codec.requireEnd(body, "Describe/Close");
     return new Describe(kind, name);
   }
@@ -29,7 +29,7 @@ public record Describe(byte kind, String name) {
   public void encode(ByteBuf out, byte messageType) {
     int at = Codec.beginMessage(out, messageType);
     out.writeByte(kind);
-    Codec.writeCString(out, name);
+    Codec.writeCStringRaw(out, name);
     Codec.endMessage(out, at);
   }
 

@@ -5,12 +5,16 @@ import dev.sluice.protocol.FrontendType;
 import io.netty.buffer.ByteBuf;
 import java.util.Arrays;
 
-/** Parse: prepare {@code query} as statement {@code name} (empty for the unnamed statement). */
+/**
+ * Parse: prepare {@code query} as statement {@code name} (empty for the unnamed statement). Name
+ * and query are held byte for byte (ISO-8859-1), whatever the client's encoding, so a Parse Sluice
+ * re-encodes carries exactly the client's bytes.
+ */
 public record Parse(String name, String query, int[] parameterTypes) {
 
   public static Parse decode(ByteBuf body) {
-    String name = Codec.readCString(body);
-    String query = Codec.readCString(body);
+    String name = Codec.readCStringRaw(body);
+    String query = Codec.readCStringRaw(body);
     Codec.require(body, 2, "Parse");
     int n = body.readUnsignedShort();
     Codec.require(body, 4 * n, "Parse parameter types");
@@ -24,8 +28,8 @@ public record Parse(String name, String query, int[] parameterTypes) {
 
   public void encode(ByteBuf out) {
     int at = Codec.beginMessage(out, FrontendType.PARSE.code());
-    Codec.writeCString(out, name);
-    Codec.writeCString(out, query);
+    Codec.writeCStringRaw(out, name);
+    Codec.writeCStringRaw(out, query);
     out.writeShort(parameterTypes.length);
     for (int t : parameterTypes) {
       out.writeInt(t);

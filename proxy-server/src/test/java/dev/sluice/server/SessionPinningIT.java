@@ -1,0 +1,352 @@
+package dev.sluice.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.sluice.config.PoolMode;
+import dev.sluice.config.SessionStateMode;
+import dev.sluice.testing.PostgresExtension;
+import dev.sluice.testing.PostgresServer;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.postgresql.util.PSQLException;
+
+/**
+ * Session state in transaction pooling: tracked settings follow their client, everything else pins
+ * the client to its backend (or is refused), and no client ever sees another's state.
+ */
+@ExtendWith(PostgresExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class SessionPinningIT {
+  private PostgresServer pg;
+
+  /** Every piece of session state a client can observe, read in one query. */
+  private static final String OBSERVE =
+      "SELECT current_setting('search_path'), current_setting('statement_timeout'),"
+          + " current_setting('enable_seqscan'), current_user::text,"
+          + " to_regclass('pg_temp.pin_t') IS NOT NULL,"
+          + " (SELECT count(*) FROM pg_listening_channels()),"
+          + " (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+          + "   AND pid = pg_backend_pid()),"
+          + " (SELECT count(*) FROM pg_prepared_statements WHERE from_sql),"
+          + " (SELECT count(*) FROM pg_cursors WHERE is_holdable),"
+          + " coalesce(current_setting('auto_explain.log_min_duration', true), '')";
+
+  /** A trigger of session state, and what it changes in {@link #OBSERVE}'s row. */
+  enum Trigger {
+    UNTRACKED_SET("SET enable_seqscan = off", 2, "off"),
+    SET_CONFIG("SELECT set_config('enable_seqscan', 'off', false)", 2, "off"),
+    SET_ROLE("SET ROLE sluice_pin_other", 3, "sluice_pin_other"),
+    TEMP_TABLE("CREATE TEMP TABLE pin_t (v int)", 4, "t"),
+    LISTEN("LISTEN pin_channel", 5, "1"),
+    ADVISORY_LOCK("SELECT pg_advisory_lock(424242 + %d)", 6, "1"),
+    SQL_PREPARE("PREPARE pin_p AS SELECT 1", 7, "1"),
+    HOLD_CURSOR("DECLARE pin_c CURSOR WITH HOLD FOR SELECT 1", 8, "1"),
+    /** Only superusers may LOAD most libraries: the server refuses it, Sluice still pins. */
+    LOAD("LOAD 'auto_explain'", 9, null);
+
+    private final String sql;
+    final int column;
+    final String observed;
+
+    Trigger(String sql, int column, String observed) {
+      this.sql = sql;
+      this.column = column;
+      this.observed = observed;
+    }
+
+    /** The statement, as client {@code who} sends it (advisory lock keys differ per client). */
+    String sql(int who) {
+      return String.format(sql, who);
+    }
+
+    boolean observable() {
+      return observed != null;
+    }
+  }
+
+  @BeforeAll
+  void setUp(PostgresServer pg) throws SQLException {
+    this.pg = pg;
+    try (Connection su = pg.connectSuper();
+        Statement st = su.createStatement()) {
+      st.execute(
+          "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'sluice_pin_other')"
+              + " THEN CREATE ROLE sluice_pin_other; END IF; END $$");
+      st.execute("GRANT sluice_pin_other TO " + pg.appUser());
+    }
+  }
+
+  /** What a fresh session observes. */
+  private List<String> baseline(Connection c) throws SQLException {
+    List<String> row = observe(c);
+    assertThat(row.get(3)).isEqualTo(pg.appUser());
+    return row;
+  }
+
+  private static List<String> observe(Connection c) throws SQLException {
+    try (Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery(OBSERVE)) {
+      rs.next();
+      List<String> row = new ArrayList<>();
+      for (int i = 1; i <= 10; i++) {
+        row.add(rs.getString(i));
+      }
+      return row;
+    }
+  }
+
+  private static void run(Connection c, String sql) throws SQLException {
+    try (Statement st = c.createStatement()) {
+      st.execute(sql);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(
+      value = Trigger.class,
+      names = {"LOAD"},
+      mode = EnumSource.Mode.EXCLUDE)
+  void eachTriggerPinsItsClientAndNoOtherClientSeesTheState(Trigger t) throws Exception {
+    try (TestSluice s =
+            TestSluice.start(pg, b -> b.poolMode(PoolMode.TRANSACTION).poolSize(2).minIdle(2));
+        Connection a = s.connect();
+        Connection b = s.connect()) {
+      List<String> fresh = baseline(b);
+      long pinsBefore = s.server.stats().pins.sum();
+      trigger(a, t, 0);
+      assertThat(s.server.stats().pins.sum()).isEqualTo(pinsBefore + 1);
+      assertThat(observe(a).get(t.column)).isEqualTo(t.observed);
+      // b, served by whichever backend is free, sees a fresh session every time
+      for (int i = 0; i < 10; i++) {
+        assertThat(observe(b)).isEqualTo(fresh);
+      }
+      a.close();
+      // after a leaves, its backend is reset before anyone else gets it
+      try (Connection c = s.connect();
+          Connection d = s.connect()) {
+        for (int i = 0; i < 5; i++) {
+          assertThat(observe(c)).isEqualTo(fresh);
+          assertThat(observe(d)).isEqualTo(fresh);
+        }
+      }
+    }
+  }
+
+  private static void trigger(Connection c, Trigger t, int who) throws SQLException {
+    if (t == Trigger.HOLD_CURSOR) {
+      c.setAutoCommit(false);
+      run(c, t.sql(who));
+      c.commit();
+      c.setAutoCommit(true);
+    } else {
+      run(c, t.sql(who));
+    }
+  }
+
+  @Test
+  void loadPinsAndItsBackendIsClosedRatherThanReused() throws Exception {
+    try (TestSluice s =
+        TestSluice.start(pg, b -> b.poolMode(PoolMode.TRANSACTION).poolSize(2).minIdle(2))) {
+      int pid;
+      try (Connection a = s.connect()) {
+        assertThatThrownBy(() -> run(a, Trigger.LOAD.sql(0)))
+            .isInstanceOf(PSQLException.class)
+            .satisfies(e -> assertThat(((PSQLException) e).getSQLState()).isEqualTo("42501"));
+        assertThat(s.server.stats().pins.sum()).isEqualTo(1);
+        try (ResultSet rs = a.createStatement().executeQuery("SELECT pg_backend_pid()")) {
+          rs.next();
+          pid = rs.getInt(1);
+        }
+      }
+      long deadline = System.nanoTime() + 5_000_000_000L;
+      while (backendAlive(pid) && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertThat(backendAlive(pid)).as("backend %d closed", pid).isFalse();
+    }
+  }
+
+  private boolean backendAlive(int pid) throws SQLException {
+    try (Connection su = pg.connectSuper();
+        ResultSet rs =
+            su.createStatement()
+                .executeQuery("SELECT count(*) FROM pg_stat_activity WHERE pid = " + pid)) {
+      rs.next();
+      return rs.getInt(1) > 0;
+    }
+  }
+
+  @Test
+  void trackedSettingsFollowTheirClientWithoutPinning() throws Exception {
+    try (TestSluice s =
+            TestSluice.start(pg, b -> b.poolMode(PoolMode.TRANSACTION).poolSize(1).minIdle(1));
+        Connection a = s.connect();
+        Connection b = s.connect()) {
+      List<String> fresh = baseline(b);
+      run(a, "SET search_path = pg_catalog, public");
+      run(a, "SET statement_timeout = '1234ms'");
+      // one backend serves both clients in turn: a's settings must be a's alone
+      for (int i = 0; i < 5; i++) {
+        List<String> mine = observe(a);
+        assertThat(mine.get(0)).isEqualTo("pg_catalog, public");
+        assertThat(mine.get(1)).isEqualTo("1234ms");
+        assertThat(observe(b)).isEqualTo(fresh);
+      }
+      // a rolled-back SET is undone for its client too
+      a.setAutoCommit(false);
+      run(a, "SET statement_timeout = '9s'");
+      a.rollback();
+      a.setAutoCommit(true);
+      assertThat(observe(a).get(1)).isEqualTo("1234ms");
+      assertThat(observe(b)).isEqualTo(fresh);
+      // SET LOCAL needs nothing at all
+      a.setAutoCommit(false);
+      run(a, "SET LOCAL statement_timeout = '7s'");
+      assertThat(observe(a).get(1)).isEqualTo("7s");
+      a.commit();
+      a.setAutoCommit(true);
+      assertThat(observe(a).get(1)).isEqualTo("1234ms");
+      assertThat(s.server.stats().pins.sum()).isZero();
+    }
+  }
+
+  @Test
+  void thousandRandomInterleavingsLeakNothing() throws Exception {
+    Random random = new Random(20261126L);
+    int pinners = 3;
+    int others = 5;
+    try (TestSluice s =
+        TestSluice.start(
+            pg,
+            b ->
+                b.poolMode(PoolMode.TRANSACTION)
+                    .poolSize(pinners + 1)
+                    .minIdle(pinners + 1)
+                    .acquireTimeout(Duration.ofSeconds(30)))) {
+      Connection[] clients = new Connection[pinners + others];
+      List<List<String>> expected = new ArrayList<>();
+      List<String> fresh;
+      try (Connection probe = s.connect()) {
+        fresh = baseline(probe);
+      }
+      for (int i = 0; i < clients.length; i++) {
+        clients[i] = s.connect();
+        expected.add(new ArrayList<>(fresh));
+      }
+      Trigger[] triggers = Trigger.values();
+      int observations = 0;
+      try {
+        for (int step = 0; step < 1000; step++) {
+          int who = random.nextInt(clients.length);
+          Connection c = clients[who];
+          List<String> exp = expected.get(who);
+          int dice = random.nextInt(10);
+          if (dice < 5) {
+            assertThat(observe(c)).as("client %d at step %d", who, step).isEqualTo(exp);
+            observations++;
+          } else if (dice < 7) {
+            String path = random.nextBoolean() ? "public" : "pg_catalog, public";
+            run(c, "SET search_path = " + path);
+            exp.set(0, path);
+          } else if (dice < 8) {
+            String timeout = (1000 + random.nextInt(9000)) + "ms";
+            run(c, "SET statement_timeout = '" + timeout + "'");
+            exp.set(1, timeout);
+          } else if (dice < 9 && who < pinners) {
+            Trigger t = triggers[random.nextInt(triggers.length)];
+            if (!t.observable() || !exp.get(t.column).equals(fresh.get(t.column))) {
+              continue; // not observable, or this client already holds that state
+            }
+            trigger(c, t, who);
+            exp.set(t.column, t.observed);
+          } else {
+            // leave and come back: a new session starts fresh wherever it lands
+            c.close();
+            clients[who] = s.connect();
+            expected.set(who, new ArrayList<>(fresh));
+          }
+        }
+      } finally {
+        for (Connection c : clients) {
+          c.close();
+        }
+      }
+      assertThat(observations).isGreaterThan(400);
+      assertThat(s.server.stats().pins.sum()).isGreaterThan(0);
+    }
+  }
+
+  @Test
+  void advisoryLocksAreReleasedWhenTheirClientDisconnects() throws Exception {
+    try (TestSluice s = TestSluice.start(pg, b -> b.poolMode(PoolMode.TRANSACTION).poolSize(2))) {
+      try (Connection a = s.connect()) {
+        run(a, "SELECT pg_advisory_lock(777)");
+        run(a, "SELECT pg_advisory_lock_shared(778)");
+        assertThat(advisoryLocks()).isEqualTo(2);
+      }
+      long deadline = System.nanoTime() + 5_000_000_000L;
+      while (advisoryLocks() > 0 && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertThat(advisoryLocks()).isZero();
+    }
+  }
+
+  private int advisoryLocks() throws SQLException {
+    try (Connection su = pg.connectSuper();
+        ResultSet rs =
+            su.createStatement()
+                .executeQuery("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")) {
+      rs.next();
+      return rs.getInt(1);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(Trigger.class)
+  void rejectModeRefusesEachTriggerWith0A000AndTheSessionGoesOn(Trigger t) throws Exception {
+    try (TestSluice s =
+            TestSluice.start(
+                pg,
+                b ->
+                    b.poolMode(PoolMode.TRANSACTION)
+                        .poolSize(2)
+                        .sessionState(SessionStateMode.REJECT));
+        Connection a = s.connect()) {
+      List<String> fresh = baseline(a);
+      if (t == Trigger.HOLD_CURSOR) {
+        a.setAutoCommit(false);
+      }
+      assertThatThrownBy(() -> run(a, t.sql(0)))
+          .isInstanceOf(PSQLException.class)
+          .satisfies(e -> assertThat(((PSQLException) e).getSQLState()).isEqualTo("0A000"))
+          .hasMessageContaining("is not allowed in transaction pooling")
+          .hasMessageContaining("--session-state reject");
+      if (t == Trigger.HOLD_CURSOR) {
+        // inside a transaction block the refusal fails the block, as a server error would
+        assertThatThrownBy(() -> run(a, "SELECT 1"))
+            .satisfies(e -> assertThat(((PSQLException) e).getSQLState()).isEqualTo("25P02"));
+        a.rollback();
+        a.setAutoCommit(true);
+      }
+      assertThat(observe(a)).isEqualTo(fresh);
+      assertThat(s.server.stats().pins.sum()).isZero();
+      // tracked settings are still fine in reject mode
+      run(a, "SET statement_timeout = '3s'");
+      assertThat(observe(a).get(1)).isEqualTo("3s");
+    }
+  }
+}
