@@ -57,6 +57,17 @@ public final class ServerStatements {
     byKey.remove(key);
   }
 
+  /**
+   * Forgets {@code key} and closes its statement with the next evictions: the server's copy is
+   * stale (its plan no longer matches the tables), so the next use prepares it afresh.
+   */
+  public void discard(StatementKey key) {
+    String name = byKey.remove(key);
+    if (name != null) {
+      evicted.add(name);
+    }
+  }
+
   /** Names evicted since the last call, to be closed on the server. */
   public List<String> takeEvicted() {
     if (evicted.isEmpty()) {

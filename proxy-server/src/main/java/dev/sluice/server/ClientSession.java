@@ -122,6 +122,16 @@ final class ClientSession implements ServerConnection.Sink {
   /** The backend holds state no reset undoes (a loaded library): it is closed, not reused. */
   private boolean unresettable;
 
+  // A batch that may be run again after "cached plan must not change result type": the client's
+  // own messages (retained), kept from its first message to its Sync's ReadyForQuery.
+  private static final int RETRY_BATCH_LIMIT = 256 * 1024;
+  private List<Frame> batch;
+  private int batchBytes;
+  private boolean batchClosed;
+  private boolean batchVisible;
+  private boolean replaying;
+  private Frame retryError;
+
   ClientSession(
       ProxyContext ctx,
       Channel channel,
@@ -259,6 +269,7 @@ final class ClientSession implements ServerConnection.Sink {
       f.release();
       return;
     }
+    trackBatch(f, type);
     switch (type) {
       case QUERY -> forwardQuery(f);
       case FUNCTION_CALL -> send(f, Expected.FUNCTION_CALL);
@@ -369,7 +380,7 @@ final class ClientSession implements ServerConnection.Sink {
     }
     ByteBuf renamed = Bind.renameStatement(channel.alloc(), f.body(), serverName);
     f.release();
-    sendOwn(renamed, Expected.BIND);
+    sendOwn(renamed, Expected.bind(statements.get(statement)));
   }
 
   private void forwardDescribe(Frame f) {
@@ -650,6 +661,113 @@ final class ClientSession implements ServerConnection.Sink {
     }
   }
 
+  // ---- running a batch again after a schema change ----
+
+  /**
+   * Keeps the client's extended-protocol messages of a batch that starts outside any transaction
+   * with nothing outstanding, so it can be sent again after "cached plan must not change result
+   * type". Anything else (simple queries, COPY, big or pipelined batches) is not kept.
+   */
+  private void trackBatch(Frame f, FrontendType type) {
+    if (!mapStatements || replaying) {
+      return;
+    }
+    boolean extended =
+        switch (type) {
+          case PARSE, BIND, DESCRIBE, EXECUTE, CLOSE, FLUSH, SYNC -> true;
+          default -> false;
+        };
+    if (!extended) {
+      dropBatch();
+      return;
+    }
+    if (batch == null) {
+      if (!expected.isEmpty() || txStatus != ReadyForQuery.IDLE || extendedOpen) {
+        return;
+      }
+      batch = new ArrayList<>();
+      batchBytes = 0;
+      batchClosed = false;
+      batchVisible = false;
+    } else if (batchClosed) {
+      // The client pipelined another batch behind the kept one: running the kept one again
+      // would put its answers after this one's, so neither is retried.
+      dropBatch();
+      return;
+    }
+    batchBytes += f.size();
+    if (batchBytes > RETRY_BATCH_LIMIT) {
+      dropBatch();
+      return;
+    }
+    batch.add(new Frame(f.type(), f.buf().retainedDuplicate()));
+    if (type == FrontendType.SYNC) {
+      batchClosed = true;
+    }
+  }
+
+  private void dropBatch() {
+    if (batch != null) {
+      batch.forEach(Frame::release);
+      batch = null;
+    }
+  }
+
+  /**
+   * Whether this error may be kept from the client: PostgreSQL's 0A000 "cached plan must not change
+   * result type" for a Bind of a client's statement, in a kept batch of which nothing has reached
+   * the client yet.
+   */
+  private boolean retryable(Frame f, Expected head) {
+    return batch != null
+        && !batchVisible
+        && retryError == null
+        && isStalePlan(f, head)
+        && batch.stream()
+            .filter(m -> m.type() == FrontendType.BIND.code())
+            .allMatch(
+                m ->
+                    Bind.resultFormatCount(m.body()) <= 1 && Bind.resultFormatCount(m.body()) >= 0);
+  }
+
+  /** PostgreSQL's 0A000 "cached plan must not change result type" for a client's statement. */
+  private boolean isStalePlan(Frame f, Expected head) {
+    if (head.kind() != Expected.Kind.BIND || head.key() == null || server == null) {
+      return false;
+    }
+    ErrorResponse e = ErrorResponse.decode(f.body());
+    return e.sqlState().equals(SqlState.FEATURE_NOT_SUPPORTED.code())
+        && e.message().startsWith("cached plan must not change result type");
+  }
+
+  /**
+   * The failed batch has ended (its Sync answered {@code status}). When the failure left no
+   * transaction behind and nothing else is in flight, drop the stale server-side statement and send
+   * the whole batch again: the statement is prepared afresh on the way.
+   */
+  private boolean retryBatch(ReadyForQuery status) {
+    if (status != ReadyForQuery.IDLE || !expected.isEmpty() || batch == null || !batchClosed) {
+      return false;
+    }
+    retryError.release();
+    retryError = null;
+    List<Frame> again = batch;
+    batch = null;
+    ctx.stats().retries.increment();
+    ConnLog.debug(log, id, "statement plan changed under a schema change: running the batch again");
+    replaying = true;
+    try {
+      for (Frame f : again) {
+        forward(f);
+      }
+    } finally {
+      replaying = false;
+    }
+    server.flush();
+    wroteToServer = false;
+    return true;
+  }
+
   // ---- responses from the backend ----
 
   @Override
@@ -809,8 +927,16 @@ final class ClientSession implements ServerConnection.Sink {
     ReadyForQuery status = ReadyForQuery.ofFrame(f.buf());
     if (head.kind() == Expected.Kind.HIDDEN_SYNC) {
       f.release();
+    } else if (retryError != null && retryBatch(status)) {
+      f.release();
+      return;
     } else {
+      if (retryError != null) {
+        toClient(retryError);
+        retryError = null;
+      }
       toClient(f);
+      dropBatch();
     }
     afterReady(status);
   }
@@ -853,11 +979,21 @@ final class ClientSession implements ServerConnection.Sink {
    */
   private void onExtendedError(Frame f, Expected head) {
     copyIn = false;
-    switch (head.kind()) {
-      case HIDDEN_CLOSE, HIDDEN_FAIL -> f.release();
-      default -> {
-        noteFatal(f);
-        toClient(f);
+    if (isStalePlan(f, head)) {
+      // The server's copy of the statement no longer fits its tables: whoever uses it next, on
+      // this backend, gets it prepared afresh.
+      server.statements().discard(head.key());
+    }
+    if (retryable(f, head)) {
+      // Held back: if the batch can run again, the client never sees this error.
+      retryError = f;
+    } else {
+      switch (head.kind()) {
+        case HIDDEN_CLOSE, HIDDEN_FAIL -> f.release();
+        default -> {
+          noteFatal(f);
+          toClient(f);
+        }
       }
     }
     Expected e = expected.poll();
@@ -917,6 +1053,7 @@ final class ClientSession implements ServerConnection.Sink {
         default -> e.error().encode(out);
       }
       channel.write(out, channel.voidPromise());
+      batchVisible = true;
     }
     if (ready) {
       releaseIfDone();
@@ -1149,6 +1286,11 @@ final class ClientSession implements ServerConnection.Sink {
    */
   void close() {
     state = State.CLOSED;
+    dropBatch();
+    if (retryError != null) {
+      retryError.release();
+      retryError = null;
+    }
     if (pending != null) {
       pending.cancel();
       pending = null;
@@ -1201,6 +1343,7 @@ final class ClientSession implements ServerConnection.Sink {
   }
 
   private void toClient(Frame f) {
+    batchVisible = true;
     channel.write(f.buf(), channel.voidPromise());
   }
 

@@ -108,6 +108,11 @@ record Expected(
     return new Expected(Kind.SYNTH_CLOSE_COMPLETE, key, clientName, null, null);
   }
 
+  /** A Bind of a client's named statement, renamed to the server-side statement of {@code key}. */
+  static Expected bind(StatementKey key) {
+    return new Expected(Kind.BIND, key, null, null, null);
+  }
+
   static Expected hiddenParse(StatementKey key) {
     return new Expected(Kind.HIDDEN_PARSE, key, null, null, null);
   }

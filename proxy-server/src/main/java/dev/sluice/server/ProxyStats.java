@@ -16,6 +16,12 @@ final class ProxyStats {
   /** Clients pinned to their backend for the rest of their session. */
   final LongAdder pins = new LongAdder();
 
+  /**
+   * Batches run again after "cached plan must not change result type" (the statement was prepared
+   * afresh first).
+   */
+  final LongAdder retries = new LongAdder();
+
   /** Statements refused because they would leave session state (--session-state reject). */
   final LongAdder rejections = new LongAdder();
 }

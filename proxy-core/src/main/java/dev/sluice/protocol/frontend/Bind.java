@@ -33,6 +33,29 @@ public record Bind(String portal, String statement) {
     return out;
   }
 
+  /**
+   * How many result-column format codes the Bind carries (0: all text, 1: one for all, n: one per
+   * column, which ties the Bind to the statement's current result shape); -1 if malformed.
+   */
+  public static int resultFormatCount(ByteBuf body) {
+    ByteBuf b = body.duplicate();
+    try {
+      Codec.readCStringRaw(b);
+      Codec.readCStringRaw(b);
+      b.skipBytes(2 * b.readUnsignedShort());
+      int params = b.readUnsignedShort();
+      for (int i = 0; i < params; i++) {
+        int len = b.readInt();
+        if (len > 0) {
+          b.skipBytes(len);
+        }
+      }
+      return b.readUnsignedShort();
+    } catch (IndexOutOfBoundsException | dev.sluice.error.SluiceException e) {
+      return -1;
+    }
+  }
+
   public static Bind decode(ByteBuf body) {
     String portal = Codec.readCStringRaw(body);
     String statement = Codec.readCStringRaw(body);
