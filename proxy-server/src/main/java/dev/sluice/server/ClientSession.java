@@ -125,6 +125,12 @@ final class ClientSession implements ServerConnection.Sink {
   // A batch that may be run again after "cached plan must not change result type": the client's
   // own messages (retained), kept from its first message to its Sync's ReadyForQuery.
   private static final int RETRY_BATCH_LIMIT = 256 * 1024;
+
+  // Statements that fail on purpose, in the server's log too, so they say why there.
+  private static final String FAIL_BATCH_SQL =
+      "SELECT \"sluice: the proxy answered this batch with an error; failing it here the same way\"";
+  private static final String REFUSED_SQL =
+      "SELECT \"sluice: statement refused by the proxy (--session-state reject)\"";
   private List<Frame> batch;
   private int batchBytes;
   private boolean batchClosed;
@@ -467,7 +473,7 @@ final class ClientSession implements ServerConnection.Sink {
     expected.add(
         Expected.error(ErrorResponse.of(Severity.ERROR, state.code(), message, null, null)));
     ByteBuf out = channel.alloc().buffer(32);
-    new Parse("", "SLUICE_FAIL_BATCH", new int[0]).encode(out);
+    new Parse("", FAIL_BATCH_SQL, new int[0]).encode(out);
     sendOwn(out, Expected.HIDDEN_FAIL);
     discardUntilSync = true;
     emitSynthetic();
@@ -583,7 +589,7 @@ final class ClientSession implements ServerConnection.Sink {
                 "Use session pooling for this client, or transaction-scoped forms such as SET"
                     + " LOCAL and pg_advisory_xact_lock.")));
     ByteBuf out = channel.alloc().buffer(32);
-    new Query("SLUICE_REJECTED_STATEMENT").encode(out);
+    new Query(REFUSED_SQL).encode(out);
     sendOwn(out, Expected.REJECTED_QUERY);
     emitSynthetic();
   }

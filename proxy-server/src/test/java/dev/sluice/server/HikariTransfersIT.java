@@ -207,13 +207,37 @@ class HikariTransfersIT {
     }
   }
 
+  private static String describeBackends(PostgresServer pg) {
+    try (Connection su = pg.connectSuper();
+        ResultSet rs =
+            su.createStatement()
+                .executeQuery(
+                    "SELECT pid, application_name, state, wait_event, backend_start, left(query, 80)"
+                        + " FROM pg_stat_activity WHERE datname = '"
+                        + pg.appDatabase()
+                        + "' AND backend_type = 'client backend'")) {
+      StringBuilder sb = new StringBuilder();
+      while (rs.next()) {
+        for (int i = 1; i <= 6; i++) {
+          sb.append(i == 1 ? "[" : " | ").append(rs.getString(i));
+        }
+        sb.append("] ");
+      }
+      return sb.toString();
+    } catch (SQLException e) {
+      return e.toString();
+    }
+  }
+
   /** Backends of earlier tests (or of the setup above) may take a moment to exit. */
   private static void awaitNoAppBackends(PostgresServer pg) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (pg.backendCount(null) > 0 && System.nanoTime() < deadline) {
       Thread.sleep(50);
     }
-    assertThat(pg.backendCount(null)).as("app-database backends before Sluice starts").isZero();
+    assertThat(pg.backendCount(null))
+        .as("app-database backends before Sluice starts: %s", describeBackends(pg))
+        .isZero();
   }
 
   /**
