@@ -13,6 +13,8 @@
 # Workloads, each pgbench -c CLIENTS (32) -j JOBS (2) -T DURATION (10 s):
 #   select-simple    -S -M simple        built-in select-only
 #   select-extended  -S -M extended      the same over the extended protocol
+#   select-prepared  -S -M prepared      named prepared statements (PgBouncer before 1.21 cannot
+#                                        pool them in transaction mode: shown as n/a there)
 #   tpcb-simple      -M simple           built-in TPC-B (sort of)
 #   connect-select   -C -S -M simple     a new connection per transaction (serverless clients)
 # pgbench opens connections one at a time per thread, so connect-select's TPS is about
@@ -37,7 +39,7 @@ readonly READY_TIMEOUT_SECONDS=30
 # A pgbench that runs this much past its -T is hung, not slow.
 readonly HANG_GRACE_SECONDS=60
 readonly TARGETS=(direct pgbouncer sluice)
-readonly WORKLOADS=(select-simple select-extended tpcb-simple connect-select)
+readonly WORKLOADS=(select-simple select-extended select-prepared tpcb-simple connect-select)
 
 # shellcheck source=scripts/lib/ports.sh
 source "$ROOT/scripts/lib/ports.sh"
@@ -385,6 +387,7 @@ workload_args() {
   case $1 in
     select-simple) echo "-S -M simple" ;;
     select-extended) echo "-S -M extended" ;;
+    select-prepared) echo "-S -M prepared" ;;
     tpcb-simple) echo "-M simple" ;;
     connect-select) echo "-C -S -M simple" ;;
   esac
@@ -405,6 +408,17 @@ target_dead() {
   esac
 }
 
+# PgBouncer pools protocol-level prepared statements in transaction mode from 1.21 on.
+pgbouncer_pools_prepared() {
+  local v major minor
+  v=$(pgbouncer --version 2>/dev/null | awk 'NR == 1 {print $2}')
+  major=${v%%.*}
+  minor=${v#*.}
+  minor=${minor%%.*}
+  [[ $major =~ ^[0-9]+$ && $minor =~ ^[0-9]+$ ]] || return 1
+  ((major > 1 || (major == 1 && minor >= 21)))
+}
+
 # One pgbench run of SECONDS; appends "workload target round status tps latency_ms failed" to
 # results. ROUND is a number, or "warmup" for a run that is left out of the medians.
 run_one() {
@@ -413,6 +427,10 @@ run_one() {
   read -ra args <<<"$(workload_args "$workload")"
   if target_dead "$target"; then
     echo "$workload $target $round skipped - - -" >>"$work/results"
+    return
+  fi
+  if [[ $workload == select-prepared && $target == pgbouncer ]] && ! pgbouncer_pools_prepared; then
+    echo "$workload $target $round n/a - - -" >>"$work/results"
     return
   fi
   [[ $workload != tpcb-simple ]] || reset_tpcb_tables
@@ -492,6 +510,16 @@ run_all() {
 }
 
 # The median of column COLUMN (5 = tps, 6 = latency) over the completed rounds of one cell.
+# What to print for a workload and target without a median: n/a when it was not applicable.
+missing() {
+  if awk -v w="$1" -v t="$2" '$1 == w && $2 == t && $4 == "n/a" { found = 1 } END { exit !found }' \
+    "$work/results"; then
+    echo "n/a"
+  else
+    echo "FAIL"
+  fi
+}
+
 median() {
   local workload=$1 target=$2 column=$3
   awk -v w="$workload" -v t="$target" -v c="$column" \
@@ -561,7 +589,8 @@ print_report() {
     d=$(median "$workload" direct 5)
     p=$(median "$workload" pgbouncer 5)
     s=$(median "$workload" sluice 5)
-    printf '%-16s | %12s | %15s | %12s | %13s | %16s\n' "$workload" "${d:-FAIL}" "${p:-FAIL}" "${s:-FAIL}" \
+    printf '%-16s | %12s | %15s | %12s | %13s | %16s\n' "$workload" "${d:-$(missing "$workload" direct)}" \
+      "${p:-$(missing "$workload" pgbouncer)}" "${s:-$(missing "$workload" sluice)}" \
       "$(ratio "$s" "$d")" "$(ratio "$s" "$p")"
   done
   echo "$line"

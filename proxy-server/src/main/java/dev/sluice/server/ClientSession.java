@@ -110,6 +110,10 @@ final class ClientSession implements ServerConnection.Sink {
   private boolean unlinkedSkip;
 
   private boolean wroteToServer;
+
+  /** Sluice wrote answers of its own while handling client messages: flush them with the read. */
+  private boolean wroteToClient;
+
   private boolean serverFatalRelayed;
   private String pinnedBecause;
   private ReadyForQuery txStatus = ReadyForQuery.IDLE;
@@ -178,14 +182,97 @@ final class ClientSession implements ServerConnection.Sink {
       forward(f);
       return;
     }
+    if (state == State.IDLE && queue.isEmpty() && mapStatements && answerUnlinked(f)) {
+      return;
+    }
     queue.add(f);
     if (state == State.IDLE) {
       startAcquire();
     }
   }
 
+  /**
+   * Answers, without a backend, what needs none: a Parse of a statement some backend of this pool
+   * has already prepared (so it is known to parse), the Close of a client's statement, and a Sync
+   * or Flush with nothing of the batch on a backend. Besides saving a backend round trip, this
+   * keeps a client that prepares synchronously (libpq's PQprepare, pgbench -M prepared) from
+   * waiting for a backend that other clients of the same thread hold in open transactions.
+   *
+   * @return true when the message was answered (and released)
+   */
+  private boolean answerUnlinked(Frame f) {
+    FrontendType type = FrontendType.of(f.type());
+    switch (type) {
+      case PARSE -> {
+        Parse p = Parse.decode(f.body());
+        if (p.name().isEmpty() || !classify(p.query()).isPlain()) {
+          return false;
+        }
+        if (statements.containsKey(p.name())) {
+          f.release();
+          writeError(duplicateStatement(p.name()));
+          unlinkedSkip = true;
+          return true;
+        }
+        StatementKey key = new StatementKey(p.query(), p.parameterTypes(), statementContext());
+        if (!pool.isKnownStatement(key)) {
+          return false;
+        }
+        f.release();
+        ctx.stats().clientParses.increment();
+        statements.put(p.name(), key);
+        writeSimple(BackendType.PARSE_COMPLETE);
+        return true;
+      }
+      case CLOSE -> {
+        Describe c = Describe.decode(f.body());
+        if (!c.isStatement() || c.name().isEmpty()) {
+          return false;
+        }
+        f.release();
+        statements.remove(c.name());
+        writeSimple(BackendType.CLOSE_COMPLETE);
+        return true;
+      }
+      case SYNC -> {
+        f.release();
+        writeReady(ReadyForQuery.IDLE);
+        channel.flush();
+        return true;
+      }
+      case FLUSH -> {
+        f.release();
+        channel.flush();
+        return true;
+      }
+      default -> {
+        return false;
+      }
+    }
+  }
+
+  private static ErrorResponse duplicateStatement(String name) {
+    return ErrorResponse.of(
+        Severity.ERROR,
+        SqlState.DUPLICATE_PREPARED_STATEMENT.code(),
+        "prepared statement \"" + name + "\" already exists",
+        null,
+        null);
+  }
+
+  private void writeSimple(BackendType type) {
+    ByteBuf out = channel.alloc().buffer(5);
+    out.writeByte(type.code()).writeInt(4);
+    channel.write(out, channel.voidPromise());
+    wroteToClient = true;
+  }
+
   /** End of one read from the client: send what was forwarded. */
   void onReadComplete() {
+    if (wroteToClient) {
+      wroteToClient = false;
+      channel.flush();
+    }
     if (wroteToServer && server != null) {
       wroteToServer = false;
       server.flush();
@@ -970,6 +1057,9 @@ final class ClientSession implements ServerConnection.Sink {
     if (done) {
       expected.poll();
     }
+    if (type == BackendType.PARSE_COMPLETE && head.key() != null) {
+      pool.rememberStatement(head.key());
+    }
     switch (head.kind()) {
       case HIDDEN_PARSE, HIDDEN_CLOSE, HIDDEN_FAIL -> f.release();
       default -> toClient(f);
@@ -1060,6 +1150,7 @@ final class ClientSession implements ServerConnection.Sink {
       }
       channel.write(out, channel.voidPromise());
       batchVisible = true;
+      wroteToClient = true;
     }
     if (ready) {
       releaseIfDone();
@@ -1357,6 +1448,7 @@ final class ClientSession implements ServerConnection.Sink {
     ByteBuf out = channel.alloc().buffer(128);
     err.encode(out);
     channel.write(out, channel.voidPromise());
+    wroteToClient = true;
   }
 
   private void writeReady(ReadyForQuery status) {

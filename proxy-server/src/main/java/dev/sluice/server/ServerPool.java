@@ -72,6 +72,31 @@ final class ServerPool {
     return ctx.upstreamStartupParameters();
   }
 
+  /**
+   * Statements some backend of this pool has parsed successfully, most recent last, at most {@value
+   * #KNOWN_STATEMENTS}: a client's Parse of one of these can be answered without a backend.
+   */
+  private static final int KNOWN_STATEMENTS = 10_000;
+
+  private final java.util.LinkedHashMap<dev.sluice.session.StatementKey, Boolean> known =
+      new java.util.LinkedHashMap<>(64, 0.75f, true) {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected boolean removeEldestEntry(
+            java.util.Map.Entry<dev.sluice.session.StatementKey, Boolean> eldest) {
+          return size() > KNOWN_STATEMENTS;
+        }
+      };
+
+  synchronized void rememberStatement(dev.sluice.session.StatementKey key) {
+    known.put(key, Boolean.TRUE);
+  }
+
+  synchronized boolean isKnownStatement(dev.sluice.session.StatementKey key) {
+    return known.get(key) != null;
+  }
+
   ServerConnection.Sink idleSink() {
     return idleSink;
   }

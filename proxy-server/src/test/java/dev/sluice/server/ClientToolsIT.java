@@ -18,6 +18,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -171,6 +172,44 @@ class ClientToolsIT {
     assertThat(r.stdout()).as(r.toString()).contains("query mode: " + queryMode);
     // Each TPC-B transaction inserts one history row: all of them reached the database.
     assertThat(historyRows() - historyBefore).isEqualTo(expected);
+  }
+
+  /**
+   * A hundred pgbench clients with named prepared statements share four backends: every client's
+   * statements are prepared on whichever backend serves it, and no transaction fails.
+   */
+  @Test
+  void pgbenchPreparedWithAHundredClientsOverFourBackends() throws SQLException {
+    long historyBefore = historyRows();
+    int clients = 100;
+    int perClient = 20;
+    try (TestSluice four =
+        TestSluice.start(pg, b -> b.poolMode(PoolMode.TRANSACTION).poolSize(4).minIdle(4))) {
+      ProcessResult r =
+          pg.run(
+              List.of(
+                  "pgbench",
+                  "--no-vacuum",
+                  "-M",
+                  "prepared",
+                  "-c",
+                  Integer.toString(clients),
+                  "-j",
+                  "2",
+                  "-t",
+                  Integer.toString(perClient)),
+              four.libpqEnv(),
+              TOOL_TIMEOUT);
+      assertThat(r.exitCode()).as(r.toString()).isZero();
+      Matcher failed = FAILED.matcher(r.stdout());
+      assertThat(failed.find()).as(r.toString()).isTrue();
+      assertThat(Long.parseLong(failed.group(1))).as(r.toString()).isZero();
+      assertThat(historyRows() - historyBefore).isEqualTo((long) clients * perClient);
+      // every client prepared its statements; the four backends prepared them a few times each
+      ProxyStats stats = four.server.stats();
+      assertThat(stats.clientParses.sum()).isGreaterThanOrEqualTo(clients);
+      assertThat(stats.serverParses.sum()).isLessThan(stats.clientParses.sum());
+    }
   }
 
   private long historyRows() throws SQLException {

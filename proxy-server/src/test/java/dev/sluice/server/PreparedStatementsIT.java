@@ -161,6 +161,37 @@ class PreparedStatementsIT {
   }
 
   @Test
+  void answersOwedWithoutAServerReplyAreFlushedOnFlush() throws Exception {
+    try (TestSluice s = TestSluice.start(pg, b -> b.poolMode(PoolMode.TRANSACTION).poolSize(1));
+        RawClient a = RawClient.connect(s, pg);
+        RawClient b = RawClient.connect(s, pg)) {
+      a.parse("known", "SELECT 42");
+      a.sync();
+      assertThat(a.readUntilReady()).containsExactly("1", "Z:I");
+      // b prepares the same text: answered without the server, and Flush must deliver it
+      b.parse("mine", "SELECT 42");
+      b.flush();
+      assertThat(b.readOne()).isEqualTo("1");
+      b.close("mine");
+      b.flush();
+      assertThat(b.readOne()).isEqualTo("3");
+      b.sync();
+      assertThat(b.readUntilReady()).containsExactly("Z:I");
+      // the same while b holds the backend in a transaction (its Flush goes to the server,
+      // which has nothing to say; Sluice's own ParseComplete must still arrive)
+      b.query("BEGIN");
+      assertThat(b.readUntilReady()).containsExactly("C", "Z:T");
+      b.parse("again", "SELECT 42");
+      b.flush();
+      assertThat(b.readOne()).isEqualTo("1");
+      b.sync();
+      assertThat(b.readUntilReady()).containsExactly("Z:T");
+      b.query("COMMIT");
+      assertThat(b.readUntilReady()).containsExactly("C", "Z:I");
+    }
+  }
+
+  @Test
   void statementsAreSharedAcrossClientsOnABackend() throws SQLException {
     try (TestSluice s =
         TestSluice.start(pg, b -> b.poolMode(PoolMode.TRANSACTION).poolSize(1).minIdle(1))) {

@@ -49,7 +49,7 @@ final class RawClient implements AutoCloseable {
     params.put("user", pg.appUser());
     params.put("database", pg.appDatabase());
     c.add(o -> new StartupMessage(ProtocolCodes.PROTOCOL_3_0, params).encode(o));
-    c.flush();
+    c.sendBuffered();
     ScramClient scram = new ScramClient(pg.appPassword(), new ScramKeyCache(), new SecureRandom());
     while (true) {
       char type = (char) c.in.readByte();
@@ -66,7 +66,7 @@ final class RawClient implements AutoCloseable {
           case 12 -> scram.verifyServerFinal(data);
           default -> {}
         }
-        c.flush();
+        c.sendBuffered();
       } else if (type == 'E') {
         throw new IOException(
             "login failed: " + ErrorResponse.decode(Unpooled.wrappedBuffer(body)).summary());
@@ -117,17 +117,44 @@ final class RawClient implements AutoCloseable {
   /** FunctionCall of {@code oid} with no arguments and a text result; sent at once. */
   void functionCall(int oid) throws IOException {
     add(o -> o.writeByte('F').writeInt(14).writeInt(oid).writeShort(0).writeShort(0).writeShort(0));
-    flush();
+    sendBuffered();
   }
 
   void sync() throws IOException {
     add(Sync::encode);
-    flush();
+    sendBuffered();
   }
 
   void query(String sql) throws IOException {
     add(o -> new Query(sql).encode(o));
-    flush();
+    sendBuffered();
+  }
+
+  /** Sends a Flush and everything buffered. */
+  void flush() throws IOException {
+    add(o -> o.writeByte('H').writeInt(4));
+    sendBuffered();
+  }
+
+  /** Reads one reply, summarised like {@link #readUntilReady}. */
+  String readOne() throws IOException {
+    while (true) {
+      char type = (char) in.readByte();
+      byte[] body = new byte[in.readInt() - 4];
+      in.readFully(body);
+      switch (type) {
+        case 'E' -> {
+          return "E:" + ErrorResponse.decode(Unpooled.wrappedBuffer(body)).sqlState();
+        }
+        case 'Z' -> {
+          return "Z:" + (char) body[0];
+        }
+        case 'S', 'N' -> {}
+        default -> {
+          return String.valueOf(type);
+        }
+      }
+    }
   }
 
   /** Reads replies up to and including the next ReadyForQuery. */
@@ -153,7 +180,7 @@ final class RawClient implements AutoCloseable {
     encoder.accept(pending);
   }
 
-  private void flush() throws IOException {
+  private void sendBuffered() throws IOException {
     byte[] b = new byte[pending.readableBytes()];
     pending.readBytes(b);
     pending.clear();
