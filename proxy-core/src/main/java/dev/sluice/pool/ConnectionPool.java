@@ -98,6 +98,11 @@ public final class ConnectionPool<C extends PooledConnection> {
     return settings;
   }
 
+  /** The open connections, idle or handed out, at this moment. */
+  public synchronized List<C> openConnections() {
+    return List.copyOf(entries.keySet());
+  }
+
   public synchronized PoolStats stats() {
     return new PoolStats(
         entries.size() + connecting, active, idle.size(), connecting, waiters.size());

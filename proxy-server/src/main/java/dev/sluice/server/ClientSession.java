@@ -245,6 +245,19 @@ final class ClientSession implements ServerConnection.Sink {
         channel.flush();
         return true;
       }
+      case QUERY -> {
+        String sql = sqlText(f.body());
+        if (!isOwnDeallocate(classify(sql), sql)) {
+          return false;
+        }
+        f.release();
+        statements.remove(((Effect.Deallocate) classify(sql).effects().get(0)).name());
+        ByteBuf out = channel.alloc().buffer(32);
+        new CommandComplete("DEALLOCATE").encode(out);
+        ReadyForQuery.IDLE.encode(out);
+        channel.writeAndFlush(out, channel.voidPromise());
+        return true;
+      }
       default -> {
         return false;
       }
@@ -344,6 +357,10 @@ final class ClientSession implements ServerConnection.Sink {
     drainQueue();
     s.flush();
     wroteToServer = false;
+    if (wroteToClient) {
+      wroteToClient = false;
+      channel.flush();
+    }
     updateReading();
   }
 
@@ -686,17 +703,23 @@ final class ClientSession implements ServerConnection.Sink {
    * name the backend does not know by the client's name, so Sluice answers it.
    */
   private boolean answeredLocally(Classification c, String sql) {
-    if (c.effects().size() != 1 || !(c.effects().get(0) instanceof Effect.Deallocate d)) {
+    if (!isOwnDeallocate(c, sql)) {
       return false;
     }
-    if (d.isAll() || !statements.containsKey(d.name()) || SqlLexer.statements(sql).size() != 1) {
-      return false;
-    }
-    statements.remove(d.name());
+    statements.remove(((Effect.Deallocate) c.effects().get(0)).name());
     expected.add(Expected.commandComplete("DEALLOCATE"));
     expected.add(Expected.SYNTH_READY);
     emitSynthetic();
     return true;
+  }
+
+  /** Whether the text is exactly one {@code DEALLOCATE} of one of the client's own statements. */
+  private boolean isOwnDeallocate(Classification c, String sql) {
+    return c.effects().size() == 1
+        && c.effects().get(0) instanceof Effect.Deallocate d
+        && !d.isAll()
+        && statements.containsKey(d.name())
+        && SqlLexer.statements(sql).size() == 1;
   }
 
   /** The text of a Query body for classification, decoded so that its ASCII syntax is exact. */

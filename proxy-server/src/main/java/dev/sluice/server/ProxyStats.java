@@ -4,6 +4,27 @@ import java.util.concurrent.atomic.LongAdder;
 
 /** Counters of one running Sluice, updated from any event loop. */
 final class ProxyStats {
+  /** One line for the log: every counter, no query text. */
+  String summary() {
+    return "backend logins="
+        + backendLogins.sum()
+        + ", parses client="
+        + clientParses.sum()
+        + " server="
+        + serverParses.sum()
+        + ", evictions="
+        + evictions.sum()
+        + ", pins="
+        + pins.sum()
+        + ", rejections="
+        + rejections.sum()
+        + ", plan retries="
+        + retries.sum();
+  }
+
+  /** Backend logins that succeeded (new backend connections). */
+  final LongAdder backendLogins = new LongAdder();
+
   /** Named Parse messages clients sent (transaction mode). */
   final LongAdder clientParses = new LongAdder();
 

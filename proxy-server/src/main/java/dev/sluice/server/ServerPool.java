@@ -113,6 +113,7 @@ final class ServerPool {
 
   /** Records what the server reports at login; the first successful login wins. */
   void learnDefaults(Map<String, String> reported) {
+    ctx.stats().backendLogins.increment();
     if (serverDefaults == null) {
       serverDefaults =
           java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(reported));

@@ -117,6 +117,37 @@ public final class SluiceServer implements AutoCloseable {
         .next()
         .scheduleWithFixedDelay(
             () -> ctx.pools().all().forEach(p -> p.pool().maintain()), 1, 1, TimeUnit.SECONDS);
+    workers.next().scheduleWithFixedDelay(this::logStats, 60, 60, TimeUnit.SECONDS);
+  }
+
+  /** Every minute, like PgBouncer's stats line: clients, each pool, the statement counters. */
+  private void logStats() {
+    String line = statsLine();
+    if (!line.equals(lastStats)) {
+      lastStats = line;
+      log.info("stats: {}", line);
+    }
+  }
+
+  private volatile String lastStats = "";
+
+  /** Clients, each pool's counts and prepared statements, and the counters since start. */
+  public String statsLine() {
+    StringBuilder sb = new StringBuilder("clients=").append(ctx.clientCount());
+    for (ServerPool p : ctx.pools().all()) {
+      int statements = 0;
+      for (ServerConnection s : p.pool().openConnections()) {
+        statements += s.statements().size();
+      }
+      sb.append(", pool ")
+          .append(p.key())
+          .append(" [")
+          .append(p.pool().stats())
+          .append(" statements=")
+          .append(statements)
+          .append(']');
+    }
+    return sb.append(", ").append(ctx.stats().summary()).toString();
   }
 
   /** The address clients connect to; the real port when the configured one was 0. */
@@ -144,6 +175,7 @@ public final class SluiceServer implements AutoCloseable {
     if (terminated.getCount() == 0) {
       return;
     }
+    log.info("stats at shutdown: {}", statsLine());
     listener.close().syncUninterruptibly();
     ctx.pools().all().forEach(p -> p.pool().close());
     boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();

@@ -109,6 +109,8 @@ class PreparedStatementsIT {
       ProxyStats stats = s.server.stats();
       assertThat(stats.clientParses.sum()).isGreaterThan(0);
       assertThat(stats.serverParses.sum()).isGreaterThan(0);
+      // the four backends were replaced several times over during the run
+      assertThat(stats.backendLogins.sum()).isGreaterThan(3 * 4);
     }
   }
 
@@ -186,6 +188,44 @@ class PreparedStatementsIT {
       assertThat(b.readOne()).isEqualTo("1");
       b.sync();
       assertThat(b.readUntilReady()).containsExactly("Z:T");
+      b.query("COMMIT");
+      assertThat(b.readUntilReady()).containsExactly("C", "Z:I");
+    }
+  }
+
+  @Test
+  void deallocateAndDiscardAllChangeOnlyTheSendersView() throws Exception {
+    try (TestSluice s =
+            TestSluice.start(pg, b -> b.poolMode(PoolMode.TRANSACTION).poolSize(1).minIdle(1));
+        RawClient a = RawClient.connect(s, pg);
+        RawClient b = RawClient.connect(s, pg)) {
+      a.parse("shared", "SELECT 'a'");
+      a.sync();
+      assertThat(a.readUntilReady()).containsExactly("1", "Z:I");
+      for (String sql : List.of("DEALLOCATE mine", "DEALLOCATE ALL", "DISCARD ALL")) {
+        b.parse("mine", "SELECT 'b'");
+        b.sync();
+        assertThat(b.readUntilReady()).containsExactly("1", "Z:I");
+        b.query(sql);
+        assertThat(b.readUntilReady()).as(sql).containsExactly("C", "Z:I");
+        // b's statement is gone for b ...
+        b.bind("", "mine");
+        b.sync();
+        assertThat(b.readUntilReady()).as(sql).containsExactly("E:26000", "Z:I");
+        // ... while a's, on the very same backend, still answers a
+        a.bind("", "shared");
+        a.execute("");
+        a.sync();
+        assertThat(a.readUntilReady()).as(sql).containsExactly("2", "D", "C", "Z:I");
+      }
+      // DEALLOCATE of a protocol-level statement inside a transaction (the backend is held)
+      b.query("BEGIN");
+      assertThat(b.readUntilReady()).containsExactly("C", "Z:T");
+      b.parse("x", "SELECT 'x'");
+      b.sync();
+      assertThat(b.readUntilReady()).containsExactly("1", "Z:T");
+      b.query("DEALLOCATE x");
+      assertThat(b.readUntilReady()).containsExactly("C", "Z:T");
       b.query("COMMIT");
       assertThat(b.readUntilReady()).containsExactly("C", "Z:I");
     }
