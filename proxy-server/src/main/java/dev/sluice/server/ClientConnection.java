@@ -364,7 +364,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
               CloseReason.AUTHENTICATION_FAILED;
           default -> CloseReason.LOGIN_FAILED;
         };
-    close(reason, ClientSession.asFatal(e.toErrorResponse()));
+    close(reason, SessionErrors.asFatal(e.toErrorResponse()));
   }
 
   /** Sends {@code error} (if any), then closes the client and settles its backend. */

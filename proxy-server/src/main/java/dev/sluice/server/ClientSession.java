@@ -3,7 +3,6 @@ package dev.sluice.server;
 import dev.sluice.config.PoolMode;
 import dev.sluice.config.SessionStateMode;
 import dev.sluice.error.SafeErrors;
-import dev.sluice.error.ServerErrorException;
 import dev.sluice.error.Severity;
 import dev.sluice.error.SluiceException;
 import dev.sluice.error.SqlState;
@@ -30,15 +29,11 @@ import dev.sluice.session.sql.SessionStateClassifier;
 import dev.sluice.session.sql.SqlLexer;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
-import java.nio.charset.Charset;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -126,21 +121,16 @@ final class ClientSession implements ServerConnection.Sink {
   /** The backend holds state no reset undoes (a loaded library): it is closed, not reused. */
   private boolean unresettable;
 
-  // A batch that may be run again after "cached plan must not change result type": the client's
-  // own messages (retained), kept from its first message to its Sync's ReadyForQuery.
-  private static final int RETRY_BATCH_LIMIT = 256 * 1024;
-
   // Statements that fail on purpose, in the server's log too, so they say why there.
   private static final String FAIL_BATCH_SQL =
       "SELECT \"sluice: the proxy answered this batch with an error; failing it here the same way\"";
   private static final String REFUSED_SQL =
       "SELECT \"sluice: statement refused by the proxy (--session-state reject)\"";
-  private List<Frame> batch;
-  private int batchBytes;
-  private boolean batchClosed;
-  private boolean batchVisible;
+
+  /** The current batch, kept in case a schema change makes its statement stale. */
+  private final RetryBatch retry = new RetryBatch();
+
   private boolean replaying;
-  private Frame retryError;
 
   ClientSession(
       ProxyContext ctx,
@@ -210,7 +200,7 @@ final class ClientSession implements ServerConnection.Sink {
         }
         if (statements.containsKey(p.name())) {
           f.release();
-          writeError(duplicateStatement(p.name()));
+          writeError(SessionErrors.duplicateStatement(p.name()));
           unlinkedSkip = true;
           return true;
         }
@@ -246,7 +236,7 @@ final class ClientSession implements ServerConnection.Sink {
         return true;
       }
       case QUERY -> {
-        String sql = sqlText(f.body());
+        String sql = ClientText.decode(f.body(), params.desired().get("client_encoding"));
         if (!isOwnDeallocate(classify(sql), sql)) {
           return false;
         }
@@ -262,15 +252,6 @@ final class ClientSession implements ServerConnection.Sink {
         return false;
       }
     }
-  }
-
-  private static ErrorResponse duplicateStatement(String name) {
-    return ErrorResponse.of(
-        Severity.ERROR,
-        SqlState.DUPLICATE_PREPARED_STATEMENT.code(),
-        "prepared statement \"" + name + "\" already exists",
-        null,
-        null);
   }
 
   private void writeSimple(BackendType type) {
@@ -379,7 +360,9 @@ final class ClientSession implements ServerConnection.Sink {
       f.release();
       return;
     }
-    trackBatch(f, type);
+    if (mapStatements && !replaying) {
+      retry.offer(f, type, expected.isEmpty() && txStatus == ReadyForQuery.IDLE && !extendedOpen);
+    }
     switch (type) {
       case QUERY -> forwardQuery(f);
       case FUNCTION_CALL -> send(f, Expected.FUNCTION_CALL);
@@ -450,9 +433,7 @@ final class ClientSession implements ServerConnection.Sink {
     extendedOpen = true;
     ctx.stats().clientParses.increment();
     if (statements.containsKey(p.name())) {
-      synthesizeError(
-          SqlState.DUPLICATE_PREPARED_STATEMENT,
-          "prepared statement \"" + p.name() + "\" already exists");
+      synthesizeError(SessionErrors.duplicateStatement(p.name()));
       return;
     }
     StatementKey key = new StatementKey(p.query(), p.parameterTypes(), statementContext());
@@ -550,9 +531,7 @@ final class ClientSession implements ServerConnection.Sink {
   private String serverNameFor(String clientName) {
     StatementKey key = statements.get(clientName);
     if (key == null) {
-      synthesizeError(
-          SqlState.INVALID_SQL_STATEMENT_NAME,
-          "prepared statement \"" + clientName + "\" does not exist");
+      synthesizeError(SessionErrors.unknownStatement(clientName));
       return null;
     }
     String serverName = server.statements().lookup(key);
@@ -568,14 +547,13 @@ final class ClientSession implements ServerConnection.Sink {
   }
 
   /**
-   * Answers the current request with {@code message} as PostgreSQL would: the error in its place,
+   * Answers the current request with {@code error} as PostgreSQL would: the error in its place,
    * then nothing until the client's Sync. A deliberately invalid Parse puts the backend into the
    * same error state, so the ReadyForQuery that ends the batch reports the transaction status
    * PostgreSQL would (a failed transaction block stays failed).
    */
-  private void synthesizeError(SqlState state, String message) {
-    expected.add(
-        Expected.error(ErrorResponse.of(Severity.ERROR, state.code(), message, null, null)));
+  private void synthesizeError(ErrorResponse error) {
+    expected.add(Expected.error(error));
     ByteBuf out = channel.alloc().buffer(32);
     new Parse("", FAIL_BATCH_SQL, new int[0]).encode(out);
     sendOwn(out, Expected.HIDDEN_FAIL);
@@ -616,7 +594,7 @@ final class ClientSession implements ServerConnection.Sink {
       send(f, Expected.QUERY);
       return;
     }
-    String sql = sqlText(f.body());
+    String sql = ClientText.decode(f.body(), params.desired().get("client_encoding"));
     Classification c = classify(sql);
     if (!admit(c, true)) {
       f.release();
@@ -678,7 +656,9 @@ final class ClientSession implements ServerConnection.Sink {
             + " is not allowed in transaction pooling: it would leave session state on a shared"
             + " backend (--session-state reject)";
     if (!simpleQuery) {
-      synthesizeError(SqlState.FEATURE_NOT_SUPPORTED, message);
+      synthesizeError(
+          ErrorResponse.of(
+              Severity.ERROR, SqlState.FEATURE_NOT_SUPPORTED.code(), message, null, null));
       return;
     }
     // Sluice's error first, then a query that fails on the backend in its place, so that the
@@ -722,40 +702,6 @@ final class ClientSession implements ServerConnection.Sink {
         && SqlLexer.statements(sql).size() == 1;
   }
 
-  /** The text of a Query body for classification, decoded so that its ASCII syntax is exact. */
-  private String sqlText(ByteBuf body) {
-    Charset cs = classificationCharset(params.desired().get("client_encoding"));
-    int len = body.readableBytes() - 1;
-    return body.toString(body.readerIndex(), Math.max(0, len), cs);
-  }
-
-  /**
-   * Byte-for-byte (ISO-8859-1) keeps every ASCII byte in place for UTF-8 and every other encoding
-   * whose multi-byte characters never contain ASCII bytes. In the few client encodings where a
-   * second byte can be a backslash or a quote, decode with the real charset so that strings end
-   * where the server thinks they do.
-   */
-  private static Charset classificationCharset(String clientEncoding) {
-    if (clientEncoding == null) {
-      return StandardCharsets.ISO_8859_1;
-    }
-    String e = clientEncoding.toUpperCase(Locale.ROOT).replace("_", "");
-    String java =
-        switch (e) {
-          case "SJIS", "SHIFTJIS", "MSKANJI", "SHIFTJIS2004" -> "Shift_JIS";
-          case "BIG5" -> "Big5";
-          case "GBK", "CP936", "WIN936" -> "GBK";
-          case "GB18030" -> "GB18030";
-          case "UHC", "WIN949", "CP949" -> "x-windows-949";
-          case "JOHAB" -> "x-Johab";
-          default -> null;
-        };
-    if (java == null || !Charset.isSupported(java)) {
-      return StandardCharsets.ISO_8859_1;
-    }
-    return Charset.forName(java);
-  }
-
   /** A statement that cleared state went through: keep Sluice's bookkeeping true to it. */
   private void onCommandComplete(Frame f) {
     int len = f.size();
@@ -779,96 +725,24 @@ final class ClientSession implements ServerConnection.Sink {
 
   // ---- running a batch again after a schema change ----
 
-  /**
-   * Keeps the client's extended-protocol messages of a batch that starts outside any transaction
-   * with nothing outstanding, so it can be sent again after "cached plan must not change result
-   * type". Anything else (simple queries, COPY, big or pipelined batches) is not kept.
-   */
-  private void trackBatch(Frame f, FrontendType type) {
-    if (!mapStatements || replaying) {
-      return;
-    }
-    boolean extended =
-        switch (type) {
-          case PARSE, BIND, DESCRIBE, EXECUTE, CLOSE, FLUSH, SYNC -> true;
-          default -> false;
-        };
-    if (!extended) {
-      dropBatch();
-      return;
-    }
-    if (batch == null) {
-      if (!expected.isEmpty() || txStatus != ReadyForQuery.IDLE || extendedOpen) {
-        return;
-      }
-      batch = new ArrayList<>();
-      batchBytes = 0;
-      batchClosed = false;
-      batchVisible = false;
-    } else if (batchClosed) {
-      // The client pipelined another batch behind the kept one: running the kept one again
-      // would put its answers after this one's, so neither is retried.
-      dropBatch();
-      return;
-    }
-    batchBytes += f.size();
-    if (batchBytes > RETRY_BATCH_LIMIT) {
-      dropBatch();
-      return;
-    }
-    batch.add(new Frame(f.type(), f.buf().retainedDuplicate()));
-    if (type == FrontendType.SYNC) {
-      batchClosed = true;
-    }
-  }
-
-  private void dropBatch() {
-    if (batch != null) {
-      batch.forEach(Frame::release);
-      batch = null;
-    }
-  }
-
-  /**
-   * Whether this error may be kept from the client: PostgreSQL's 0A000 "cached plan must not change
-   * result type" for a Bind of a client's statement, in a kept batch of which nothing has reached
-   * the client yet.
-   */
-  private boolean retryable(Frame f, Expected head) {
-    return batch != null
-        && !batchVisible
-        && retryError == null
-        && isStalePlan(f, head)
-        && batch.stream()
-            .filter(m -> m.type() == FrontendType.BIND.code())
-            .allMatch(
-                m ->
-                    Bind.resultFormatCount(m.body()) <= 1 && Bind.resultFormatCount(m.body()) >= 0);
-  }
-
   /** PostgreSQL's 0A000 "cached plan must not change result type" for a client's statement. */
   private boolean isStalePlan(Frame f, Expected head) {
-    if (head.kind() != Expected.Kind.BIND || head.key() == null || server == null) {
-      return false;
-    }
-    ErrorResponse e = ErrorResponse.decode(f.body());
-    return e.sqlState().equals(SqlState.FEATURE_NOT_SUPPORTED.code())
-        && e.message().startsWith("cached plan must not change result type");
+    return head.kind() == Expected.Kind.BIND
+        && head.key() != null
+        && server != null
+        && RetryBatch.isStalePlan(ErrorResponse.decode(f.body()));
   }
 
   /**
    * The failed batch has ended (its Sync answered {@code status}). When the failure left no
-   * transaction behind and nothing else is in flight, drop the stale server-side statement and send
-   * the whole batch again: the statement is prepared afresh on the way.
+   * transaction behind and nothing else is in flight, send the whole batch again: the stale
+   * statement was dropped, so it is prepared afresh on the way.
    */
   private boolean retryBatch(ReadyForQuery status) {
-    if (status != ReadyForQuery.IDLE || !expected.isEmpty() || batch == null || !batchClosed) {
+    List<Frame> again = retry.takeForRetry(status == ReadyForQuery.IDLE && expected.isEmpty());
+    if (again == null) {
       return false;
     }
-    retryError.release();
-    retryError = null;
-    List<Frame> again = batch;
-    batch = null;
     ctx.stats().retries.increment();
     ConnLog.debug(log, id, "statement plan changed under a schema change: running the batch again");
     replaying = true;
@@ -1043,16 +917,16 @@ final class ClientSession implements ServerConnection.Sink {
     ReadyForQuery status = ReadyForQuery.ofFrame(f.buf());
     if (head.kind() == Expected.Kind.HIDDEN_SYNC) {
       f.release();
-    } else if (retryError != null && retryBatch(status)) {
+    } else if (retry.holdsError() && retryBatch(status)) {
       f.release();
       return;
     } else {
-      if (retryError != null) {
-        toClient(retryError);
-        retryError = null;
+      Frame held = retry.takeError();
+      if (held != null) {
+        toClient(held);
       }
       toClient(f);
-      dropBatch();
+      retry.drop();
     }
     afterReady(status);
   }
@@ -1098,15 +972,14 @@ final class ClientSession implements ServerConnection.Sink {
    */
   private void onExtendedError(Frame f, Expected head) {
     copyIn = false;
-    if (isStalePlan(f, head)) {
+    boolean stale = isStalePlan(f, head);
+    if (stale) {
       // The server's copy of the statement no longer fits its tables: whoever uses it next, on
       // this backend, gets it prepared afresh.
       server.statements().discard(head.key());
     }
-    if (retryable(f, head)) {
-      // Held back: if the batch can run again, the client never sees this error.
-      retryError = f;
-    } else {
+    // A stale plan in a batch that can run again is held back: the client never sees it.
+    if (!stale || !retry.hold(f)) {
       switch (head.kind()) {
         case HIDDEN_CLOSE, HIDDEN_FAIL -> f.release();
         default -> {
@@ -1172,7 +1045,7 @@ final class ClientSession implements ServerConnection.Sink {
         default -> e.error().encode(out);
       }
       channel.write(out, channel.voidPromise());
-      batchVisible = true;
+      retry.markVisible();
       wroteToClient = true;
     }
     if (ready) {
@@ -1190,7 +1063,7 @@ final class ClientSession implements ServerConnection.Sink {
         holdForSettings = false;
         if (settingsError != null) {
           // A startup setting the server refuses: what PostgreSQL would have said at login.
-          closer.close(CloseReason.LOGIN_FAILED, asFatal(settingsError));
+          closer.close(CloseReason.LOGIN_FAILED, SessionErrors.asFatal(settingsError));
           return;
         }
         drainQueue();
@@ -1308,7 +1181,7 @@ final class ClientSession implements ServerConnection.Sink {
   /** The backend could not be had: answer each queued request with the error, as a server would. */
   private void failQueued(Throwable failure) {
     state = State.IDLE;
-    ErrorResponse err = asSessionError(failure);
+    ErrorResponse err = SessionErrors.forSession(failure);
     if (err.isFatal()) {
       closer.close(CloseReason.SHUTDOWN, err);
       return;
@@ -1337,36 +1210,6 @@ final class ClientSession implements ServerConnection.Sink {
     unlinkedSkip = errorSent;
     channel.flush();
     updateReading();
-  }
-
-  /** A failure to get a backend, as this still-usable session's error. */
-  private static ErrorResponse asSessionError(Throwable failure) {
-    if (failure instanceof ServerErrorException se) {
-      // The server refused a new backend connection (for example it is at max_connections):
-      // its code and message, but the client's own session lives on.
-      return withSeverity(se.error(), "ERROR");
-    }
-    if (failure instanceof SluiceException e) {
-      ErrorResponse r = e.toErrorResponse();
-      return e.state() == SqlState.ADMIN_SHUTDOWN ? r : withSeverity(r, "ERROR");
-    }
-    return ErrorResponse.of(
-        Severity.ERROR,
-        SqlState.CONNECTION_FAILURE.code(),
-        "could not get a backend connection: " + SafeErrors.describe(failure),
-        null,
-        null);
-  }
-
-  static ErrorResponse asFatal(ErrorResponse e) {
-    return withSeverity(e, "FATAL");
-  }
-
-  private static ErrorResponse withSeverity(ErrorResponse e, String severity) {
-    Map<Character, String> fields = new LinkedHashMap<>(e.fields());
-    fields.put(ErrorResponse.SEVERITY, severity);
-    fields.put(ErrorResponse.SEVERITY_V, severity);
-    return new ErrorResponse(fields);
   }
 
   // ---- pinning ----
@@ -1406,11 +1249,7 @@ final class ClientSession implements ServerConnection.Sink {
    */
   void close() {
     state = State.CLOSED;
-    dropBatch();
-    if (retryError != null) {
-      retryError.release();
-      retryError = null;
-    }
+    retry.close();
     if (pending != null) {
       pending.cancel();
       pending = null;
@@ -1463,7 +1302,7 @@ final class ClientSession implements ServerConnection.Sink {
   }
 
   private void toClient(Frame f) {
-    batchVisible = true;
+    retry.markVisible();
     channel.write(f.buf(), channel.voidPromise());
   }
 
