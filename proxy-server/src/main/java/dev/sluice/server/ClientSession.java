@@ -19,6 +19,7 @@ import dev.sluice.protocol.frontend.Describe;
 import dev.sluice.protocol.frontend.Parse;
 import dev.sluice.protocol.frontend.Query;
 import dev.sluice.protocol.frontend.Sync;
+import dev.sluice.session.ClientStatements;
 import dev.sluice.session.SessionParameters;
 import dev.sluice.session.SqlLiteral;
 import dev.sluice.session.StatementKey;
@@ -31,7 +32,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -88,7 +88,7 @@ final class ClientSession implements ServerConnection.Sink {
 
   private final ArrayDeque<Frame> queue = new ArrayDeque<>();
   private final ArrayDeque<Expected> expected = new ArrayDeque<>();
-  private final Map<String, StatementKey> statements = new HashMap<>();
+  private final ClientStatements statements = new ClientStatements();
 
   private State state = State.IDLE;
   private ServerConnection server;
@@ -198,7 +198,7 @@ final class ClientSession implements ServerConnection.Sink {
         if (p.name().isEmpty() || !classify(p.query()).isPlain()) {
           return false;
         }
-        if (statements.containsKey(p.name())) {
+        if (statements.has(p.name())) {
           f.release();
           writeError(SessionErrors.duplicateStatement(p.name()));
           unlinkedSkip = true;
@@ -210,7 +210,7 @@ final class ClientSession implements ServerConnection.Sink {
         }
         f.release();
         ctx.stats().clientParses.increment();
-        statements.put(p.name(), key);
+        statements.define(p.name(), key);
         writeSimple(BackendType.PARSE_COMPLETE);
         return true;
       }
@@ -220,7 +220,7 @@ final class ClientSession implements ServerConnection.Sink {
           return false;
         }
         f.release();
-        statements.remove(c.name());
+        statements.close(c.name());
         writeSimple(BackendType.CLOSE_COMPLETE);
         return true;
       }
@@ -432,23 +432,20 @@ final class ClientSession implements ServerConnection.Sink {
     f.release();
     extendedOpen = true;
     ctx.stats().clientParses.increment();
-    if (statements.containsKey(p.name())) {
-      synthesizeError(SessionErrors.duplicateStatement(p.name()));
-      return;
-    }
     StatementKey key = new StatementKey(p.query(), p.parameterTypes(), statementContext());
-    statements.put(p.name(), key);
-    String serverName = server.statements().lookup(key);
-    if (serverName != null) {
+    ClientStatements.Route route = statements.parse(p.name(), key, server.statements());
+    if (route instanceof ClientStatements.Route.Refuse r) {
+      synthesizeError(r);
+    } else if (route instanceof ClientStatements.Route.Send send) {
+      ctx.stats().serverParses.increment();
+      ByteBuf out = channel.alloc().buffer(p.query().length() + 32);
+      new Parse(send.serverName(), p.query(), p.parameterTypes()).encode(out);
+      sendOwn(out, Expected.parse(key, p.name()));
+    } else {
+      // the backend already has it: ParseComplete from Sluice, in its place
       expected.add(Expected.synthParse(key, p.name()));
       emitSynthetic();
-      return;
     }
-    serverName = server.statements().add(key);
-    ctx.stats().serverParses.increment();
-    ByteBuf out = channel.alloc().buffer(p.query().length() + 32);
-    new Parse(serverName, p.query(), p.parameterTypes()).encode(out);
-    sendOwn(out, Expected.parse(key, p.name()));
   }
 
   private void forwardBind(Frame f) {
@@ -464,14 +461,14 @@ final class ClientSession implements ServerConnection.Sink {
       return;
     }
     extendedOpen = true;
-    String serverName = serverNameFor(statement);
-    if (serverName == null) {
+    ClientStatements.Route.Send send = sendUnderServerName(statement);
+    if (send == null) {
       f.release();
       return;
     }
-    ByteBuf renamed = Bind.renameStatement(channel.alloc(), f.body(), serverName);
+    ByteBuf renamed = Bind.renameStatement(channel.alloc(), f.body(), send.serverName());
     f.release();
-    sendOwn(renamed, Expected.bind(statements.get(statement)));
+    sendOwn(renamed, Expected.bind(send.key()));
   }
 
   private void forwardDescribe(Frame f) {
@@ -492,12 +489,12 @@ final class ClientSession implements ServerConnection.Sink {
     }
     f.release();
     extendedOpen = true;
-    String serverName = serverNameFor(d.name());
-    if (serverName == null) {
+    ClientStatements.Route.Send send = sendUnderServerName(d.name());
+    if (send == null) {
       return;
     }
-    ByteBuf out = channel.alloc().buffer(serverName.length() + 8);
-    new Describe(Describe.STATEMENT, serverName).encode(out, FrontendType.DESCRIBE.code());
+    ByteBuf out = channel.alloc().buffer(send.serverName().length() + 8);
+    new Describe(Describe.STATEMENT, send.serverName()).encode(out, FrontendType.DESCRIBE.code());
     sendOwn(out, Expected.DESCRIBE_STATEMENT);
   }
 
@@ -513,37 +510,36 @@ final class ClientSession implements ServerConnection.Sink {
       sendExtended(f, Expected.CLOSE);
       return;
     }
-    // Closing a client's statement is the client's business only; the server-side statement
-    // stays for others until the backend's LRU evicts it. Closing an unknown name is not an
-    // error in PostgreSQL either.
     f.release();
     extendedOpen = true;
-    StatementKey key = statements.remove(c.name());
+    StatementKey key = ((ClientStatements.Route.Answer) statements.close(c.name())).key();
     expected.add(key == null ? Expected.SYNTH_CLOSE_COMPLETE : Expected.synthClose(key, c.name()));
     emitSynthetic();
   }
 
   /**
-   * The server-side name of the client's statement {@code clientName} on the linked backend,
-   * preparing it there first (hidden from the client) when this backend lacks it; null after
-   * answering 26000 when the client has no such statement.
+   * Routes a Bind or Describe of the client's statement {@code clientName} on the linked backend:
+   * its server-side name there, after preparing it there (hidden from the client) when this backend
+   * lacks it; null after answering 26000 when the client has no such statement.
    */
-  private String serverNameFor(String clientName) {
-    StatementKey key = statements.get(clientName);
-    if (key == null) {
-      synthesizeError(SessionErrors.unknownStatement(clientName));
+  private ClientStatements.Route.Send sendUnderServerName(String clientName) {
+    ClientStatements.Route route = statements.use(clientName, server.statements());
+    if (!(route instanceof ClientStatements.Route.Send send)) {
+      synthesizeError((ClientStatements.Route.Refuse) route);
       return null;
     }
-    String serverName = server.statements().lookup(key);
-    if (serverName != null) {
-      return serverName;
+    if (send.prepareFirst()) {
+      ctx.stats().serverParses.increment();
+      StatementKey key = send.key();
+      ByteBuf out = channel.alloc().buffer(key.query().length() + 32);
+      new Parse(send.serverName(), key.query(), key.parameterTypes()).encode(out);
+      sendOwn(out, Expected.hiddenParse(key));
     }
-    serverName = server.statements().add(key);
-    ctx.stats().serverParses.increment();
-    ByteBuf out = channel.alloc().buffer(key.query().length() + 32);
-    new Parse(serverName, key.query(), key.parameterTypes()).encode(out);
-    sendOwn(out, Expected.hiddenParse(key));
-    return serverName;
+    return send;
+  }
+
+  private void synthesizeError(ClientStatements.Route.Refuse r) {
+    synthesizeError(ErrorResponse.of(Severity.ERROR, r.state().code(), r.message(), null, null));
   }
 
   /**
@@ -698,7 +694,7 @@ final class ClientSession implements ServerConnection.Sink {
     return c.effects().size() == 1
         && c.effects().get(0) instanceof Effect.Deallocate d
         && !d.isAll()
-        && statements.containsKey(d.name())
+        && statements.has(d.name())
         && SqlLexer.statements(sql).size() == 1;
   }
 
@@ -1016,15 +1012,13 @@ final class ClientSession implements ServerConnection.Sink {
         forgetClientName(e);
       }
       case SYNTH_PARSE_COMPLETE -> forgetClientName(e);
-      case SYNTH_CLOSE_COMPLETE -> statements.putIfAbsent(e.clientName(), e.key());
+      case SYNTH_CLOSE_COMPLETE -> statements.restore(e.clientName(), e.key());
       default -> {}
     }
   }
 
   private void forgetClientName(Expected e) {
-    if (e.clientName() != null && e.key().equals(statements.get(e.clientName()))) {
-      statements.remove(e.clientName());
-    }
+    statements.forget(e.clientName(), e.key());
   }
 
   /** Sends what Sluice owes the client once everything before it has been answered. */
