@@ -14,6 +14,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -29,11 +30,14 @@ final class BackendConnector {
   private final ProxyConfig config;
   private final Transport transport;
   private final EventLoopGroup workers;
+  private final ChannelGroup channels;
 
-  BackendConnector(ProxyConfig config, Transport transport, EventLoopGroup workers) {
+  BackendConnector(
+      ProxyConfig config, Transport transport, EventLoopGroup workers, ChannelGroup channels) {
     this.config = config;
     this.transport = transport;
     this.workers = workers;
+    this.channels = channels;
   }
 
   /** Connects on {@code loop} (or any worker loop when null). */
@@ -74,6 +78,7 @@ final class BackendConnector {
                 new ChannelInitializer<Channel>() {
                   @Override
                   protected void initChannel(Channel ch) {
+                    channels.add(ch);
                     ch.pipeline()
                         .addLast("frames", FrameDecoder.forServer(MAX_BACKEND_MESSAGE))
                         .addLast("server", new ServerConnection(pool, login));

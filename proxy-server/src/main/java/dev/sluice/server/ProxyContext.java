@@ -3,6 +3,9 @@ package dev.sluice.server;
 import dev.sluice.auth.ScramCredentials;
 import dev.sluice.config.ProxyConfig;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import java.security.SecureRandom;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -24,9 +27,15 @@ final class ProxyContext {
   private final AtomicInteger clients = new AtomicInteger();
   private final ProxyStats stats = new ProxyStats();
 
+  /** Every open client and backend channel, so shutdown can close them itself. */
+  private final ChannelGroup clientChannels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+
+  private final ChannelGroup backendChannels =
+      new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+
   ProxyContext(ProxyConfig config, Transport transport, EventLoopGroup workers) {
     this.config = config;
-    this.connector = new BackendConnector(config, transport, workers);
+    this.connector = new BackendConnector(config, transport, workers, backendChannels);
     this.cancelForwarder = new CancelForwarder(transport);
     this.pools = new PoolRegistry(this);
     var up = config.upstream();
@@ -68,6 +77,14 @@ final class ProxyContext {
 
   Map<String, String> upstreamStartupParameters() {
     return upstreamStartup;
+  }
+
+  ChannelGroup clientChannels() {
+    return clientChannels;
+  }
+
+  ChannelGroup backendChannels() {
+    return backendChannels;
   }
 
   ProxyStats stats() {

@@ -2,9 +2,14 @@ package dev.sluice.server;
 
 import dev.sluice.config.ConfigException;
 import dev.sluice.config.ProxyConfig;
+import dev.sluice.error.Severity;
+import dev.sluice.error.SqlState;
 import dev.sluice.protocol.FrameDecoder;
+import dev.sluice.protocol.backend.ErrorResponse;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -26,6 +31,14 @@ public final class SluiceServer implements AutoCloseable {
   /** Outbound buffer bounds per channel: past the high mark the peer stops being read. */
   private static final WriteBufferWaterMark WATER_MARK =
       new WriteBufferWaterMark(256 * 1024, 1024 * 1024);
+
+  private static final ErrorResponse SHUTDOWN_NOTICE =
+      ErrorResponse.of(
+          Severity.FATAL,
+          SqlState.ADMIN_SHUTDOWN.code(),
+          "terminating connection due to administrator command",
+          "Sluice is shutting down.",
+          null);
 
   private final ProxyConfig config;
   private final EventLoopGroup boss;
@@ -85,6 +98,7 @@ public final class SluiceServer implements AutoCloseable {
                   new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                      ctx.clientChannels().add(ch);
                       ch.config().setWriteBufferWaterMark(WATER_MARK);
                       ch.pipeline()
                           .addLast("frames", FrameDecoder.forClient(config.maxMessageSize()))
@@ -178,6 +192,15 @@ public final class SluiceServer implements AutoCloseable {
     log.info("stats at shutdown: {}", statsLine());
     listener.close().syncUninterruptibly();
     ctx.pools().all().forEach(p -> p.pool().close());
+    // Clients hear why (as from a PostgreSQL shutting down), then every connection is closed
+    // here rather than left to the event loops' end.
+    for (Channel ch : ctx.clientChannels()) {
+      ByteBuf out = ch.alloc().buffer(128);
+      SHUTDOWN_NOTICE.encode(out);
+      ch.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
+    }
+    ctx.clientChannels().newCloseFuture().awaitUninterruptibly(2, TimeUnit.SECONDS);
+    ctx.backendChannels().close().awaitUninterruptibly(2, TimeUnit.SECONDS);
     boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     terminated.countDown();
