@@ -15,6 +15,9 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
+import io.netty.util.NetUtil;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -24,6 +27,11 @@ import java.util.concurrent.TimeUnit;
  * attempt (TCP connect plus login) is bounded by {@code --connect-timeout}.
  */
 final class BackendConnector {
+  /** Host name lookups, which block, run here and never on an event loop. */
+  private static final java.util.concurrent.Executor RESOLVER =
+      java.util.concurrent.Executors.newCachedThreadPool(
+          new io.netty.util.concurrent.DefaultThreadFactory("sluice-resolver", true));
+
   /** PostgreSQL never sends a message over 1 GB. */
   private static final int MAX_BACKEND_MESSAGE = ProxyConfig.MAX_MESSAGE_SIZE_LIMIT;
 
@@ -66,6 +74,55 @@ final class BackendConnector {
       int index,
       CompletableFuture<ServerConnection> result) {
     HostAndPort hp = hosts.get(index);
+    resolve(hp)
+        .whenComplete(
+            (address, failure) ->
+                loop.execute(
+                    () -> {
+                      if (result.isDone()) {
+                        return;
+                      }
+                      if (failure != null || address.isUnresolved()) {
+                        SluiceException e =
+                            unableToConnect(
+                                hp, new java.net.UnknownHostException("unknown host " + hp.host()));
+                        if (index + 1 < hosts.size()) {
+                          tryHost(loop, pool, hosts, index + 1, result);
+                        } else {
+                          result.completeExceptionally(e);
+                        }
+                        return;
+                      }
+                      connect(loop, pool, hosts, index, address, result);
+                    }));
+  }
+
+  /**
+   * The address of {@code hp}: at once for an IP literal; otherwise looked up off the event loops
+   * (the JDK resolver blocks, and honours /etc/hosts and its own cache).
+   */
+  private CompletableFuture<InetSocketAddress> resolve(HostAndPort hp) {
+    byte[] literal = NetUtil.createByteArrayFromIpAddressString(hp.host());
+    if (literal != null) {
+      try {
+        return CompletableFuture.completedFuture(
+            new InetSocketAddress(InetAddress.getByAddress(hp.host(), literal), hp.port()));
+      } catch (java.net.UnknownHostException e) {
+        return CompletableFuture.failedFuture(e);
+      }
+    }
+    return CompletableFuture.supplyAsync(
+        () -> new InetSocketAddress(hp.host(), hp.port()), RESOLVER);
+  }
+
+  private void connect(
+      EventLoop loop,
+      ServerPool pool,
+      List<HostAndPort> hosts,
+      int index,
+      InetSocketAddress address,
+      CompletableFuture<ServerConnection> result) {
+    HostAndPort hp = hosts.get(index);
     CompletableFuture<ServerConnection> login = new CompletableFuture<>();
     Bootstrap b =
         new Bootstrap()
@@ -84,7 +141,7 @@ final class BackendConnector {
                         .addLast("server", new ServerConnection(pool, login));
                   }
                 });
-    ChannelFuture cf = b.connect(hp.host(), hp.port());
+    ChannelFuture cf = b.connect(address);
     cf.addListener(
         f -> {
           if (!f.isSuccess()) {
