@@ -88,6 +88,17 @@ public final class ConnectionPool<C extends PooledConnection> {
   private Throwable lastConnectFailure;
   private boolean closed;
 
+  /**
+   * Warm-up connects (for {@code minIdle}, not for a waiting client) back off after failures, from
+   * one second doubling to half a minute, so a database that is down is not hammered (nor the log
+   * flooded) once a second; a success resets it.
+   */
+  private static final long WARM_BACKOFF_MIN_NANOS = 1_000_000_000L;
+
+  private static final long WARM_BACKOFF_MAX_NANOS = 30_000_000_000L;
+  private long warmBackoffNanos;
+  private long nextWarmNanos;
+
   public ConnectionPool(PoolSettings settings, Connector<C> connector, LongSupplier nanoClock) {
     this.settings = settings;
     this.connector = connector;
@@ -235,7 +246,7 @@ public final class ConnectionPool<C extends PooledConnection> {
   public void ensureMinIdle() {
     int n;
     synchronized (this) {
-      if (closed) {
+      if (closed || (warmBackoffNanos > 0 && nanoClock.getAsLong() - nextWarmNanos < 0)) {
         return;
       }
       int want = settings.minIdle() + waiters.size() - idle.size() - connecting;
@@ -373,6 +384,7 @@ public final class ConnectionPool<C extends PooledConnection> {
     synchronized (this) {
       connecting--;
       lastConnectFailure = null;
+      warmBackoffNanos = 0;
       close = closed || !conn.isOpen();
       if (!close) {
         long now = nanoClock.getAsLong();
@@ -404,6 +416,15 @@ public final class ConnectionPool<C extends PooledConnection> {
     synchronized (this) {
       connecting--;
       lastConnectFailure = failure;
+      long now = nanoClock.getAsLong();
+      // Failures of connects started together count once: the wait grows per round of attempts.
+      if (warmBackoffNanos == 0 || now - nextWarmNanos >= 0) {
+        warmBackoffNanos =
+            warmBackoffNanos == 0
+                ? WARM_BACKOFF_MIN_NANOS
+                : Math.min(warmBackoffNanos * 2, WARM_BACKOFF_MAX_NANOS);
+        nextWarmNanos = now + warmBackoffNanos;
+      }
       if (entries.isEmpty() && connecting == 0) {
         // Nothing live can serve the waiters: fail them now with the real reason rather than
         // after the acquire timeout (a wrong database name or a down server will not heal in

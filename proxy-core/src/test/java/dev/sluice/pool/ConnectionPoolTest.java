@@ -212,6 +212,31 @@ class ConnectionPoolTest {
   }
 
   @Test
+  void warmUpConnectsBackOffAfterFailuresButWaitersStillTryAtOnce() {
+    ConnectionPool<Conn> p = pool(4, 2, Duration.ofSeconds(30));
+    p.ensureMinIdle();
+    assertThat(connects).hasSize(2);
+    connects.forEach(f -> f.completeExceptionally(new IllegalStateException("down")));
+    p.maintain();
+    assertThat(connects).as("within the first second: no new warm-up attempt").hasSize(2);
+    clock.addAndGet(Duration.ofMillis(1100).toNanos());
+    p.maintain();
+    assertThat(connects).hasSize(4);
+    connects.subList(2, 4).forEach(f -> f.completeExceptionally(new IllegalStateException("down")));
+    clock.addAndGet(Duration.ofMillis(1100).toNanos());
+    p.maintain();
+    assertThat(connects).as("the wait doubled to two seconds").hasSize(4);
+    // a client asking for a connection does not wait for the back-off
+    Result r = acquire(p, "L1");
+    assertThat(connects).hasSize(5);
+    connects.get(4).complete(new Conn("L1"));
+    assertThat(r.conn).isNotNull();
+    // and a success ends the back-off
+    p.maintain();
+    assertThat(connects).hasSize(7);
+  }
+
+  @Test
   void cancelledWaiterIsNotServed() {
     ConnectionPool<Conn> p = pool(1, 0, Duration.ofSeconds(30));
     Result a = acquire(p, "L1");
