@@ -12,9 +12,10 @@
 #    it, and stays in the foreground until Ctrl-C, which stops everything.
 #
 # --demo instead loads pgbench's tables through Sluice (pgbench -i -s 1; this replaces any
-# pgbench_* tables in the upstream database), runs the same pgbench (8 clients, 2 threads, 5 s,
-# simple protocol) directly against PostgreSQL and then through Sluice, prints both TPS and their
-# ratio, stops everything and exits non-zero if a pgbench failed or reported failed transactions.
+# pgbench_* tables in the upstream database), warms Sluice up for 3 s, then runs pgbench select-only
+# (8 clients, 2 threads, 5 s) directly against PostgreSQL and through Sluice, once over kept
+# connections and once with a new connection per transaction (-C), prints the TPS and ratios, stops
+# everything and exits non-zero if a pgbench failed or reported failed transactions.
 #
 # Clients log in to Sluice with the user and password of the upstream URL.
 set -euo pipefail
@@ -25,7 +26,12 @@ readonly JAR=$ROOT/proxy-cli/target/sluice.jar
 readonly PREFERRED_PORT=6432
 readonly READY_TIMEOUT_SECONDS=30
 readonly PGBENCH_TIMEOUT_SECONDS=120
-readonly BENCH_ARGS=(-c 8 -j 2 -T 5 -M simple)
+# Two workloads: select-only over kept connections, and a new connection per transaction (what
+# serverless clients do, and what a pooler is for).
+readonly BENCH_ARGS=(-n -c 8 -j 2 -T 5 -S -M simple)
+readonly CONNECT_ARGS=(-n -C -c 8 -j 2 -T 5 -S -M simple)
+# An unmeasured run through Sluice first, so the measured one is not its JIT warming up.
+readonly WARMUP_ARGS=(-n -c 8 -j 2 -T 3 -S -M simple)
 
 # shellcheck source=scripts/lib/ports.sh
 source "$ROOT/scripts/lib/ports.sh"
@@ -249,20 +255,28 @@ demo() {
   rm -f "$state_dir"/pgbench-*.log
   run_pgbench init 127.0.0.1 "$port" -i -s 1 -q || ok=false
   if $ok; then
+    run_pgbench warm-up 127.0.0.1 "$port" "${WARMUP_ARGS[@]}" || ok=false
     run_pgbench direct "$url_host" "$url_port" "${BENCH_ARGS[@]}" || ok=false
     run_pgbench sluice 127.0.0.1 "$port" "${BENCH_ARGS[@]}" || ok=false
+    run_pgbench direct-connect "$url_host" "$url_port" "${CONNECT_ARGS[@]}" || ok=false
+    run_pgbench sluice-connect 127.0.0.1 "$port" "${CONNECT_ARGS[@]}" || ok=false
   fi
-  direct=$(tps_of direct 2>/dev/null || true)
-  through=$(tps_of sluice 2>/dev/null || true)
   echo
-  echo "pgbench ${BENCH_ARGS[*]}, scale 1"
-  printf '%-16s %10s\n' "" "TPS"
-  printf '%-16s %10s\n' "direct" "$(one_decimal "$direct")"
-  printf '%-16s %10s\n' "through Sluice" "$(one_decimal "$through")"
-  if [[ -n $direct && -n $through ]]; then
-    printf '%-16s %10s\n' "ratio" "$(awk -v s="$through" -v d="$direct" 'BEGIN { printf "%.2f", (d > 0 ? s / d : 0) }')"
-  fi
+  echo "pgbench -c 8 -j 2 -T 5 -S (select-only), scale 1"
+  printf '%-34s %12s %12s %7s\n' "" "direct TPS" "Sluice TPS" "ratio"
+  demo_row "kept connections" direct sluice
+  demo_row "a new connection per transaction" direct-connect sluice-connect
   $ok
+}
+
+demo_row() {
+  local direct through ratio=n/a
+  direct=$(tps_of "$2" 2>/dev/null || true)
+  through=$(tps_of "$3" 2>/dev/null || true)
+  if [[ -n $direct && -n $through ]]; then
+    ratio=$(awk -v s="$through" -v d="$direct" 'BEGIN { printf "%.2f", (d > 0 ? s / d : 0) }')
+  fi
+  printf '%-34s %12s %12s %7s\n' "$1" "$(one_decimal "$direct")" "$(one_decimal "$through")" "$ratio"
 }
 
 main() {
