@@ -191,6 +191,16 @@ final class ClientSession implements ServerConnection.Sink {
    * @return true when the message was answered (and released)
    */
   private boolean answerUnlinked(Frame f) {
+    try {
+      return tryAnswerUnlinked(f);
+    } catch (RuntimeException e) {
+      // a malformed message: released here, the violation ends the session upstream
+      f.release();
+      throw e;
+    }
+  }
+
+  private boolean tryAnswerUnlinked(Frame f) {
     FrontendType type = FrontendType.of(f.type());
     switch (type) {
       case PARSE -> {

@@ -228,6 +228,24 @@ class ClientStateMachineTest {
   }
 
   @Test
+  void malformedParseIs08P01() {
+    loggedIn();
+    // Parse whose statement name has no terminator
+    ch.writeInbound(Unpooled.wrappedBuffer(new byte[] {'P', 0, 0, 0, 7, 'a', 'b', 'c'}));
+    List<String> out = sent();
+    assertThat(errorCode(out.get(0))).isEqualTo("08P01");
+    assertThat(ch.isActive()).isFalse();
+  }
+
+  @Test
+  void aSyncWithNothingBeforeItIsAnsweredWithoutABackend() {
+    loggedIn();
+    ch.writeInbound(Unpooled.wrappedBuffer(new byte[] {'S', 0, 0, 0, 4}));
+    assertThat(sent()).containsExactly("Z:49");
+    assertThat(ctx.pools().get(new PoolKey("db", "app")).pool().stats().waiting()).isZero();
+  }
+
+  @Test
   void oversizedMessageIs08P01ForThatClient() {
     ctx = context(ClientAuth.PASSWORD, 4096);
     loggedIn();
