@@ -1,7 +1,6 @@
 package dev.sluice.server;
 
 import dev.sluice.config.PoolMode;
-import dev.sluice.config.SessionStateMode;
 import dev.sluice.error.SafeErrors;
 import dev.sluice.error.Severity;
 import dev.sluice.error.SluiceException;
@@ -21,21 +20,14 @@ import dev.sluice.protocol.frontend.Query;
 import dev.sluice.protocol.frontend.Sync;
 import dev.sluice.session.ClientStatements;
 import dev.sluice.session.SessionParameters;
-import dev.sluice.session.SqlLiteral;
 import dev.sluice.session.StatementKey;
-import dev.sluice.session.TrackedSettings;
 import dev.sluice.session.sql.Classification;
-import dev.sluice.session.sql.Effect;
-import dev.sluice.session.sql.SessionStateClassifier;
-import dev.sluice.session.sql.SqlLexer;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -110,16 +102,10 @@ final class ClientSession implements ServerConnection.Sink {
   private boolean wroteToClient;
 
   private boolean serverFatalRelayed;
-  private String pinnedBecause;
   private ReadyForQuery txStatus = ReadyForQuery.IDLE;
 
-  /** Tracked settings the client SET that the server does not report: read back when idle. */
-  private final Set<String> pendingCaptures = new LinkedHashSet<>();
-
-  private boolean resetAllPending;
-
-  /** The backend holds state no reset undoes (a loaded library): it is closed, not reused. */
-  private boolean unresettable;
+  /** Session state the client's SQL creates: pins, refusals, settings to read back. */
+  private final SessionStateGate gate;
 
   // Statements that fail on purpose, in the server's log too, so they say why there.
   private static final String FAIL_BATCH_SQL =
@@ -146,6 +132,7 @@ final class ClientSession implements ServerConnection.Sink {
     this.params = params;
     this.closer = closer;
     this.mapStatements = ctx.config().poolMode() == PoolMode.TRANSACTION;
+    this.gate = new SessionStateGate(params, ctx.config().sessionState());
   }
 
   // ---- client side ----
@@ -247,11 +234,12 @@ final class ClientSession implements ServerConnection.Sink {
       }
       case QUERY -> {
         String sql = ClientText.decode(f.body(), params.desired().get("client_encoding"));
-        if (!isOwnDeallocate(classify(sql), sql)) {
+        String name = SessionStateGate.ownDeallocate(classify(sql), sql, statements::has);
+        if (name == null) {
           return false;
         }
         f.release();
-        statements.remove(((Effect.Deallocate) classify(sql).effects().get(0)).name());
+        statements.remove(name);
         ByteBuf out = channel.alloc().buffer(32);
         new CommandComplete("DEALLOCATE").encode(out);
         ReadyForQuery.IDLE.encode(out);
@@ -614,53 +602,40 @@ final class ClientSession implements ServerConnection.Sink {
   }
 
   private Classification classify(String sql) {
-    boolean scs = !"off".equalsIgnoreCase(params.desired().get("standard_conforming_strings"));
-    return SessionStateClassifier.classify(sql, TrackedSettings.NAMES, scs);
+    return gate.classify(sql);
   }
 
   /**
-   * Applies what a statement does to session state before it is sent: pins the client (or refuses
-   * the statement, with {@code --session-state reject}) for state that cannot follow it to another
-   * backend, and notes tracked settings to read back once the backend is idle.
+   * Applies what a statement does to session state before it is sent: the client is pinned (or the
+   * statement refused, with {@code --session-state reject}) for state that cannot follow it to
+   * another backend; tracked settings are noted to read back once the backend is idle.
    *
    * @return false when the statement was refused; the refusal is then queued for the client
    */
   private boolean admit(Classification c, boolean simpleQuery) {
-    if (c.isPlain()) {
+    if (!mapStatements) {
       return true;
     }
-    var pin = c.firstPin();
-    boolean loads = c.pinReasons().contains("LOAD");
-    if (pin.isPresent() && pinnedBecause == null) {
-      if (ctx.config().sessionState() == SessionStateMode.REJECT) {
-        refuse(pin.get().reason(), simpleQuery);
-        return false;
-      }
-      pin(pin.get().reason());
+    SessionStateGate.Admission a = gate.admit(c, pool.reportedSettings());
+    if (a.refused()) {
+      refuse(a.refusedFor(), simpleQuery);
+      return false;
     }
-    if (loads && pinnedBecause != null) {
-      unresettable = true;
-    }
-    if (pinnedBecause == null) {
-      Set<String> reported = pool.reportedSettings();
-      for (Effect.TrackedSet t : c.effectsOf(Effect.TrackedSet.class)) {
-        if (!reported.contains(t.name())) {
-          pendingCaptures.add(t.name());
-        }
-      }
-    }
-    if (!c.effectsOf(Effect.ResetAll.class).isEmpty()) {
-      resetAllPending = true;
+    if (a.pinnedFor() != null) {
+      ctx.stats().pins.increment();
+      ConnLog.info(
+          log,
+          id,
+          "client pinned to backend {} for the rest of its session: {}",
+          server,
+          a.pinnedFor());
     }
     return true;
   }
 
   private void refuse(String reason, boolean simpleQuery) {
     ctx.stats().rejections.increment();
-    String message =
-        reason
-            + " is not allowed in transaction pooling: it would leave session state on a shared"
-            + " backend (--session-state reject)";
+    String message = SessionStateGate.refusal(reason);
     if (!simpleQuery) {
       synthesizeError(
           ErrorResponse.of(
@@ -689,23 +664,15 @@ final class ClientSession implements ServerConnection.Sink {
    * name the backend does not know by the client's name, so Sluice answers it.
    */
   private boolean answeredLocally(Classification c, String sql) {
-    if (!isOwnDeallocate(c, sql)) {
+    String name = SessionStateGate.ownDeallocate(c, sql, statements::has);
+    if (name == null) {
       return false;
     }
-    statements.remove(((Effect.Deallocate) c.effects().get(0)).name());
+    statements.remove(name);
     expected.add(Expected.commandComplete("DEALLOCATE"));
     expected.add(Expected.SYNTH_READY);
     emitSynthetic();
     return true;
-  }
-
-  /** Whether the text is exactly one {@code DEALLOCATE} of one of the client's own statements. */
-  private boolean isOwnDeallocate(Classification c, String sql) {
-    return c.effects().size() == 1
-        && c.effects().get(0) instanceof Effect.Deallocate d
-        && !d.isAll()
-        && statements.has(d.name())
-        && SqlLexer.statements(sql).size() == 1;
   }
 
   /** A statement that cleared state went through: keep Sluice's bookkeeping true to it. */
@@ -722,7 +689,7 @@ final class ClientSession implements ServerConnection.Sink {
       params.resetToStartup();
       server.applied.clear();
       server.statements().clear();
-      pendingCaptures.clear();
+      gate.discardAll();
     } else if (tag.equals("DEALLOCATE ALL")) {
       statements.clear();
       server.statements().clear();
@@ -1097,10 +1064,12 @@ final class ClientSession implements ServerConnection.Sink {
 
   private void afterReady(ReadyForQuery status) {
     txStatus = status;
-    if (resetAllPending && status == ReadyForQuery.IDLE && expected.isEmpty() && server != null) {
+    if (status == ReadyForQuery.IDLE
+        && expected.isEmpty()
+        && server != null
+        && gate.takeResetAll()) {
       // RESET ALL returned the backend to its own defaults; the client's own session settings
       // (its startup values) are replayed on the next backend it gets.
-      resetAllPending = false;
       params.resetToStartup();
       server.applied.clear();
     }
@@ -1116,7 +1085,7 @@ final class ClientSession implements ServerConnection.Sink {
    * does not report (after a rollback they are read back unchanged, which is right too).
    */
   private boolean captureIfIdle() {
-    if (pendingCaptures.isEmpty()
+    if (!gate.hasCaptures()
         || server == null
         || txStatus != ReadyForQuery.IDLE
         || !expected.isEmpty()
@@ -1124,17 +1093,10 @@ final class ClientSession implements ServerConnection.Sink {
         || copyIn) {
       return false;
     }
-    List<String> names = new ArrayList<>(pendingCaptures);
-    pendingCaptures.clear();
-    StringBuilder sql = new StringBuilder("SELECT ");
-    for (int i = 0; i < names.size(); i++) {
-      sql.append(i == 0 ? "" : ", ")
-          .append("pg_catalog.current_setting(")
-          .append(SqlLiteral.of(names.get(i)))
-          .append(", true)");
-    }
+    List<String> names = gate.takeCaptures();
+    String sql = SessionStateGate.captureQuery(names);
     ByteBuf out = channel.alloc().buffer(sql.length() + 8);
-    new Query(sql.toString()).encode(out);
+    new Query(sql).encode(out);
     server.write(out);
     server.flush();
     expected.add(Expected.capture(names));
@@ -1144,7 +1106,7 @@ final class ClientSession implements ServerConnection.Sink {
   private void releaseIfDone() {
     if (server == null
         || ctx.config().poolMode() != PoolMode.TRANSACTION
-        || pinnedBecause != null
+        || gate.pinned()
         || txStatus != ReadyForQuery.IDLE
         || !expected.isEmpty()
         || extendedOpen
@@ -1216,18 +1178,6 @@ final class ClientSession implements ServerConnection.Sink {
     updateReading();
   }
 
-  // ---- pinning ----
-
-  /** Keeps this client on its backend for the rest of its session. */
-  void pin(String reason) {
-    if (pinnedBecause == null && ctx.config().poolMode() == PoolMode.TRANSACTION) {
-      pinnedBecause = reason;
-      ctx.stats().pins.increment();
-      ConnLog.info(
-          log, id, "client pinned to backend {} for the rest of its session: {}", server, reason);
-    }
-  }
-
   // ---- cancel ----
 
   void requestCancel() {
@@ -1270,7 +1220,7 @@ final class ClientSession implements ServerConnection.Sink {
       pool.release(s, false, "client left with a request in flight");
       return;
     }
-    if (unresettable) {
+    if (gate.unresettable()) {
       pool.release(s, false, "a library was loaded into it (LOAD cannot be undone)");
       return;
     }
@@ -1278,10 +1228,10 @@ final class ClientSession implements ServerConnection.Sink {
     if (txStatus != ReadyForQuery.IDLE) {
       queries.add("ROLLBACK");
     }
-    boolean sessionState = ctx.config().poolMode() == PoolMode.SESSION || pinnedBecause != null;
+    boolean sessionState = ctx.config().poolMode() == PoolMode.SESSION || gate.pinned();
     String reset = ctx.config().serverResetQuery();
     if (sessionState) {
-      queries.add(reset.isEmpty() && pinnedBecause != null ? "DISCARD ALL" : reset);
+      queries.add(reset.isEmpty() && gate.pinned() ? "DISCARD ALL" : reset);
     }
     queries.removeIf(String::isEmpty);
     if (queries.isEmpty()) {
