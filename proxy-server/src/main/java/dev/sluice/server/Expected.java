@@ -89,8 +89,6 @@ record Expected(
   static final Expected HIDDEN_SYNC = new Expected(Kind.HIDDEN_SYNC, null, null, null, null);
   static final Expected HIDDEN_FAIL = new Expected(Kind.HIDDEN_FAIL, null, null, null, null);
   static final Expected SETTINGS = new Expected(Kind.SETTINGS, null, null, null, null);
-  static final Expected SYNTH_PARSE_COMPLETE =
-      new Expected(Kind.SYNTH_PARSE_COMPLETE, null, null, null, null);
   static final Expected REJECTED_QUERY = new Expected(Kind.REJECTED_QUERY, null, null, null, null);
   static final Expected SYNTH_READY = new Expected(Kind.SYNTH_READY, null, null, null, null);
   static final Expected SYNTH_CLOSE_COMPLETE =
