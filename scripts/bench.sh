@@ -45,6 +45,8 @@ readonly WORKLOADS=(select-simple select-extended select-prepared tpcb-simple co
 source "$ROOT/scripts/lib/ports.sh"
 # shellcheck source=scripts/lib/upstream-url.sh
 source "$ROOT/scripts/lib/upstream-url.sh"
+# shellcheck source=scripts/lib/build.sh
+source "$ROOT/scripts/lib/build.sh"
 
 duration=10
 warmup=5
@@ -143,20 +145,6 @@ set_option() {
 
 is_root() {
   [[ $(id -u) -eq 0 ]]
-}
-
-build_if_needed() {
-  local newer=""
-  if [[ -f $JAR ]]; then
-    newer=$(find "$ROOT/pom.xml" "$ROOT"/proxy-*/pom.xml "$ROOT"/proxy-*/src -newer "$JAR" -print -quit 2>/dev/null || true)
-  fi
-  if [[ ! -f $JAR || -n $newer ]]; then
-    command -v mvn >/dev/null || die "Maven (mvn) is needed to build $JAR"
-    say "building $JAR (mvn -B -q -DskipTests package)"
-    (cd "$ROOT" && mvn -B -q -DskipTests package)
-  fi
-  [[ -f $JAR ]] || die "the build produced no $JAR"
-  command -v java >/dev/null || die "java (17 or newer) is needed"
 }
 
 # Debian starts a package's service on install; PgBouncer's would take 6432. policy-rc.d is

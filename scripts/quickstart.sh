@@ -37,6 +37,8 @@ readonly WARMUP_ARGS=(-n -c 8 -j 2 -T 3 -S -M simple)
 source "$ROOT/scripts/lib/ports.sh"
 # shellcheck source=scripts/lib/upstream-url.sh
 source "$ROOT/scripts/lib/upstream-url.sh"
+# shellcheck source=scripts/lib/build.sh
+source "$ROOT/scripts/lib/build.sh"
 
 upstream=""
 port=${SLUICE_PORT:-}
@@ -87,19 +89,6 @@ parse_args() {
   if [[ -n $port && ! $port =~ ^[0-9]+$ ]]; then
     die "--port must be a number, got '$port'"
   fi
-}
-
-build_if_needed() {
-  local newer=""
-  if [[ -f $JAR ]]; then
-    newer=$(find "$ROOT/pom.xml" "$ROOT"/proxy-*/pom.xml "$ROOT"/proxy-*/src -newer "$JAR" -print -quit 2>/dev/null || true)
-  fi
-  if [[ ! -f $JAR || -n $newer ]]; then
-    command -v mvn >/dev/null || die "Maven (mvn) is needed to build $JAR"
-    say "building $JAR (mvn -B -q -DskipTests package)"
-    (cd "$ROOT" && mvn -B -q -DskipTests package)
-  fi
-  [[ -f $JAR ]] || die "the build produced no $JAR"
 }
 
 env_value() {

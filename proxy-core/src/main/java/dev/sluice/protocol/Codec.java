@@ -3,6 +3,7 @@ package dev.sluice.protocol;
 import dev.sluice.error.SluiceException;
 import io.netty.buffer.ByteBuf;
 import io.netty.util.ByteProcessor;
+import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 
 /** Primitives shared by the message codecs: C strings and message headers. */
@@ -14,14 +15,7 @@ public final class Codec {
    * past the end of the message (the body views are bounded by the message length).
    */
   public static String readCString(ByteBuf body) {
-    int start = body.readerIndex();
-    int nul = body.forEachByte(start, body.readableBytes(), ByteProcessor.FIND_NUL);
-    if (nul < 0) {
-      throw SluiceException.protocolViolation("invalid message format: unterminated string");
-    }
-    String s = body.toString(start, nul - start, StandardCharsets.UTF_8);
-    body.readerIndex(nul + 1);
-    return s;
+    return readCString(body, StandardCharsets.UTF_8);
   }
 
   /**
@@ -29,12 +23,16 @@ public final class Codec {
    * encoding, so names and query text Sluice passes on are the very bytes the client sent.
    */
   public static String readCStringRaw(ByteBuf body) {
+    return readCString(body, StandardCharsets.ISO_8859_1);
+  }
+
+  private static String readCString(ByteBuf body, Charset charset) {
     int start = body.readerIndex();
     int nul = body.forEachByte(start, body.readableBytes(), ByteProcessor.FIND_NUL);
     if (nul < 0) {
       throw SluiceException.protocolViolation("invalid message format: unterminated string");
     }
-    String s = body.toString(start, nul - start, StandardCharsets.ISO_8859_1);
+    String s = body.toString(start, nul - start, charset);
     body.readerIndex(nul + 1);
     return s;
   }

@@ -109,15 +109,15 @@ public final class SessionParameters {
       if (!e.getValue().equals(applied.get(e.getKey()))) {
         sets.append(sets.length() == 0 ? "SELECT " : ", ")
             .append("pg_catalog.set_config(")
-            .append(literal(e.getKey()))
+            .append(SqlLiteral.of(e.getKey()))
             .append(", ")
-            .append(literal(e.getValue()))
+            .append(SqlLiteral.of(e.getValue()))
             .append(", false)");
       }
     }
     for (String k : applied.keySet()) {
       if (!desired.containsKey(k)) {
-        resets.append("RESET ").append(identifier(k)).append(';');
+        resets.append("RESET ").append(SqlLiteral.identifier(k)).append(';');
       }
     }
     applied.clear();
@@ -159,13 +159,5 @@ public final class SessionParameters {
   /** The current desired settings; read-only. */
   public Map<String, String> desired() {
     return Collections.unmodifiableMap(desired);
-  }
-
-  static String literal(String s) {
-    return SqlLiteral.of(s);
-  }
-
-  static String identifier(String s) {
-    return SqlLiteral.identifier(s);
   }
 }

@@ -44,7 +44,7 @@ class SessionParametersTest {
 
   @Test
   void backslashesAreEscapedWhateverStandardConformingStringsSays() {
-    assertThat(SessionParameters.literal("a\\b'c")).isEqualTo("E'a\\\\b''c'");
+    assertThat(SqlLiteral.of("a\\b'c")).isEqualTo("E'a\\\\b''c'");
   }
 
   @Test

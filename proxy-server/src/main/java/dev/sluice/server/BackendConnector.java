@@ -3,6 +3,7 @@ package dev.sluice.server;
 import dev.sluice.config.HostAndPort;
 import dev.sluice.config.ProxyConfig;
 import dev.sluice.error.SafeErrors;
+import dev.sluice.error.ServerErrorException;
 import dev.sluice.error.Severity;
 import dev.sluice.error.SluiceException;
 import dev.sluice.error.SqlState;
@@ -16,10 +17,14 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.util.NetUtil;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -28,9 +33,8 @@ import java.util.concurrent.TimeUnit;
  */
 final class BackendConnector {
   /** Host name lookups, which block, run here and never on an event loop. */
-  private static final java.util.concurrent.Executor RESOLVER =
-      java.util.concurrent.Executors.newCachedThreadPool(
-          new io.netty.util.concurrent.DefaultThreadFactory("sluice-resolver", true));
+  private static final Executor RESOLVER =
+      Executors.newCachedThreadPool(new DefaultThreadFactory("sluice-resolver", true));
 
   /** PostgreSQL never sends a message over 1 GB. */
   private static final int MAX_BACKEND_MESSAGE = ProxyConfig.MAX_MESSAGE_SIZE_LIMIT;
@@ -85,7 +89,7 @@ final class BackendConnector {
                       if (failure != null || address.isUnresolved()) {
                         SluiceException e =
                             unableToConnect(
-                                hp, new java.net.UnknownHostException("unknown host " + hp.host()));
+                                hp, new UnknownHostException("unknown host " + hp.host()));
                         if (index + 1 < hosts.size()) {
                           tryHost(loop, pool, hosts, index + 1, result);
                         } else {
@@ -107,7 +111,7 @@ final class BackendConnector {
       try {
         return CompletableFuture.completedFuture(
             new InetSocketAddress(InetAddress.getByAddress(hp.host(), literal), hp.port()));
-      } catch (java.net.UnknownHostException e) {
+      } catch (UnknownHostException e) {
         return CompletableFuture.failedFuture(e);
       }
     }
@@ -154,8 +158,7 @@ final class BackendConnector {
             if (!result.complete(s)) {
               s.close("connect attempt timed out");
             }
-          } else if (index + 1 < hosts.size()
-              && !(e instanceof dev.sluice.error.ServerErrorException)) {
+          } else if (index + 1 < hosts.size() && !(e instanceof ServerErrorException)) {
             tryHost(loop, pool, hosts, index + 1, result);
           } else {
             result.completeExceptionally(e);

@@ -4,6 +4,7 @@ import dev.sluice.auth.Md5Password;
 import dev.sluice.auth.ScramClient;
 import dev.sluice.error.SafeErrors;
 import dev.sluice.error.ServerErrorException;
+import dev.sluice.error.Severity;
 import dev.sluice.error.SluiceException;
 import dev.sluice.error.SqlState;
 import dev.sluice.pool.PooledConnection;
@@ -274,7 +275,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Poo
       failLogin(
           new SluiceException(
               SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
-              dev.sluice.error.Severity.FATAL,
+              Severity.FATAL,
               "could not log in to the upstream server: " + SafeErrors.describe(c),
               null,
               null,

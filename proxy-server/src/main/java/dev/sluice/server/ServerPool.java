@@ -6,9 +6,13 @@ import dev.sluice.pool.PoolSettings;
 import dev.sluice.protocol.BackendType;
 import dev.sluice.protocol.Frame;
 import dev.sluice.protocol.backend.ErrorResponse;
+import dev.sluice.session.StatementKey;
 import io.netty.channel.EventLoop;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,7 +30,7 @@ final class ServerPool {
   private final ScramKeyCache scramKeys = new ScramKeyCache();
   private final ServerConnection.Sink idleSink = new IdleSink();
   private volatile Map<String, String> serverDefaults;
-  private volatile java.util.Set<String> reportedSettings = java.util.Set.of();
+  private volatile Set<String> reportedSettings = Set.of();
 
   ServerPool(PoolKey key, ProxyContext ctx) {
     this.key = key;
@@ -78,22 +82,21 @@ final class ServerPool {
    */
   private static final int KNOWN_STATEMENTS = 10_000;
 
-  private final java.util.LinkedHashMap<dev.sluice.session.StatementKey, Boolean> known =
-      new java.util.LinkedHashMap<>(64, 0.75f, true) {
+  private final LinkedHashMap<StatementKey, Boolean> known =
+      new LinkedHashMap<>(64, 0.75f, true) {
         private static final long serialVersionUID = 1L;
 
         @Override
-        protected boolean removeEldestEntry(
-            java.util.Map.Entry<dev.sluice.session.StatementKey, Boolean> eldest) {
+        protected boolean removeEldestEntry(Map.Entry<StatementKey, Boolean> eldest) {
           return size() > KNOWN_STATEMENTS;
         }
       };
 
-  synchronized void rememberStatement(dev.sluice.session.StatementKey key) {
+  synchronized void rememberStatement(StatementKey key) {
     known.put(key, Boolean.TRUE);
   }
 
-  synchronized boolean isKnownStatement(dev.sluice.session.StatementKey key) {
+  synchronized boolean isKnownStatement(StatementKey key) {
     return known.get(key) != null;
   }
 
@@ -102,7 +105,7 @@ final class ServerPool {
   }
 
   /** Lower-case names of the settings the server reports with ParameterStatus. */
-  java.util.Set<String> reportedSettings() {
+  Set<String> reportedSettings() {
     return reportedSettings;
   }
 
@@ -115,8 +118,7 @@ final class ServerPool {
   void learnDefaults(Map<String, String> reported) {
     ctx.stats().backendLogins.increment();
     if (serverDefaults == null) {
-      serverDefaults =
-          java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(reported));
+      serverDefaults = Collections.unmodifiableMap(new LinkedHashMap<>(reported));
     }
   }
 

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * What a transaction-mode client's SQL does to session state, and what Sluice does about it: pin
@@ -85,8 +86,7 @@ final class SessionStateGate {
   }
 
   /** Whether the text is exactly one {@code DEALLOCATE} of a statement {@code owned} names. */
-  static String ownDeallocate(
-      Classification c, String sql, java.util.function.Predicate<String> owned) {
+  static String ownDeallocate(Classification c, String sql, Predicate<String> owned) {
     if (c.effects().size() == 1
         && c.effects().get(0) instanceof Effect.Deallocate d
         && !d.isAll()

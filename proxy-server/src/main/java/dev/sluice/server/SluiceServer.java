@@ -15,6 +15,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
 import java.net.InetSocketAddress;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -175,7 +176,7 @@ public final class SluiceServer implements AutoCloseable {
   }
 
   /** The pools that exist, as {@code database/user}. */
-  public java.util.List<String> poolNames() {
+  public List<String> poolNames() {
     return ctx.pools().all().stream().map(p -> p.key().toString()).sorted().toList();
   }
 

@@ -12,6 +12,7 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
 
 /** The socket implementation: native epoll where the platform has it, NIO otherwise. */
 record Transport(
@@ -34,6 +35,6 @@ record Transport(
 
   EventLoopGroup newGroup(int threads, String prefix) {
     return new MultiThreadIoEventLoopGroup(
-        threads, new io.netty.util.concurrent.DefaultThreadFactory(prefix, true), ioHandlerFactory);
+        threads, new DefaultThreadFactory(prefix, true), ioHandlerFactory);
   }
 }

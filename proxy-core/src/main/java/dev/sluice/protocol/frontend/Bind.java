@@ -1,5 +1,6 @@
 package dev.sluice.protocol.frontend;
 
+import dev.sluice.error.SluiceException;
 import dev.sluice.protocol.Codec;
 import dev.sluice.protocol.FrontendType;
 import io.netty.buffer.ByteBuf;
@@ -51,7 +52,7 @@ public record Bind(String portal, String statement) {
         }
       }
       return b.readUnsignedShort();
-    } catch (IndexOutOfBoundsException | dev.sluice.error.SluiceException e) {
+    } catch (IndexOutOfBoundsException | SluiceException e) {
       return -1;
     }
   }
