@@ -99,7 +99,14 @@ final class ConfigAssembler {
       case SERVER_IDLE_TIMEOUT -> b.serverIdleTimeout(positive(key, text));
       case CONNECT_TIMEOUT -> b.connectTimeout(positive(key, text));
       case MAX_MESSAGE_SIZE ->
-          b.maxMessageSize(FlagValues.size(key, text, 1024, ProxyConfig.MAX_MESSAGE_SIZE_LIMIT));
+          b.maxMessageSize(
+              (int) FlagValues.size(key, text, 1024, ProxyConfig.MAX_MESSAGE_SIZE_LIMIT));
+      case CLIENT_LOGIN_TIMEOUT -> b.clientLoginTimeout(positive(key, text));
+      case MAX_PENDING_LOGINS -> b.maxPendingLogins(FlagValues.integer(key, text, 1));
+      case MAX_MESSAGE_MEMORY ->
+          b.maxMessageMemory(
+              FlagValues.size(
+                  key, text, ProxyConfig.MIN_MESSAGE_MEMORY, ProxyConfig.MAX_MESSAGE_MEMORY_LIMIT));
       case SERVER_RESET_QUERY -> b.serverResetQuery(text);
       case CLIENT_AUTH -> b.clientAuth(ClientAuth.parse(key, text));
       case SESSION_STATE -> b.sessionState(SessionStateMode.parse(key, text));

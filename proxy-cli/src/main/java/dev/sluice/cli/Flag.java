@@ -37,6 +37,20 @@ enum Flag {
       "max-message-size",
       "SIZE",
       "Largest message a client may send: bytes, or a number with kB, MB or GB."),
+  MAX_MESSAGE_MEMORY(
+      "max-message-memory",
+      "SIZE",
+      "Bytes all clients' incomplete messages may hold together; a client whose large message"
+          + " does not fit waits until it does."),
+  CLIENT_LOGIN_TIMEOUT(
+      "client-login-timeout",
+      "DURATION",
+      "A client that has not completed its login within this is closed."),
+  MAX_PENDING_LOGINS(
+      "max-pending-logins",
+      "N",
+      "Connections still logging in, apart from --max-client-connections; a new one beyond it"
+          + " pushes out the oldest."),
   SERVER_RESET_QUERY(
       "server-reset-query",
       "SQL",
@@ -99,6 +113,9 @@ enum Flag {
       case SERVER_IDLE_TIMEOUT -> Durations.format(c.serverIdleTimeout());
       case CONNECT_TIMEOUT -> Durations.format(c.connectTimeout());
       case MAX_MESSAGE_SIZE -> FlagValues.formatSize(c.maxMessageSize());
+      case MAX_MESSAGE_MEMORY -> FlagValues.formatSize(c.maxMessageMemory());
+      case CLIENT_LOGIN_TIMEOUT -> Durations.format(c.clientLoginTimeout());
+      case MAX_PENDING_LOGINS -> Integer.toString(c.maxPendingLogins());
       case SERVER_RESET_QUERY -> c.serverResetQuery();
       case CLIENT_AUTH -> c.clientAuth().flagValue();
       case SESSION_STATE -> c.sessionState().flagValue();

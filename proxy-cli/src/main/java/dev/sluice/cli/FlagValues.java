@@ -29,7 +29,7 @@ final class FlagValues {
   }
 
   /** A byte count such as {@code 1048576}, {@code 64kB} or {@code 128MB}, within the bounds. */
-  static int size(String key, String text, long min, long max) {
+  static long size(String key, String text, long min, long max) {
     Matcher m = SIZE.matcher(text.strip());
     long bytes = -1;
     if (m.matches()) {
@@ -47,7 +47,7 @@ final class FlagValues {
               + formatSize(max)
               + ": bytes, or a number with kB, MB or GB, for example 128MB");
     }
-    return (int) bytes;
+    return bytes;
   }
 
   /** The shortest exact spelling {@link #size} accepts. */

@@ -75,6 +75,9 @@ class ConfigAssemblerTest {
     env.put("SLUICE_SERVER_IDLE_TIMEOUT", "90s");
     env.put("SLUICE_CONNECT_TIMEOUT", "3s");
     env.put("SLUICE_MAX_MESSAGE_SIZE", "64kB");
+    env.put("SLUICE_MAX_MESSAGE_MEMORY", "32MB");
+    env.put("SLUICE_CLIENT_LOGIN_TIMEOUT", "4s");
+    env.put("SLUICE_MAX_PENDING_LOGINS", "70");
     env.put("SLUICE_SERVER_RESET_QUERY", "RESET ALL");
     env.put("SLUICE_CLIENT_AUTH", "md5");
     env.put("SLUICE_MAX_PREPARED_STATEMENTS", "50");
@@ -97,6 +100,9 @@ class ConfigAssemblerTest {
     assertThat(c.serverIdleTimeout()).isEqualTo(Duration.ofSeconds(90));
     assertThat(c.connectTimeout()).isEqualTo(Duration.ofSeconds(3));
     assertThat(c.maxMessageSize()).isEqualTo(65536);
+    assertThat(c.maxMessageMemory()).isEqualTo(32L << 20);
+    assertThat(c.clientLoginTimeout()).isEqualTo(Duration.ofSeconds(4));
+    assertThat(c.maxPendingLogins()).isEqualTo(70);
     assertThat(c.serverResetQuery()).isEqualTo("RESET ALL");
     assertThat(c.clientAuth()).isEqualTo(ClientAuth.MD5);
     assertThat(c.maxPreparedStatements()).isEqualTo(50);

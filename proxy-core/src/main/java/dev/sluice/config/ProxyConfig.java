@@ -24,6 +24,11 @@ import java.util.Objects;
  * @param workerThreads event-loop threads; 0 picks one per available processor
  * @param maxPreparedStatements server-side prepared statements kept per backend (LRU)
  * @param sessionState pin or reject clients whose SQL leaves session state (transaction mode)
+ * @param clientLoginTimeout a client that has not completed its login within this is closed
+ * @param maxPendingLogins connections still logging in, counted apart from logged-in clients; a new
+ *     one beyond it pushes out the oldest
+ * @param maxMessageMemory bytes all clients' incomplete messages may hold together; a client whose
+ *     large message does not fit waits (is not read) until it does
  */
 public record ProxyConfig(
     HostAndPort listen,
@@ -41,12 +46,22 @@ public record ProxyConfig(
     ClientAuth clientAuth,
     int workerThreads,
     int maxPreparedStatements,
-    SessionStateMode sessionState) {
+    SessionStateMode sessionState,
+    Duration clientLoginTimeout,
+    int maxPendingLogins,
+    long maxMessageMemory) {
 
   /** PostgreSQL's own cap on a message is 1 GB; nothing bigger can be meaningful. */
   public static final int MAX_MESSAGE_SIZE_LIMIT = 1 << 30;
 
   public static final int DEFAULT_MAX_MESSAGE_SIZE = 128 << 20;
+
+  public static final long DEFAULT_MAX_MESSAGE_MEMORY = 256L << 20;
+
+  public static final long MIN_MESSAGE_MEMORY = 1L << 20;
+
+  /** The largest {@code --max-message-memory}: 64 GB. */
+  public static final long MAX_MESSAGE_MEMORY_LIMIT = 64L << 30;
 
   public ProxyConfig {
     Objects.requireNonNull(listen, "listen");
@@ -74,6 +89,14 @@ public record ProxyConfig(
     }
     atLeast("--workers", workerThreads, 0);
     atLeast("--max-prepared-statements", maxPreparedStatements, 1);
+    positive("--client-login-timeout", clientLoginTimeout);
+    atLeast("--max-pending-logins", maxPendingLogins, 1);
+    if (maxMessageMemory < MIN_MESSAGE_MEMORY || maxMessageMemory > MAX_MESSAGE_MEMORY_LIMIT) {
+      throw new ConfigException(
+          "--max-message-memory",
+          Long.toString(maxMessageMemory),
+          "expected between " + MIN_MESSAGE_MEMORY + " and " + MAX_MESSAGE_MEMORY_LIMIT + " bytes");
+    }
   }
 
   /** A builder seeded with the documented default of every flag. */
@@ -99,6 +122,9 @@ public record ProxyConfig(
     private int workerThreads;
     private int maxPreparedStatements = 200;
     private SessionStateMode sessionState = SessionStateMode.PIN;
+    private Duration clientLoginTimeout = Duration.ofSeconds(15);
+    private int maxPendingLogins = 1000;
+    private long maxMessageMemory = DEFAULT_MAX_MESSAGE_MEMORY;
 
     private Builder(Upstream upstream) {
       this.upstream = upstream;
@@ -184,6 +210,21 @@ public record ProxyConfig(
       return this;
     }
 
+    public Builder clientLoginTimeout(Duration v) {
+      clientLoginTimeout = v;
+      return this;
+    }
+
+    public Builder maxPendingLogins(int v) {
+      maxPendingLogins = v;
+      return this;
+    }
+
+    public Builder maxMessageMemory(long v) {
+      maxMessageMemory = v;
+      return this;
+    }
+
     public ProxyConfig build() {
       return new ProxyConfig(
           listen,
@@ -201,7 +242,10 @@ public record ProxyConfig(
           clientAuth,
           workerThreads,
           maxPreparedStatements,
-          sessionState);
+          sessionState,
+          clientLoginTimeout,
+          maxPendingLogins,
+          maxMessageMemory);
     }
   }
 

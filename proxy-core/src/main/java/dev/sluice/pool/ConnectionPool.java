@@ -4,6 +4,7 @@ import dev.sluice.error.SafeErrors;
 import dev.sluice.error.Severity;
 import dev.sluice.error.SluiceException;
 import dev.sluice.error.SqlState;
+import dev.sluice.logging.LogThrottle;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -20,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * One pool of backend connections for one (database, user).
@@ -99,10 +101,25 @@ public final class ConnectionPool<C extends PooledConnection> {
   private long warmBackoffNanos;
   private long nextWarmNanos;
 
+  private final LogThrottle logThrottle;
+
   public ConnectionPool(PoolSettings settings, Connector<C> connector, LongSupplier nanoClock) {
+    this(settings, connector, nanoClock, new LogThrottle(10_000_000_000L, nanoClock));
+  }
+
+  /**
+   * @param logThrottle sums up repeated connect failures (a database restart fails every connect of
+   *     every pool for a while) instead of writing a line for each
+   */
+  public ConnectionPool(
+      PoolSettings settings,
+      Connector<C> connector,
+      LongSupplier nanoClock,
+      LogThrottle logThrottle) {
     this.settings = settings;
     this.connector = connector;
     this.nanoClock = nanoClock;
+    this.logThrottle = logThrottle;
   }
 
   public PoolSettings settings() {
@@ -240,6 +257,7 @@ public final class ConnectionPool<C extends PooledConnection> {
     toClose.forEach(c -> c.close("idle timeout or lifetime reached"));
     fillWaiters();
     ensureMinIdle();
+    logThrottle.flush();
   }
 
   /** Opens connections until {@code minIdle} are idle or being opened (never beyond max). */
@@ -406,6 +424,8 @@ public final class ConnectionPool<C extends PooledConnection> {
     }
     if (close) {
       conn.close(closed ? "shutting down" : "closed during login");
+      // The waiter this connect was for still waits: start another for it.
+      fillWaiters();
     } else if (handTo != null) {
       deliver(handTo, conn);
     }
@@ -436,7 +456,10 @@ public final class ConnectionPool<C extends PooledConnection> {
       }
     }
     Throwable cause = unwrap(failure);
-    log.warn("pool {}: backend connect failed: {}", settings.name(), SafeErrors.describe(cause));
+    String event = "pool " + settings.name() + ": backend connect failed";
+    if (logThrottle.admit(event, log, Level.WARN)) {
+      log.warn("{}: {}", event, SafeErrors.describe(cause));
+    }
     failAll.forEach(w -> fail(w, cause));
   }
 

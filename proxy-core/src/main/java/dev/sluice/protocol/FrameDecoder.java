@@ -22,6 +22,14 @@ import java.util.List;
  *   <li>{@link State#FAILED}: after a protocol violation every further byte is dropped; the
  *       violation itself surfaces once as a {@link SluiceException} with SQLSTATE 08P01.
  * </ul>
+ *
+ * <p>Limits are checked on the length field, before a byte of the body is buffered. A client's
+ * decoder allows only {@value #MAX_LOGIN_MESSAGE} bytes per message until {@link #loginCompleted}
+ * (PostgreSQL's cap on password and SASL messages), then the configured maximum. A message over
+ * {@value #SMALL_MESSAGE} bytes that is still arriving reserves its length in the process-wide
+ * {@link MessageMemory} first; when that is spent, the decoder fires {@link ReadPause#PAUSE} down
+ * the pipeline (the connection stops reading) and {@link ReadPause#RESUME} once its reservation is
+ * granted.
  */
 public final class FrameDecoder extends ByteToMessageDecoder {
 
@@ -32,27 +40,62 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     FAILED
   }
 
+  /** PostgreSQL's PG_MAX_AUTH_TOKEN_LENGTH: the largest message before login completes. */
+  public static final int MAX_LOGIN_MESSAGE = 65_535;
+
+  /** Messages up to this size arriving in pieces need no reservation. */
+  static final int SMALL_MESSAGE = 8 * 1024;
+
+  /** Asks the connection to stop, or start again, reading this channel for memory's sake. */
+  public enum ReadPause {
+    PAUSE,
+    RESUME
+  }
+
   private final int maxMessageSize;
+  private final MessageMemory memory;
+  private boolean loginPending;
+  private long reserved;
+  private MessageMemory.Waiter waiter;
+  private long waiterToken;
+  private boolean removed;
   private final boolean[] passThrough = new boolean[256];
   private final String limitName;
   private State state;
 
-  private FrameDecoder(State initial, int maxMessageSize, String limitName, byte... passThrough) {
+  private FrameDecoder(
+      State initial,
+      int maxMessageSize,
+      MessageMemory memory,
+      String limitName,
+      byte... passThrough) {
     this.state = initial;
     this.maxMessageSize = maxMessageSize;
+    this.memory = memory;
+    this.loginPending = memory != null;
     this.limitName = limitName;
     for (byte b : passThrough) {
       this.passThrough[b & 0xFF] = true;
     }
   }
 
-  /** Decoder for a client connection: startup phase first, CopyData passed through in runs. */
-  public static FrameDecoder forClient(int maxMessageSize) {
+  /**
+   * Decoder for a client connection: startup phase first, CopyData passed through in runs, the
+   * login limit until {@link #loginCompleted}, large incomplete messages reserved in {@code
+   * memory}.
+   */
+  public static FrameDecoder forClient(int maxMessageSize, MessageMemory memory) {
     return new FrameDecoder(
         State.STARTUP,
         maxMessageSize,
+        memory,
         "--max-message-size " + maxMessageSize,
         FrontendType.COPY_DATA.code());
+  }
+
+  /** A client decoder with no shared memory budget (tests). */
+  public static FrameDecoder forClient(int maxMessageSize) {
+    return forClient(maxMessageSize, MessageMemory.unlimited());
   }
 
   /** Decoder for a backend connection: DataRow and CopyData passed through in runs. */
@@ -60,6 +103,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     return new FrameDecoder(
         State.MESSAGES,
         maxMessageSize,
+        null,
         "the backend message limit " + maxMessageSize,
         BackendType.DATA_ROW.code(),
         BackendType.COPY_DATA.code());
@@ -69,11 +113,21 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     return state;
   }
 
+  /** The client has logged in: its messages may now be as large as the configured maximum. */
+  public void loginCompleted() {
+    loginPending = false;
+  }
+
+  /** Bytes this decoder holds reserved in the shared budget (0 or one message's length). */
+  public long reserved() {
+    return reserved;
+  }
+
   @Override
   protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
     switch (state) {
       case STARTUP -> decodeStartup(in, out);
-      case MESSAGES -> decodeMessages(in, out);
+      case MESSAGES -> decodeMessages(ctx, in, out);
       case FAILED -> in.skipBytes(in.readableBytes());
     }
   }
@@ -103,17 +157,19 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     }
   }
 
-  private void decodeMessages(ByteBuf in, List<Object> out) {
-    int pos = in.readerIndex();
+  private void decodeMessages(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+    int start = in.readerIndex();
+    int pos = start;
     int end = in.writerIndex();
     int runStart = -1;
+    int limit = loginPending ? MAX_LOGIN_MESSAGE : maxMessageSize;
     while (end - pos >= 5) {
       byte type = in.getByte(pos);
       int length = in.getInt(pos + 1);
       if (length < 4) {
         fail(in, "invalid message length " + length + " for message type '" + (char) type + "'");
       }
-      if (length > maxMessageSize) {
+      if (length > limit) {
         fail(
             in,
             "message of "
@@ -121,7 +177,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
                 + " bytes (type '"
                 + (char) type
                 + "') exceeds the limit of "
-                + limitName);
+                + (loginPending ? MAX_LOGIN_MESSAGE + " bytes before login" : limitName));
       }
       int frameEnd = pos + 1 + length;
       if (frameEnd > end) {
@@ -144,6 +200,69 @@ public final class FrameDecoder extends ByteToMessageDecoder {
       out.add(new Frame(Frame.RUN, in.retainedSlice(runStart, pos - runStart)));
     }
     in.readerIndex(pos);
+    if (memory == null) {
+      return;
+    }
+    if (pos > start) {
+      // The first message was the one (if any) a reservation or a wait was for.
+      firstMessageDone(ctx);
+    }
+    if (end - pos >= 5) {
+      reserveFor(ctx, 1L + in.getInt(pos + 1), end - pos);
+    }
+  }
+
+  private void firstMessageDone(ChannelHandlerContext ctx) {
+    if (reserved > 0) {
+      memory.release(reserved);
+      reserved = 0;
+    }
+    if (waiter != null) {
+      // It arrived before reading stopped; a grant racing with this cancel releases itself.
+      memory.cancel(waiter);
+      waiter = null;
+      ctx.fireUserEventTriggered(ReadPause.RESUME);
+    }
+  }
+
+  /** A message of {@code size} bytes is partly here: reserve it, or stop reading until we can. */
+  private void reserveFor(ChannelHandlerContext ctx, long size, int have) {
+    if (size <= SMALL_MESSAGE || size <= have || reserved > 0 || waiter != null) {
+      return;
+    }
+    if (memory.tryReserve(size)) {
+      reserved = size;
+      return;
+    }
+    long token = ++waiterToken;
+    waiter = memory.await(size, () -> ctx.executor().execute(() -> granted(ctx, token, size)));
+    ctx.fireUserEventTriggered(ReadPause.PAUSE);
+  }
+
+  private void granted(ChannelHandlerContext ctx, long token, long size) {
+    if (removed || waiter == null || token != waiterToken) {
+      memory.release(size);
+      return;
+    }
+    waiter = null;
+    reserved = size;
+    ctx.fireUserEventTriggered(ReadPause.RESUME);
+  }
+
+  @Override
+  protected void handlerRemoved0(ChannelHandlerContext ctx) {
+    removed = true;
+    if (memory == null) {
+      return;
+    }
+    if (reserved > 0) {
+      memory.release(reserved);
+      reserved = 0;
+    }
+    if (waiter != null) {
+      memory.cancel(waiter);
+      waiter = null;
+    }
   }
 
   private void fail(ByteBuf in, String message) {

@@ -126,6 +126,30 @@ public final class SessionParameters {
   }
 
   /**
+   * A query that checks {@code settings} the way PostgreSQL checks startup parameters, and leaves
+   * no trace: {@code set_config(name, value, true)} lasts only until the end of the statement's own
+   * implicit transaction. Its error, if any, is the one PostgreSQL gives a client at login for the
+   * same parameter: 42704 for an unknown name, 22023 for a bad value, 55P02 for a setting that
+   * cannot be changed in a session.
+   */
+  public static String checkQuery(Map<String, String> settings) {
+    StringBuilder sb = new StringBuilder("SELECT ");
+    boolean first = true;
+    for (Map.Entry<String, String> e : settings.entrySet()) {
+      if (!first) {
+        sb.append(", ");
+      }
+      first = false;
+      sb.append("pg_catalog.set_config(")
+          .append(SqlLiteral.of(e.getKey()))
+          .append(", ")
+          .append(SqlLiteral.of(e.getValue()))
+          .append(", true)");
+    }
+    return sb.toString();
+  }
+
+  /**
    * A backend serving this client reported a setting. Records it as this client's (and, through
    * {@code applied}, the backend's) value.
    *

@@ -6,6 +6,7 @@ import dev.sluice.error.Severity;
 import dev.sluice.error.SluiceException;
 import dev.sluice.error.SqlState;
 import dev.sluice.protocol.Frame;
+import dev.sluice.protocol.FrameDecoder;
 import dev.sluice.protocol.FrontendType;
 import dev.sluice.protocol.ProtocolCodes;
 import dev.sluice.protocol.backend.Authentication;
@@ -31,6 +32,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * One client connection: the startup phase and login, then a {@link ClientSession} for its traffic,
@@ -47,9 +49,6 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   private static final Logger log = LoggerFactory.getLogger(ClientConnection.class);
   private static final AtomicLong IDS = new AtomicLong();
 
-  /** PostgreSQL's authentication_timeout default. */
-  private static final long LOGIN_TIMEOUT_SECONDS = 60;
-
   enum State {
     STARTUP,
     AUTHENTICATING,
@@ -64,6 +63,8 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   private Channel channel;
   private State state = State.STARTUP;
   private boolean counted;
+  private boolean pendingLogin;
+  private ReadGate readGate;
   private ScheduledFuture<?> loginTimer;
 
   private String user;
@@ -88,10 +89,28 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   @Override
   public void channelActive(ChannelHandlerContext c) {
     channel = c.channel();
-    counted = true;
-    ctx.clientOpened();
+    readGate = new ReadGate(channel);
+    pendingLogin = true;
+    ClientConnection pushedOut = ctx.pendingLogins().add(this);
+    if (pushedOut != null) {
+      pushedOut.pushOut();
+    }
     loginTimer =
-        channel.eventLoop().schedule(this::loginTimedOut, LOGIN_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        channel
+            .eventLoop()
+            .schedule(
+                this::loginTimedOut,
+                ctx.config().clientLoginTimeout().toNanos(),
+                TimeUnit.NANOSECONDS);
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext c, Object evt) {
+    if (evt instanceof FrameDecoder.ReadPause p) {
+      readGate.memory(p == FrameDecoder.ReadPause.PAUSE);
+    } else {
+      c.fireUserEventTriggered(evt);
+    }
   }
 
   @Override
@@ -136,7 +155,12 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   public void exceptionCaught(ChannelHandlerContext c, Throwable cause) {
     Throwable t =
         cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
-    if (t instanceof SluiceException || t instanceof ServerErrorException) {
+    if (state == State.STARTUP && isProtocolViolation(t)) {
+      // Like PostgreSQL with a bad startup packet (a COMMERROR): logged, never answered. A client
+      // that sends Terminate before its startup packet (node-postgres does) expects nothing back.
+      ConnLog.debug(log, id, "invalid startup packet: {}", SafeErrors.describe(t));
+      close(CloseReason.PROTOCOL_VIOLATION, null);
+    } else if (t instanceof SluiceException || t instanceof ServerErrorException) {
       fail(t);
     } else if (t instanceof IOException) {
       ConnLog.debug(log, id, "client connection error: {}", SafeErrors.describe(t));
@@ -152,6 +176,10 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
               null,
               null));
     }
+  }
+
+  private static boolean isProtocolViolation(Throwable t) {
+    return t instanceof SluiceException e && e.state() == SqlState.PROTOCOL_VIOLATION;
   }
 
   // ---- startup and login ----
@@ -190,19 +218,8 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
               + m.minorVersion()
               + ": server supports 3.0 to 3.0");
     }
-    if (ctx.clientCount() > ctx.config().maxClientConnections()) {
-      close(
-          CloseReason.TOO_MANY_CLIENTS,
-          new SluiceException(
-                  SqlState.TOO_MANY_CONNECTIONS,
-                  Severity.FATAL,
-                  "sorry, too many clients already",
-                  "Sluice accepts at most "
-                      + ctx.config().maxClientConnections()
-                      + " client connections (--max-client-connections).",
-                  null,
-                  null)
-              .toErrorResponse());
+    if (ctx.clientCount() >= ctx.config().maxClientConnections()) {
+      refuseTooManyClients();
       return;
     }
     Map<String, String> p = m.parameters();
@@ -258,36 +275,82 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     }
   }
 
+  /**
+   * The client proved who it is; now what PostgreSQL would still check at login. A backend is
+   * needed only for what no backend of the pool has told Sluice yet: for the first client of a
+   * pool, what the server reports at login (and whether the database exists at all, so a wrong name
+   * fails here with the server's own error); for a client whose startup settings no backend has
+   * accepted before, whether they are valid, so an unknown or bad one is refused here, as
+   * PostgreSQL refuses it, and never reaches a backend another client will use.
+   */
   private void onAuthenticated() {
     state = State.LOGGING_IN;
     pool = ctx.pools().get(new PoolKey(database, user));
-    if (pool.serverDefaults() != null) {
+    Map<String, String> unchecked = pool.uncheckedSettings(params.desired());
+    if (pool.serverDefaults() != null && unchecked.isEmpty()) {
       finishLogin();
       return;
     }
-    // First client of this pool: one backend login tells us what the server reports (and
-    // whether the database exists at all, so a wrong name fails here with the server's error).
     pool.pool()
         .acquire(
             channel.eventLoop(),
             channel.eventLoop(),
             channel.eventLoop(),
             (s, e) -> {
-              if (s != null) {
-                pool.release(s, true, "login probe");
-              }
               if (state != State.LOGGING_IN) {
-                return;
-              }
-              if (e != null) {
+                if (s != null) {
+                  pool.release(s, true, "client left during login");
+                }
+              } else if (e != null) {
                 fail(e);
-              } else {
+              } else if (unchecked.isEmpty()) {
+                pool.release(s, true, "login probe");
                 finishLogin();
+              } else {
+                pool.checkSettings(
+                    s, unchecked, error -> channel.eventLoop().execute(() -> onChecked(error)));
               }
             });
   }
 
+  private void onChecked(ErrorResponse error) {
+    if (state != State.LOGGING_IN) {
+      return;
+    }
+    if (error != null) {
+      close(CloseReason.LOGIN_FAILED, SessionErrors.asFatal(error));
+    } else {
+      finishLogin();
+    }
+  }
+
+  private void refuseTooManyClients() {
+    close(
+        CloseReason.TOO_MANY_CLIENTS,
+        new SluiceException(
+                SqlState.TOO_MANY_CONNECTIONS,
+                Severity.FATAL,
+                "sorry, too many clients already",
+                "Sluice accepts at most "
+                    + ctx.config().maxClientConnections()
+                    + " client connections (--max-client-connections).",
+                null,
+                null)
+            .toErrorResponse());
+  }
+
   private void finishLogin() {
+    if (!ctx.tryAdmitClient()) {
+      refuseTooManyClients();
+      return;
+    }
+    counted = true;
+    pendingLogin = false;
+    ctx.pendingLogins().remove(this);
+    FrameDecoder decoder = channel.pipeline().get(FrameDecoder.class);
+    if (decoder != null) {
+      decoder.loginCompleted();
+    }
     cancelKey = ctx.cancels().register(this);
     ByteBuf out = channel.alloc().buffer(512);
     Authentication.encodeOk(out);
@@ -298,7 +361,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     ReadyForQuery.IDLE.encode(out);
     channel.writeAndFlush(out, channel.voidPromise());
     loginTimer.cancel(false);
-    session = new ClientSession(ctx, channel, id, pool, params, this::close);
+    session = new ClientSession(ctx, channel, readGate, id, pool, params, this::close);
     state = State.READY;
     ConnLog.debug(
         log, id, "client logged in to {} in {} ms", pool.key(), ConnLog.ageMillis(createdNanos));
@@ -307,11 +370,33 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   private void loginTimedOut() {
     if (state.compareTo(State.READY) < 0) {
       close(
-          CloseReason.LOGIN_FAILED,
-          SluiceException.fatal(
-                  SqlState.CONNECTION_FAILURE, "canceling authentication due to timeout")
+          CloseReason.LOGIN_TIMEOUT,
+          SluiceException.fatal(SqlState.QUERY_CANCELED, "canceling authentication due to timeout")
               .toErrorResponse());
     }
+  }
+
+  /** More connections are logging in than --max-pending-logins allows, and this is the oldest. */
+  private void pushOut() {
+    channel
+        .eventLoop()
+        .execute(
+            () -> {
+              if (state.compareTo(State.READY) < 0) {
+                close(
+                    CloseReason.PUSHED_OUT_WHILE_LOGGING_IN,
+                    new SluiceException(
+                            SqlState.TOO_MANY_CONNECTIONS,
+                            Severity.FATAL,
+                            "sorry, too many clients are logging in",
+                            "This connection was the oldest of "
+                                + ctx.config().maxPendingLogins()
+                                + " that had not completed their login (--max-pending-logins).",
+                            null,
+                            null)
+                        .toErrorResponse());
+              }
+            });
   }
 
   private void onMessage(Frame f) {
@@ -391,6 +476,10 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
       session.close();
     }
     ctx.cancels().unregister(cancelKey, this);
+    if (pendingLogin) {
+      pendingLogin = false;
+      ctx.pendingLogins().remove(this);
+    }
     if (counted) {
       counted = false;
       ctx.clientClosed();
@@ -398,10 +487,27 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     String what = error == null ? "" : ": " + error.summary();
     long age = ConnLog.ageMillis(createdNanos);
     if (reason.notable()) {
-      ConnLog.info(log, id, "client closed ({}{}) after {} ms", reason, what, age);
+      ConnLog.throttled(
+          ctx.logThrottle(),
+          Level.INFO,
+          log,
+          id,
+          "client closed (" + reason + ")",
+          "{} after {} ms",
+          what.isEmpty() ? "-" : what.substring(2),
+          age);
     } else {
       ConnLog.debug(log, id, "client closed ({}) after {} ms", reason, age);
     }
+  }
+
+  /** Diagnostics, on this connection's event loop: see {@link ClientSession#describeIfStalled}. */
+  String describeIfStalled(long minNanos) {
+    if (session == null || state != State.READY) {
+      return null;
+    }
+    String d = session.describeIfStalled(minNanos);
+    return d == null ? null : id + ": " + d;
   }
 
   @Override

@@ -19,6 +19,7 @@ import dev.sluice.protocol.frontend.Parse;
 import dev.sluice.protocol.frontend.Query;
 import dev.sluice.protocol.frontend.Sync;
 import dev.sluice.session.ClientStatements;
+import dev.sluice.session.OwedAnswers;
 import dev.sluice.session.SessionParameters;
 import dev.sluice.session.StatementKey;
 import dev.sluice.session.sql.Classification;
@@ -30,6 +31,7 @@ import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * A logged-in client's traffic: getting a backend, relaying both ways, and giving the backend back.
@@ -72,6 +74,7 @@ final class ClientSession implements ServerConnection.Sink {
 
   private final ProxyContext ctx;
   private final Channel channel;
+  private final ReadGate readGate;
   private final String id;
   private final ServerPool pool;
   private final SessionParameters params;
@@ -81,6 +84,7 @@ final class ClientSession implements ServerConnection.Sink {
   private final ArrayDeque<Frame> queue = new ArrayDeque<>();
   private final ArrayDeque<Expected> expected = new ArrayDeque<>();
   private final ClientStatements statements = new ClientStatements();
+  private final OwedAnswers owed = new OwedAnswers();
 
   private State state = State.IDLE;
   private ServerConnection server;
@@ -121,12 +125,14 @@ final class ClientSession implements ServerConnection.Sink {
   ClientSession(
       ProxyContext ctx,
       Channel channel,
+      ReadGate readGate,
       String id,
       ServerPool pool,
       SessionParameters params,
       Closer closer) {
     this.ctx = ctx;
     this.channel = channel;
+    this.readGate = readGate;
     this.id = id;
     this.pool = pool;
     this.params = params;
@@ -143,6 +149,9 @@ final class ClientSession implements ServerConnection.Sink {
     if (!f.isRun() && !isSessionMessage(t)) {
       f.release();
       throw SluiceException.protocolViolation("invalid frontend message type " + (int) t);
+    }
+    if (!f.isRun() && owesReady(t)) {
+      owed.requested(System.nanoTime());
     }
     if (server == null && queue.isEmpty() && (unlinkedSkip || isCopyStray(f))) {
       // Left over after a failed batch or a COPY that already ended: the server would ignore
@@ -244,6 +253,7 @@ final class ClientSession implements ServerConnection.Sink {
         new CommandComplete("DEALLOCATE").encode(out);
         ReadyForQuery.IDLE.encode(out);
         channel.writeAndFlush(out, channel.voidPromise());
+        owed.answered(System.nanoTime());
         return true;
       }
       default -> {
@@ -278,6 +288,46 @@ final class ClientSession implements ServerConnection.Sink {
     if (server != null) {
       server.setAutoRead(true);
     }
+  }
+
+  /** Whether the protocol answers this client message with exactly one ReadyForQuery. */
+  private boolean owesReady(byte t) {
+    return t == FrontendType.QUERY.code()
+        || t == FrontendType.FUNCTION_CALL.code()
+        || (t == FrontendType.SYNC.code() && !copyIn);
+  }
+
+  /**
+   * What the client is owed, for diagnostics: unanswered requests and how long since the last
+   * answer; null when nothing is owed or nothing moved for less than {@code minNanos}.
+   */
+  String describeIfStalled(long minNanos) {
+    long stalled = owed.stalledNanos(System.nanoTime());
+    if (stalled == 0 || stalled < minNanos) {
+      return null;
+    }
+    return "owes "
+        + owed.owed()
+        + " answer(s), none for "
+        + stalled / 1_000_000
+        + " ms; state="
+        + state
+        + " server="
+        + server
+        + " queued="
+        + queue.size()
+        + " expected="
+        + expected.stream().map(e -> e.kind().name()).toList()
+        + " pending="
+        + (pending != null)
+        + " holdForSettings="
+        + holdForSettings
+        + " extendedOpen="
+        + extendedOpen
+        + " copyIn="
+        + copyIn
+        + " autoRead="
+        + channel.config().isAutoRead();
   }
 
   private static boolean isSessionMessage(byte t) {
@@ -623,12 +673,15 @@ final class ClientSession implements ServerConnection.Sink {
     }
     if (a.pinnedFor() != null) {
       ctx.stats().pins.increment();
-      ConnLog.info(
+      ConnLog.throttled(
+          ctx.logThrottle(),
+          Level.INFO,
           log,
           id,
-          "client pinned to backend {} for the rest of its session: {}",
-          server,
-          a.pinnedFor());
+          "client pinned to its backend for the rest of its session",
+          "{} ({})",
+          a.pinnedFor(),
+          server);
     }
     return true;
   }
@@ -1011,6 +1064,7 @@ final class ClientSession implements ServerConnection.Sink {
         case SYNTH_COMMAND_COMPLETE -> new CommandComplete(e.names().get(0)).encode(out);
         case SYNTH_READY -> {
           txStatus.encode(out);
+          owed.answered(System.nanoTime());
           ready = true;
         }
         default -> e.error().encode(out);
@@ -1033,7 +1087,12 @@ final class ClientSession implements ServerConnection.Sink {
         expected.poll();
         holdForSettings = false;
         if (settingsError != null) {
-          // A startup setting the server refuses: what PostgreSQL would have said at login.
+          // A setting the server refuses (settings are checked at login, so this is rare): what
+          // PostgreSQL would have said at login. The backend's settings are not what its
+          // bookkeeping says, so it is closed rather than handed to the next client.
+          ServerConnection s = server;
+          server = null;
+          pool.release(s, false, "settings sync failed");
           closer.close(CloseReason.LOGIN_FAILED, SessionErrors.asFatal(settingsError));
           return;
         }
@@ -1250,13 +1309,14 @@ final class ClientSession implements ServerConnection.Sink {
             && state != State.WAITING
             && !holdForSettings
             && (server == null || server.channel().isWritable());
-    if (channel.config().isAutoRead() != want) {
-      channel.config().setAutoRead(want);
-    }
+    readGate.session(want);
   }
 
   private void toClient(Frame f) {
     retry.markVisible();
+    if (f.type() == BackendType.READY_FOR_QUERY.code()) {
+      owed.answered(System.nanoTime());
+    }
     channel.write(f.buf(), channel.voidPromise());
   }
 
@@ -1268,6 +1328,7 @@ final class ClientSession implements ServerConnection.Sink {
   }
 
   private void writeReady(ReadyForQuery status) {
+    owed.answered(System.nanoTime());
     ByteBuf out = channel.alloc().buffer(6);
     status.encode(out);
     channel.write(out, channel.voidPromise());

@@ -8,6 +8,8 @@ enum CloseReason {
   PROTOCOL_VIOLATION(true),
   AUTHENTICATION_FAILED(true),
   LOGIN_FAILED(true),
+  LOGIN_TIMEOUT(true),
+  PUSHED_OUT_WHILE_LOGGING_IN(true),
   TOO_MANY_CLIENTS(true),
   SERVER_GONE(true),
   SERVER_FATAL(true),

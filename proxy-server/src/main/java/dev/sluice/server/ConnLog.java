@@ -1,7 +1,9 @@
 package dev.sluice.server;
 
+import dev.sluice.logging.LogThrottle;
 import org.slf4j.Logger;
 import org.slf4j.MDC;
+import org.slf4j.event.Level;
 
 /**
  * Log lines that carry a connection id in the MDC key {@code conn}. The id is set around the one
@@ -42,6 +44,29 @@ final class ConnLog {
       } finally {
         MDC.remove(KEY);
       }
+    }
+  }
+
+  /**
+   * Writes "{@code event}: details" unless {@code event} already happened within the throttle's
+   * window; then it is only counted, and summed up in one line when the window ends.
+   */
+  static void throttled(
+      LogThrottle throttle,
+      Level level,
+      Logger log,
+      String conn,
+      String event,
+      String detailFormat,
+      Object... args) {
+    if (!throttle.admit(event, log, level)) {
+      return;
+    }
+    MDC.put(KEY, conn);
+    try {
+      log.atLevel(level).log(event + ": " + detailFormat, args);
+    } finally {
+      MDC.remove(KEY);
     }
   }
 

@@ -10,32 +10,56 @@ import java.util.List;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * Queries Sluice runs on a backend nobody holds (reset after a session, rollback after a client
- * left mid-transaction). Each query is its own simple Query message, because commands such as
- * {@code DISCARD ALL} refuse to run inside the implicit transaction of a multi-statement string.
- * The outcome is true when every query succeeded and the backend ended idle.
+ * left mid-transaction, a check of a client's startup settings). Each query is its own simple Query
+ * message, because commands such as {@code DISCARD ALL} refuse to run inside the implicit
+ * transaction of a multi-statement string. The outcome runs on the backend's event loop.
  */
 final class InternalQuery implements ServerConnection.Sink {
   private static final Logger log = LoggerFactory.getLogger(InternalQuery.class);
 
-  private final Consumer<Boolean> done;
+  /**
+   * @param ok every query succeeded and the backend ended idle
+   * @param idle the backend is open and its last ReadyForQuery said idle (no transaction open),
+   *     whether or not a query failed
+   * @param firstError the first error the server reported, or null
+   */
+  record Result(boolean ok, boolean idle, ErrorResponse firstError) {}
+
+  private final Consumer<Result> done;
+  private final boolean logErrors;
   private int remaining;
-  private boolean failed;
+  private ErrorResponse firstError;
+  private boolean idle;
   private boolean finished;
 
-  private InternalQuery(int count, Consumer<Boolean> done) {
+  private InternalQuery(int count, boolean logErrors, Consumer<Result> done) {
     this.remaining = count;
+    this.logErrors = logErrors;
     this.done = done;
   }
 
-  static void run(ServerConnection s, List<String> queries, Consumer<Boolean> done) {
+  /** Runs {@code queries}; an error is logged (throttled) as a failed reset. */
+  static void run(ServerConnection s, List<String> queries, Consumer<Result> done) {
+    start(s, queries, true, done);
+  }
+
+  /** Runs one query whose error is an expected answer (a check), not worth a log line. */
+  static void check(ServerConnection s, String query, Consumer<Result> done) {
+    start(s, List.of(query), false, done);
+  }
+
+  private static void start(
+      ServerConnection s, List<String> queries, boolean logErrors, Consumer<Result> done) {
     if (queries.isEmpty()) {
-      done.accept(s.isOpen());
+      boolean open = s.isOpen();
+      done.accept(new Result(open, open, null));
       return;
     }
-    InternalQuery q = new InternalQuery(queries.size(), done);
+    InternalQuery q = new InternalQuery(queries.size(), logErrors, done);
     s.attach(q);
     for (String sql : queries) {
       ByteBuf out = s.channel().alloc().buffer(sql.length() + 8);
@@ -44,7 +68,7 @@ final class InternalQuery implements ServerConnection.Sink {
     }
     s.flush();
     if (!s.isOpen()) {
-      q.finish(false);
+      q.finish();
     }
   }
 
@@ -53,15 +77,25 @@ final class InternalQuery implements ServerConnection.Sink {
     for (Frame f : frames) {
       try {
         if (f.type() == BackendType.ERROR_RESPONSE.code()) {
-          failed = true;
-          ConnLog.info(
-              log, s.id(), "reset query failed: {}", ErrorResponse.decode(f.body()).summary());
-        } else if (f.type() == BackendType.READY_FOR_QUERY.code()) {
-          if (ReadyForQuery.ofFrame(f.buf()) != ReadyForQuery.IDLE) {
-            failed = true;
+          ErrorResponse e = ErrorResponse.decode(f.body());
+          if (firstError == null) {
+            firstError = e;
           }
+          if (logErrors) {
+            ConnLog.throttled(
+                s.pool().logThrottle(),
+                Level.INFO,
+                log,
+                s.id(),
+                "reset query failed",
+                "{}",
+                e.summary());
+          }
+        } else if (f.type() == BackendType.READY_FOR_QUERY.code()) {
+          idle = ReadyForQuery.ofFrame(f.buf()) == ReadyForQuery.IDLE;
           if (--remaining == 0) {
-            finish(!failed);
+            idle &= s.isOpen();
+            finish();
           }
         }
       } finally {
@@ -75,13 +109,16 @@ final class InternalQuery implements ServerConnection.Sink {
 
   @Override
   public void onServerClosed(ServerConnection s) {
-    finish(false);
+    idle = false;
+    remaining = -1;
+    finish();
   }
 
-  private void finish(boolean ok) {
+  private void finish() {
     if (!finished) {
       finished = true;
-      done.accept(ok);
+      boolean ok = remaining == 0 && idle && firstError == null;
+      done.accept(new Result(ok, idle && remaining == 0, firstError));
     }
   }
 }

@@ -2,6 +2,8 @@ package dev.sluice.server;
 
 import dev.sluice.auth.ScramCredentials;
 import dev.sluice.config.ProxyConfig;
+import dev.sluice.logging.LogThrottle;
+import dev.sluice.protocol.MessageMemory;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
@@ -25,7 +27,14 @@ final class ProxyContext {
   private final ClientLogin.Secrets secrets;
   private final Map<String, String> upstreamStartup;
   private final AtomicInteger clients = new AtomicInteger();
+  private final PendingLogins pendingLogins;
+  private final MessageMemory messageMemory;
   private final ProxyStats stats = new ProxyStats();
+
+  /**
+   * Repeated events (login timeouts, connect failures, backends lost) are summed up, not listed.
+   */
+  private final LogThrottle logThrottle = new LogThrottle(10_000_000_000L, System::nanoTime);
 
   /** Every open client and backend channel, so shutdown can close them itself. */
   private final ChannelGroup clientChannels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
@@ -38,6 +47,8 @@ final class ProxyContext {
     this.connector = new BackendConnector(config, transport, workers, backendChannels);
     this.cancelForwarder = new CancelForwarder(transport);
     this.pools = new PoolRegistry(this);
+    this.pendingLogins = new PendingLogins(config.maxPendingLogins());
+    this.messageMemory = new MessageMemory(config.maxMessageMemory());
     var up = config.upstream();
     byte[] mockSecret = new byte[32];
     new SecureRandom().nextBytes(mockSecret);
@@ -91,12 +102,34 @@ final class ProxyContext {
     return stats;
   }
 
+  LogThrottle logThrottle() {
+    return logThrottle;
+  }
+
   ClientLogin newLogin(String user) {
     return new ClientLogin(config.clientAuth(), secrets, user);
   }
 
-  void clientOpened() {
-    clients.incrementAndGet();
+  PendingLogins pendingLogins() {
+    return pendingLogins;
+  }
+
+  MessageMemory messageMemory() {
+    return messageMemory;
+  }
+
+  /** Counts a client that completed its login, unless {@code --max-client-connections} are in. */
+  boolean tryAdmitClient() {
+    int max = config.maxClientConnections();
+    while (true) {
+      int n = clients.get();
+      if (n >= max) {
+        return false;
+      }
+      if (clients.compareAndSet(n, n + 1)) {
+        return true;
+      }
+    }
   }
 
   void clientClosed() {

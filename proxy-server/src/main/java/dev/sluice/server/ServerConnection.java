@@ -34,6 +34,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * One backend connection: logs in on behalf of Sluice, then relays frames to whoever holds it.
@@ -82,6 +83,10 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Poo
   private BackendKeyData key;
   private boolean loggedIn;
   private volatile Sink sink;
+
+  /** Set once the channel is inactive, before the sink is told. */
+  private volatile boolean gone;
+
   private volatile String closeReason;
   private List<Frame> inbox = new ArrayList<>();
   private int cancelsInFlight;
@@ -120,8 +125,17 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Poo
     return Collections.unmodifiableMap(startupReport);
   }
 
+  /**
+   * Makes {@code newSink} the receiver of this connection's frames and events. A connection can die
+   * on its own event loop while the pool hands it to a sink on another: whichever of the two steps
+   * comes second sees the other ({@code sink} and {@code gone} are both volatile), so the new sink
+   * always hears of the close, at worst twice.
+   */
   void attach(Sink newSink) {
     this.sink = newSink;
+    if (gone) {
+      newSink.onServerClosed(this);
+    }
   }
 
   Sink sink() {
@@ -252,6 +266,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Poo
               "the upstream server closed the connection during login"));
       return;
     }
+    gone = true;
     String reason = closeReason == null ? "closed by the server" : closeReason;
     ConnLog.debug(
         log,
@@ -270,7 +285,14 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Poo
     if (closeReason == null) {
       closeReason = "error: " + SafeErrors.describe(c);
     }
-    ConnLog.info(log, id, "server connection error: {}", SafeErrors.describe(c));
+    ConnLog.throttled(
+        pool.logThrottle(),
+        Level.INFO,
+        log,
+        id,
+        "server connection error",
+        "{}",
+        SafeErrors.describe(c));
     if (!loggedIn) {
       failLogin(
           new SluiceException(

@@ -1,11 +1,17 @@
 package dev.sluice.server;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.sluice.auth.ScramKeyCache;
+import dev.sluice.error.Severity;
+import dev.sluice.error.SqlState;
+import dev.sluice.logging.LogThrottle;
 import dev.sluice.pool.ConnectionPool;
 import dev.sluice.pool.PoolSettings;
 import dev.sluice.protocol.BackendType;
 import dev.sluice.protocol.Frame;
 import dev.sluice.protocol.backend.ErrorResponse;
+import dev.sluice.session.SessionParameters;
 import dev.sluice.session.StatementKey;
 import io.netty.channel.EventLoop;
 import java.util.Collections;
@@ -13,8 +19,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * The backends of one (database, user): the core {@link ConnectionPool} plus what Sluice learns
@@ -48,7 +56,8 @@ final class ServerPool {
         new ConnectionPool<>(
             settings,
             affinity -> ctx.connector().connect((EventLoop) affinity, this),
-            System::nanoTime);
+            System::nanoTime,
+            ctx.logThrottle());
   }
 
   PoolKey key() {
@@ -57,6 +66,10 @@ final class ServerPool {
 
   ConnectionPool<ServerConnection> pool() {
     return pool;
+  }
+
+  LogThrottle logThrottle() {
+    return ctx.logThrottle();
   }
 
   ScramKeyCache scramKeys() {
@@ -142,14 +155,78 @@ final class ServerPool {
     InternalQuery.run(
         s,
         queries,
-        ok -> {
-          if (ok && clearsSettings) {
+        r -> {
+          if (r.ok() && clearsSettings) {
             // DISCARD ALL (or the operator's reset) returned the backend to its defaults.
             s.applied.clear();
             s.statements().clear();
           }
-          release(s, ok, ok ? "released" : "reset failed");
+          release(s, r.ok(), r.ok() ? "released" : "reset failed");
         });
+  }
+
+  /**
+   * Settings (lower-case name → value, as a client's startup packet gave them) that some backend of
+   * this pool accepted, so that a login with only these needs no backend. At most {@value
+   * #CHECKED_SETTINGS}, least recently used dropped first.
+   */
+  private static final int CHECKED_SETTINGS = 10_000;
+
+  private final Cache<String, Boolean> checkedSettings =
+      Caffeine.newBuilder().maximumSize(CHECKED_SETTINGS).build();
+
+  /** Those of {@code settings} no backend of this pool has accepted yet. */
+  Map<String, String> uncheckedSettings(Map<String, String> settings) {
+    Map<String, String> out = new LinkedHashMap<>();
+    settings.forEach(
+        (k, v) -> {
+          if (checkedSettings.getIfPresent(settingKey(k, v)) == null) {
+            out.put(k, v);
+          }
+        });
+    return out;
+  }
+
+  /**
+   * Checks a client's startup settings on the idle backend {@code s}, as PostgreSQL checks them at
+   * login: {@code set_config(name, value, true)} for each, in one statement whose implicit
+   * transaction ends at once, so whether it succeeds or fails the backend is left exactly as it
+   * was. The backend goes back to the pool (closed if it is not idle afterwards, which cannot
+   * normally happen); {@code done} gets the server's error, or null when every setting was
+   * accepted, on the backend's event loop.
+   */
+  void checkSettings(
+      ServerConnection s, Map<String, String> settings, Consumer<ErrorResponse> done) {
+    s.setAutoRead(true);
+    InternalQuery.check(
+        s,
+        SessionParameters.checkQuery(settings),
+        r -> {
+          release(s, r.idle(), r.idle() ? "settings checked" : "settings check failed");
+          if (r.ok()) {
+            rememberCheckedSettings(settings);
+            done.accept(null);
+          } else {
+            done.accept(
+                r.firstError() != null
+                    ? r.firstError()
+                    : ErrorResponse.of(
+                        Severity.FATAL,
+                        SqlState.CONNECTION_FAILURE.code(),
+                        "the backend checking this client's settings went away",
+                        null,
+                        null));
+          }
+        });
+  }
+
+  /** Records settings a backend of this pool accepted. */
+  void rememberCheckedSettings(Map<String, String> settings) {
+    settings.forEach((k, v) -> checkedSettings.put(settingKey(k, v), Boolean.TRUE));
+  }
+
+  private static String settingKey(String name, String value) {
+    return name + '\u0000' + value;
   }
 
   /** Frames from a connection nobody holds: asynchronous notices, or the server saying goodbye. */
@@ -160,7 +237,14 @@ final class ServerPool {
         try {
           if (f.type() == BackendType.ERROR_RESPONSE.code()) {
             ErrorResponse e = ErrorResponse.decode(f.body());
-            ConnLog.info(log, s.id(), "idle server connection reported: {}", e.summary());
+            ConnLog.throttled(
+                ctx.logThrottle(),
+                Level.INFO,
+                log,
+                s.id(),
+                "idle server connection reported " + e.sqlState(),
+                "{}",
+                e.summary());
             if (e.isFatal()) {
               s.close("server sent " + e.sqlState());
             }

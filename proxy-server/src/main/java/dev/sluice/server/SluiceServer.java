@@ -5,6 +5,7 @@ import dev.sluice.config.ProxyConfig;
 import dev.sluice.error.Severity;
 import dev.sluice.error.SqlState;
 import dev.sluice.protocol.FrameDecoder;
+import dev.sluice.protocol.MessageMemory;
 import dev.sluice.protocol.backend.ErrorResponse;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
@@ -15,9 +16,13 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
 import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -102,7 +107,9 @@ public final class SluiceServer implements AutoCloseable {
                       ctx.clientChannels().add(ch);
                       ch.config().setWriteBufferWaterMark(WATER_MARK);
                       ch.pipeline()
-                          .addLast("frames", FrameDecoder.forClient(config.maxMessageSize()))
+                          .addLast(
+                              "frames",
+                              FrameDecoder.forClient(config.maxMessageSize(), ctx.messageMemory()))
                           .addLast("client", new ClientConnection(ctx));
                     }
                   });
@@ -131,7 +138,13 @@ public final class SluiceServer implements AutoCloseable {
     workers
         .next()
         .scheduleWithFixedDelay(
-            () -> ctx.pools().all().forEach(p -> p.pool().maintain()), 1, 1, TimeUnit.SECONDS);
+            () -> {
+              ctx.pools().all().forEach(p -> p.pool().maintain());
+              ctx.logThrottle().flush();
+            },
+            1,
+            1,
+            TimeUnit.SECONDS);
     workers.next().scheduleWithFixedDelay(this::logStats, 60, 60, TimeUnit.SECONDS);
   }
 
@@ -148,7 +161,12 @@ public final class SluiceServer implements AutoCloseable {
 
   /** Clients, each pool's counts and prepared statements, and the counters since start. */
   public String statsLine() {
-    StringBuilder sb = new StringBuilder("clients=").append(ctx.clientCount());
+    StringBuilder sb =
+        new StringBuilder("clients=")
+            .append(ctx.clientCount())
+            .append(" (logging in=")
+            .append(ctx.pendingLogins().size())
+            .append(')');
     for (ServerPool p : ctx.pools().all()) {
       int statements = 0;
       for (ServerConnection s : p.pool().openConnections()) {
@@ -170,6 +188,21 @@ public final class SluiceServer implements AutoCloseable {
     return (InetSocketAddress) listener.localAddress();
   }
 
+  /** The shared budget for clients' incomplete messages. */
+  MessageMemory messageMemory() {
+    return ctx.messageMemory();
+  }
+
+  /** Connections that have not completed their login. */
+  int pendingLogins() {
+    return ctx.pendingLogins().size();
+  }
+
+  /** Clients that completed their login and are still connected. */
+  int loggedInClients() {
+    return ctx.clientCount();
+  }
+
   /** Counters since start. */
   ProxyStats stats() {
     return ctx.stats();
@@ -178,6 +211,36 @@ public final class SluiceServer implements AutoCloseable {
   /** The pools that exist, as {@code database/user}. */
   public List<String> poolNames() {
     return ctx.pools().all().stream().map(p -> p.key().toString()).sorted().toList();
+  }
+
+  /**
+   * Clients that owe answers to requests and have had none for at least {@code atLeast}, one line
+   * each. A request must always end with a result or an error; any line here is a client left
+   * hanging.
+   */
+  public List<String> stalledClients(Duration atLeast) {
+    List<String> out = new ArrayList<>();
+    for (Channel ch : ctx.clientChannels()) {
+      ClientConnection c = ch.pipeline().get(ClientConnection.class);
+      if (c == null) {
+        continue;
+      }
+      try {
+        String d =
+            ch.eventLoop()
+                .submit(() -> c.describeIfStalled(atLeast.toNanos()))
+                .get(5, TimeUnit.SECONDS);
+        if (d != null) {
+          out.add(d);
+        }
+      } catch (ExecutionException | TimeoutException e) {
+        out.add(c + ": could not inspect: " + e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    return out;
   }
 
   /** Blocks until {@link #close} has finished. */

@@ -145,6 +145,10 @@ class ClientStateMachineTest {
 
   @Test
   void cleartextLoginReportsTheClientsOwnSettings() {
+    // as if a backend had accepted it before: this login needs no backend
+    ctx.pools()
+        .get(new PoolKey("db", "app"))
+        .rememberCheckedSettings(Map.of("application_name", "mine"));
     client();
     ch.writeInbound(startup("user", "app", "database", "db", "application_name", "mine"));
     assertThat(sent()).containsExactly("R:00000003");
@@ -259,15 +263,28 @@ class ClientStateMachineTest {
 
   @Test
   void clientsBeyondTheLimitGet53300AfterTheirStartupPacket() {
-    EmbeddedChannel first = client();
-    EmbeddedChannel second = client();
+    loggedIn();
+    EmbeddedChannel first = ch;
+    loggedIn();
+    EmbeddedChannel second = ch;
     EmbeddedChannel third = client();
     third.writeInbound(startup("user", "app"));
-    ch = third;
     assertThat(errorCode(sent().get(0))).isEqualTo("53300");
     assertThat(third.isActive()).isFalse();
     first.finishAndReleaseAll();
     second.finishAndReleaseAll();
+  }
+
+  @Test
+  void connectionsStillLoggingInDoNotCountAsClients() {
+    EmbeddedChannel halfOpen = client();
+    EmbeddedChannel alsoHalfOpen = client();
+    halfOpen.writeInbound(startup("user", "app", "database", "db"));
+    loggedIn();
+    assertThat(ctx.clientCount()).isEqualTo(1);
+    assertThat(ctx.pendingLogins().size()).isEqualTo(2);
+    halfOpen.finishAndReleaseAll();
+    alsoHalfOpen.finishAndReleaseAll();
   }
 
   @Test

@@ -125,6 +125,11 @@ final class RawClient implements AutoCloseable {
     sendBuffered();
   }
 
+  /** Buffers a Query without sending it, to pipeline it with what follows. */
+  void addQuery(String sql) {
+    add(o -> new Query(sql).encode(o));
+  }
+
   void query(String sql) throws IOException {
     add(o -> new Query(sql).encode(o));
     sendBuffered();
