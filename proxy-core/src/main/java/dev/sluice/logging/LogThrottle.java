@@ -89,6 +89,15 @@ public final class LogThrottle {
 
   /** Ends the windows that are over and writes their summaries. */
   public void flush() {
+    flush(false);
+  }
+
+  /** Ends every window now and writes the summaries due (at shutdown, so none is lost). */
+  public void flushAll() {
+    flush(true);
+  }
+
+  private void flush(boolean all) {
     List<Summary> due = new ArrayList<>();
     synchronized (this) {
       long now = nanoClock.getAsLong();
@@ -96,7 +105,7 @@ public final class LogThrottle {
       while (it.hasNext()) {
         Map.Entry<String, Window> e = it.next();
         Window w = e.getValue();
-        if (now - w.startNanos >= windowNanos) {
+        if (all || now - w.startNanos >= windowNanos) {
           it.remove();
           if (w.suppressed > 0) {
             due.add(new Summary(e.getKey(), w, now - w.startNanos));

@@ -78,6 +78,16 @@ class LogThrottleTest {
   }
 
   @Test
+  void flushAllWritesWhatIsPendingAtShutdown() {
+    admitted("y", 3);
+    now.addAndGet(2 * SECOND);
+    throttle.flushAll();
+    assertThat(lines.list)
+        .extracting(ILoggingEvent::getFormattedMessage)
+        .containsExactly("y … and 2 more in the last 2 s");
+  }
+
+  @Test
   void aDisabledLevelCountsNothing() {
     log.setLevel(ch.qos.logback.classic.Level.WARN);
     try {

@@ -165,6 +165,122 @@ class FrameDecoderTest {
     assertThat(drain()).extracting(Frame::type).containsExactly(Frame.RUN, (byte) 'c');
   }
 
+  @Test
+  void beforeLoginAMessageMayNotExceedPostgresAuthLimit() {
+    channel = new EmbeddedChannel(FrameDecoder.forClient(1 << 20));
+    channel.writeInbound(hex("00000010 00030000 7573657200 7500 00"));
+    drain();
+    // a password message declaring 100 MB: refused on its header, nothing buffered
+    assertThatThrownBy(() -> channel.writeInbound(hex("70 06400000 41")))
+        .hasCauseInstanceOf(SluiceException.class)
+        .hasMessageContaining("exceeds the limit of 65535 bytes before login");
+  }
+
+  @Test
+  void afterLoginTheConfiguredLimitApplies() {
+    channel = new EmbeddedChannel(FrameDecoder.forClient(1 << 20));
+    channel.writeInbound(hex("00000010 00030000 7573657200 7500 00"));
+    drain();
+    ((FrameDecoder) channel.pipeline().first()).loginCompleted();
+    ByteBuf big = Unpooled.buffer().writeByte('Q').writeInt(4 + 70_000);
+    big.writeZero(70_000);
+    channel.writeInbound(big);
+    assertThat(drain()).extracting(Frame::size).containsExactly(5 + 70_000);
+  }
+
+  /** Records the decoder's read pauses, as the client connection would act on them. */
+  private static final class PauseRecorder extends io.netty.channel.ChannelInboundHandlerAdapter {
+    final List<FrameDecoder.ReadPause> events = new ArrayList<>();
+
+    @Override
+    public void userEventTriggered(io.netty.channel.ChannelHandlerContext ctx, Object evt) {
+      events.add((FrameDecoder.ReadPause) evt);
+    }
+  }
+
+  private static EmbeddedChannel loggedInClient(MessageMemory memory, PauseRecorder pauses) {
+    FrameDecoder d = FrameDecoder.forClient(1 << 20, memory);
+    EmbeddedChannel ch = new EmbeddedChannel(d, pauses);
+    ch.writeInbound(hex("00000010 00030000 7573657200 7500 00"));
+    Frame startup = ch.readInbound();
+    startup.release();
+    d.loginCompleted();
+    return ch;
+  }
+
+  private static ByteBuf queryHeader(int bodyLength, int bytesOfBody) {
+    ByteBuf b = Unpooled.buffer().writeByte('Q').writeInt(4 + bodyLength);
+    return b.writeZero(bytesOfBody);
+  }
+
+  @Test
+  void largeIncompleteMessagesShareOneBudgetAndWaitForIt() {
+    MessageMemory memory = new MessageMemory(100_000);
+    PauseRecorder firstPauses = new PauseRecorder();
+    PauseRecorder secondPauses = new PauseRecorder();
+    EmbeddedChannel first = loggedInClient(memory, firstPauses);
+    EmbeddedChannel second = loggedInClient(memory, secondPauses);
+    try {
+      first.writeInbound(queryHeader(80_000, 1000));
+      assertThat(memory.reserved()).isEqualTo(1 + 4 + 80_000);
+      assertThat(firstPauses.events).isEmpty();
+
+      second.writeInbound(queryHeader(50_000, 1000));
+      assertThat(memory.reserved()).isEqualTo(1 + 4 + 80_000);
+      assertThat(memory.waiting()).isEqualTo(1);
+      assertThat(secondPauses.events).containsExactly(FrameDecoder.ReadPause.PAUSE);
+
+      // the first message completes: its reservation goes to the second, which reads again
+      first.writeInbound(Unpooled.buffer().writeZero(79_000));
+      Frame done = first.readInbound();
+      assertThat(done.size()).isEqualTo(1 + 4 + 80_000);
+      done.release();
+      second.runPendingTasks();
+      assertThat(secondPauses.events)
+          .containsExactly(FrameDecoder.ReadPause.PAUSE, FrameDecoder.ReadPause.RESUME);
+      assertThat(memory.reserved()).isEqualTo(1 + 4 + 50_000);
+
+      second.writeInbound(Unpooled.buffer().writeZero(49_000));
+      Frame alsoDone = second.readInbound();
+      alsoDone.release();
+      assertThat(memory.reserved()).isZero();
+      assertThat(memory.peak()).isLessThanOrEqualTo(100_000);
+    } finally {
+      first.finishAndReleaseAll();
+      second.finishAndReleaseAll();
+    }
+  }
+
+  @Test
+  void aClosedConnectionGivesBackItsReservationAndItsPlaceInLine() {
+    MessageMemory memory = new MessageMemory(100_000);
+    EmbeddedChannel holder = loggedInClient(memory, new PauseRecorder());
+    EmbeddedChannel waiter = loggedInClient(memory, new PauseRecorder());
+    holder.writeInbound(queryHeader(90_000, 10));
+    waiter.writeInbound(queryHeader(90_000, 10));
+    assertThat(memory.waiting()).isEqualTo(1);
+    waiter.close();
+    assertThat(memory.waiting()).isZero();
+    holder.close();
+    assertThat(memory.reserved()).isZero();
+  }
+
+  @Test
+  void aMessageLargerThanTheWholeBudgetIsLetInAlone() {
+    MessageMemory memory = new MessageMemory(10_000);
+    EmbeddedChannel ch = loggedInClient(memory, new PauseRecorder());
+    try {
+      ch.writeInbound(queryHeader(50_000, 100));
+      assertThat(memory.reserved()).isEqualTo(1 + 4 + 50_000);
+      ch.writeInbound(Unpooled.buffer().writeZero(49_900));
+      Frame f = ch.readInbound();
+      f.release();
+      assertThat(memory.reserved()).isZero();
+    } finally {
+      ch.finishAndReleaseAll();
+    }
+  }
+
   private static SluiceException violation(Runnable r) {
     try {
       r.run();

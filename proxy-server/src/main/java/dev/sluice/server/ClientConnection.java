@@ -503,6 +503,10 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
 
   /** Diagnostics, on this connection's event loop: see {@link ClientSession#describeIfStalled}. */
   String describeIfStalled(long minNanos) {
+    if (state.compareTo(State.READY) < 0) {
+      long age = System.nanoTime() - createdNanos;
+      return age < minNanos ? null : id + ": " + state + " for " + age / 1_000_000 + " ms";
+    }
     if (session == null || state != State.READY) {
       return null;
     }

@@ -267,6 +267,7 @@ public final class SluiceServer implements AutoCloseable {
     ctx.backendChannels().close().awaitUninterruptibly(2, TimeUnit.SECONDS);
     boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    ctx.logThrottle().flushAll();
     terminated.countDown();
     log.info("stopped");
   }

@@ -4,8 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sluice.config.PoolMode;
+import dev.sluice.protocol.frontend.Query;
 import dev.sluice.testing.PostgresExtension;
 import dev.sluice.testing.PostgresServer;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -56,6 +59,66 @@ class LimitsIT {
         ResultSet r2 = ok.executeQuery();
         r2.next();
         assertThat(r2.getInt(1)).isEqualTo(32 * 1024);
+      }
+    }
+  }
+
+  /**
+   * Six clients each send a 3 MB query while --max-message-memory is 4 MB: their incomplete
+   * messages cannot all be held at once, so those that do not fit are not read until they do, and
+   * every one of them is answered.
+   */
+  @Test
+  void largeMessagesBeyondTheSharedBudgetWaitTheirTurnAndAllFinish() throws Exception {
+    int clients = 6;
+    int payload = 3 << 20;
+    try (TestSluice s =
+        TestSluice.start(pg, b -> b.maxMessageSize(8 << 20).maxMessageMemory(4L << 20))) {
+      ByteBuf q = Unpooled.buffer();
+      new Query("SELECT length('" + "x".repeat(payload) + "')").encode(q);
+      byte[] message = new byte[q.readableBytes()];
+      q.readBytes(message);
+      q.release();
+      List<RawClient> open = new ArrayList<>();
+      try {
+        for (int i = 0; i < clients; i++) {
+          RawClient c = RawClient.connect(s, pg);
+          open.add(c);
+          c.sendRaw(message, 0, 1 << 20);
+        }
+        // the first message's reservation fits; the others wait, unread
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (s.server.messageMemory().waiting() < clients - 1) {
+          assertThat(System.nanoTime()).as("clients waiting for memory").isLessThan(deadline);
+          Thread.sleep(5);
+        }
+        List<Thread> senders = new ArrayList<>();
+        List<String> answers = java.util.Collections.synchronizedList(new ArrayList<>());
+        for (RawClient c : open) {
+          Thread t =
+              new Thread(
+                  () -> {
+                    try {
+                      c.sendRaw(message, 1 << 20, message.length - (1 << 20));
+                      answers.add(String.join(",", c.readUntilReady()));
+                    } catch (java.io.IOException e) {
+                      answers.add(e.toString());
+                    }
+                  });
+          senders.add(t);
+          t.start();
+        }
+        for (Thread t : senders) {
+          t.join(60_000);
+          assertThat(t.isAlive()).as("client answered").isFalse();
+        }
+        assertThat(answers).hasSize(clients).allMatch(a -> a.equals("T,D,C,Z:I"));
+        assertThat(s.server.messageMemory().peak()).isLessThanOrEqualTo(4L << 20);
+        assertThat(s.server.messageMemory().reserved()).isZero();
+      } finally {
+        for (RawClient c : open) {
+          c.close();
+        }
       }
     }
   }

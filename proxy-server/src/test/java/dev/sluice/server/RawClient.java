@@ -43,14 +43,44 @@ final class RawClient implements AutoCloseable {
     this.out = socket.getOutputStream();
   }
 
+  /** A login the server refused, with the ErrorResponse it sent. */
+  static final class LoginRefused extends IOException {
+    private static final long serialVersionUID = 1L;
+    final transient ErrorResponse error;
+
+    LoginRefused(ErrorResponse error) {
+      super("login failed: " + error.summary());
+      this.error = error;
+    }
+  }
+
+  /** SCRAM keys derived once per test JVM (PBKDF2 per login would dominate login-heavy tests). */
+  private static final ScramKeyCache KEYS = new ScramKeyCache();
+
   static RawClient connect(TestSluice s, PostgresServer pg) throws IOException {
-    RawClient c = new RawClient(new Socket("127.0.0.1", s.port()));
+    return connect(s, pg, Map.of());
+  }
+
+  /** Logs in with {@code extra} startup parameters besides user and database. */
+  static RawClient connect(TestSluice s, PostgresServer pg, Map<String, String> extra)
+      throws IOException {
+    return connect(s.port(), pg, extra);
+  }
+
+  /**
+   * Logs in as the app user at {@code port} on 127.0.0.1: Sluice's, or PostgreSQL's own to see what
+   * it does with the same startup packet.
+   */
+  static RawClient connect(int port, PostgresServer pg, Map<String, String> extra)
+      throws IOException {
+    RawClient c = new RawClient(new Socket("127.0.0.1", port));
     Map<String, String> params = new LinkedHashMap<>();
     params.put("user", pg.appUser());
     params.put("database", pg.appDatabase());
+    params.putAll(extra);
     c.add(o -> new StartupMessage(ProtocolCodes.PROTOCOL_3_0, params).encode(o));
     c.sendBuffered();
-    ScramClient scram = new ScramClient(pg.appPassword(), new ScramKeyCache(), new SecureRandom());
+    ScramClient scram = new ScramClient(pg.appPassword(), KEYS, new SecureRandom());
     while (true) {
       char type = (char) c.in.readByte();
       byte[] body = new byte[c.in.readInt() - 4];
@@ -68,8 +98,8 @@ final class RawClient implements AutoCloseable {
         }
         c.sendBuffered();
       } else if (type == 'E') {
-        throw new IOException(
-            "login failed: " + ErrorResponse.decode(Unpooled.wrappedBuffer(body)).summary());
+        c.socket.close();
+        throw new LoginRefused(ErrorResponse.decode(Unpooled.wrappedBuffer(body)));
       } else if (type == 'Z') {
         return c;
       }
@@ -141,6 +171,12 @@ final class RawClient implements AutoCloseable {
     sendBuffered();
   }
 
+  /** Writes bytes as they are, for tests that split a message across writes. */
+  void sendRaw(byte[] bytes, int offset, int length) throws IOException {
+    out.write(bytes, offset, length);
+    out.flush();
+  }
+
   /** Reads one reply, summarised like {@link #readUntilReady}. */
   String readOne() throws IOException {
     while (true) {
@@ -158,6 +194,43 @@ final class RawClient implements AutoCloseable {
         default -> {
           return String.valueOf(type);
         }
+      }
+    }
+  }
+
+  /**
+   * Runs {@code sql} and returns the text of the first column of its first row (null for SQL NULL
+   * or no row); an error is thrown as an IOException naming its SQLSTATE.
+   */
+  String queryValue(String sql) throws IOException {
+    query(sql);
+    String value = null;
+    boolean seenRow = false;
+    String error = null;
+    while (true) {
+      char type = (char) in.readByte();
+      byte[] body = new byte[in.readInt() - 4];
+      in.readFully(body);
+      switch (type) {
+        case 'D' -> {
+          ByteBuf b = Unpooled.wrappedBuffer(body);
+          if (!seenRow && b.readShort() > 0) {
+            int len = b.readInt();
+            value =
+                len < 0
+                    ? null
+                    : b.readCharSequence(len, java.nio.charset.StandardCharsets.UTF_8).toString();
+          }
+          seenRow = true;
+        }
+        case 'E' -> error = ErrorResponse.decode(Unpooled.wrappedBuffer(body)).summary();
+        case 'Z' -> {
+          if (error != null) {
+            throw new IOException(error);
+          }
+          return value;
+        }
+        default -> {}
       }
     }
   }
