@@ -1173,6 +1173,18 @@ final class ClientSession implements ServerConnection.Sink {
         || !queue.isEmpty()) {
       return;
     }
+    if (owed.owed() != 0) {
+      // Nothing is in flight, yet the client waits for an answer: it would never come.
+      ctx.stats().bugs.increment();
+      ConnLog.throttled(
+          ctx.logThrottle(),
+          Level.ERROR,
+          log,
+          id,
+          "BUG: backend released while the client still waits",
+          "{}",
+          describeIfStalled(0));
+    }
     ServerConnection s = server;
     server = null;
     state = State.IDLE;
