@@ -31,9 +31,35 @@ public final class ClientStatements {
 
     /** Refuse it as PostgreSQL would. */
     record Refuse(SqlState state, String message) implements Route {}
+
+    /**
+     * The client prepared the statement before a schema change made its result shape stale, and
+     * asks for per-column result formats chosen for the old shape: PostgreSQL's 0A000 "cached plan
+     * must not change result type", once (the client prepares again, as against PostgreSQL).
+     */
+    record Stale(StatementKey key) implements Route {}
   }
 
-  private final Map<String, StatementKey> byName = new HashMap<>();
+  /** A client's statement: its key and the generation it was prepared in. */
+  private record Entry(StatementKey key, long generation) {}
+
+  private final Map<String, Entry> byName = new HashMap<>();
+  private final StatementGenerations generations;
+
+  public ClientStatements() {
+    this(new StatementGenerations());
+  }
+
+  /**
+   * @param generations the pool's (see {@link StatementGenerations})
+   */
+  public ClientStatements(StatementGenerations generations) {
+    this.generations = generations;
+  }
+
+  private Entry entry(StatementKey key) {
+    return new Entry(key, generations.of(key));
+  }
 
   /** A Parse of {@code key} under the client's {@code name}. */
   public Route parse(String name, StatementKey key, ServerStatements server) {
@@ -42,20 +68,37 @@ public final class ClientStatements {
           SqlState.DUPLICATE_PREPARED_STATEMENT,
           "prepared statement \"" + name + "\" already exists");
     }
-    byName.put(name, key);
+    byName.put(name, entry(key));
     if (server.lookup(key) != null) {
       return new Route.Answer(key);
     }
     return new Route.Send(server.add(key), key, false);
   }
 
-  /** A Bind or Describe of the client's statement {@code name}. */
+  /** A Describe of the client's statement {@code name}, or a Bind with at most one format. */
   public Route use(String name, ServerStatements server) {
-    StatementKey key = byName.get(name);
-    if (key == null) {
+    return use(name, server, false);
+  }
+
+  /**
+   * A Bind or Describe of the client's statement {@code name}; {@code perColumnFormats}: a Bind
+   * whose result formats were chosen column by column for the shape the client last saw.
+   */
+  public Route use(String name, ServerStatements server, boolean perColumnFormats) {
+    Entry e = byName.get(name);
+    if (e == null) {
       return new Route.Refuse(
           SqlState.INVALID_SQL_STATEMENT_NAME,
           "prepared statement \"" + name + "\" does not exist");
+    }
+    StatementKey key = e.key();
+    long current = generations.of(key);
+    if (e.generation() != current) {
+      // Prepared before a schema change: from now on the current shape is the client's.
+      byName.put(name, new Entry(key, current));
+      if (perColumnFormats) {
+        return new Route.Stale(key);
+      }
     }
     String serverName = server.lookup(key);
     if (serverName != null) {
@@ -70,12 +113,21 @@ public final class ClientStatements {
    * an error in PostgreSQL either; the answer's key is then null.
    */
   public Route close(String name) {
-    return new Route.Answer(byName.remove(name));
+    Entry e = byName.remove(name);
+    return new Route.Answer(e == null ? null : e.key());
   }
 
   /** Records a statement already known to parse, without a backend. */
   public void define(String name, StatementKey key) {
-    byName.put(name, key);
+    byName.put(name, entry(key));
+  }
+
+  /**
+   * The client itself just got PostgreSQL's stale-plan error for {@code key} (or Sluice runs its
+   * batch again): its statements of that key are current from now on.
+   */
+  public void refresh(StatementKey key) {
+    byName.replaceAll((n, e) -> e.key().equals(key) ? entry(key) : e);
   }
 
   public boolean has(String name) {
@@ -83,7 +135,8 @@ public final class ClientStatements {
   }
 
   public StatementKey get(String name) {
-    return byName.get(name);
+    Entry e = byName.get(name);
+    return e == null ? null : e.key();
   }
 
   /** {@code DEALLOCATE name}. */
@@ -93,7 +146,8 @@ public final class ClientStatements {
 
   /** A Parse that failed or was skipped created nothing. */
   public void forget(String name, StatementKey key) {
-    if (name != null && key.equals(byName.get(name))) {
+    Entry e = name == null ? null : byName.get(name);
+    if (e != null && e.key().equals(key)) {
       byName.remove(name);
     }
   }
@@ -101,7 +155,7 @@ public final class ClientStatements {
   /** A Close that was skipped (an earlier error in its batch) closed nothing. */
   public void restore(String name, StatementKey key) {
     if (name != null && key != null) {
-      byName.putIfAbsent(name, key);
+      byName.putIfAbsent(name, entry(key));
     }
   }
 

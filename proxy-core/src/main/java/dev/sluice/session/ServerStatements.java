@@ -21,32 +21,57 @@ public final class ServerStatements {
   private static final String PREFIX = "sluice_";
 
   private final int capacity;
-  private final LinkedHashMap<StatementKey, String> byKey = new LinkedHashMap<>(16, 0.75f, true);
+  private final StatementGenerations generations;
+  private final LinkedHashMap<StatementKey, Entry> byKey = new LinkedHashMap<>(16, 0.75f, true);
   private final List<String> evicted = new ArrayList<>();
   private long nextId;
   private long evictions;
 
+  /** A statement held here: its name and the generation it was prepared in. */
+  private record Entry(String name, long generation) {}
+
   public ServerStatements(int capacity) {
+    this(capacity, new StatementGenerations());
+  }
+
+  /**
+   * @param generations shared by the backends of one pool: see {@link StatementGenerations}
+   */
+  public ServerStatements(int capacity, StatementGenerations generations) {
     if (capacity < 1) {
       throw new IllegalArgumentException("capacity must be >= 1");
     }
     this.capacity = capacity;
+    this.generations = generations;
   }
 
-  /** The server-side name of {@code key} on this backend, or null; promotes it when found. */
+  /**
+   * The server-side name of {@code key} on this backend, or null; promotes it when found. A copy
+   * from an older generation (another backend found its plan stale) counts as absent: it is closed
+   * with the next evictions, and the caller prepares the statement afresh.
+   */
   public String lookup(StatementKey key) {
-    return byKey.get(key);
+    Entry e = byKey.get(key);
+    if (e == null) {
+      return null;
+    }
+    if (e.generation() != generations.of(key)) {
+      byKey.remove(key);
+      evicted.add(e.name());
+      return null;
+    }
+    return e.name();
   }
 
   /** Records that {@code key} is being prepared here and returns the name to prepare it under. */
   public String add(StatementKey key) {
     String name = PREFIX + (++nextId);
-    byKey.put(key, name);
+    byKey.put(key, new Entry(name, generations.of(key)));
     if (byKey.size() > capacity) {
-      Iterator<Map.Entry<StatementKey, String>> it = byKey.entrySet().iterator();
-      Map.Entry<StatementKey, String> eldest = it.next();
+      Iterator<Map.Entry<StatementKey, Entry>> it = byKey.entrySet().iterator();
+      Map.Entry<StatementKey, Entry> eldest = it.next();
       it.remove();
-      evicted.add(eldest.getValue());
+      evicted.add(eldest.getValue().name());
       evictions++;
     }
     return name;
@@ -62,10 +87,19 @@ public final class ServerStatements {
    * stale (its plan no longer matches the tables), so the next use prepares it afresh.
    */
   public void discard(StatementKey key) {
-    String name = byKey.remove(key);
-    if (name != null) {
-      evicted.add(name);
+    Entry e = byKey.remove(key);
+    if (e != null) {
+      evicted.add(e.name());
     }
+  }
+
+  /**
+   * The server's copy of {@code key} here no longer fits its tables, so no backend's copy does:
+   * this one is closed, and every other backend of the pool prepares it afresh at its next use.
+   */
+  public void discardEverywhere(StatementKey key) {
+    generations.invalidate(key);
+    discard(key);
   }
 
   /** Names evicted since the last call, to be closed on the server. */

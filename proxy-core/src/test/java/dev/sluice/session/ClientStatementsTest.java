@@ -80,4 +80,24 @@ class ClientStatementsTest {
     assertThat(a.has("S_1")).isFalse();
     assertThat(a.close("never")).isEqualTo(new Route.Answer(null));
   }
+
+  @Test
+  void aStatementPreparedBeforeASchemaChangeIsStaleOnceForPerColumnFormats() {
+    StatementGenerations pool = new StatementGenerations();
+    ServerStatements backend = new ServerStatements(10, pool);
+    ClientStatements early = new ClientStatements(pool);
+    ClientStatements relaxed = new ClientStatements(pool);
+    early.parse("S_1", SELECT_1, backend);
+    relaxed.parse("S_1", SELECT_1, backend);
+
+    backend.discardEverywhere(SELECT_1); // some backend reported PostgreSQL's stale-plan error
+
+    // formats chosen for the old shape: PostgreSQL's 0A000 once, then the statement is current
+    assertThat(early.use("S_1", backend, true)).isEqualTo(new Route.Stale(SELECT_1));
+    Route again = early.use("S_1", backend, true);
+    assertThat(again).isInstanceOf(Route.Send.class);
+    assertThat(((Route.Send) again).prepareFirst()).isTrue();
+    // a client that takes any shape goes straight to a fresh copy
+    assertThat(relaxed.use("S_1", backend, false)).isInstanceOf(Route.Send.class);
+  }
 }

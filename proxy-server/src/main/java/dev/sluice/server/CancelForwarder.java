@@ -1,6 +1,7 @@
 package dev.sluice.server;
 
 import dev.sluice.error.SafeErrors;
+import dev.sluice.logging.ConnLog;
 import dev.sluice.protocol.backend.BackendKeyData;
 import dev.sluice.protocol.frontend.CancelRequest;
 import io.netty.bootstrap.Bootstrap;

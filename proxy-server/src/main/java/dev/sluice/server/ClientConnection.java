@@ -1,10 +1,16 @@
 package dev.sluice.server;
 
+import dev.sluice.engine.ClientPort;
+import dev.sluice.engine.ClientSession;
+import dev.sluice.engine.ClientState;
+import dev.sluice.engine.CloseReason;
+import dev.sluice.engine.SessionErrors;
 import dev.sluice.error.SafeErrors;
 import dev.sluice.error.ServerErrorException;
 import dev.sluice.error.Severity;
 import dev.sluice.error.SluiceException;
 import dev.sluice.error.SqlState;
+import dev.sluice.logging.ConnLog;
 import dev.sluice.protocol.Frame;
 import dev.sluice.protocol.FrameDecoder;
 import dev.sluice.protocol.FrontendType;
@@ -18,7 +24,9 @@ import dev.sluice.protocol.backend.ReadyForQuery;
 import dev.sluice.protocol.frontend.CancelRequest;
 import dev.sluice.protocol.frontend.StartupMessage;
 import dev.sluice.session.SessionParameters;
+import dev.sluice.state.StateMachine;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -49,19 +57,12 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   private static final Logger log = LoggerFactory.getLogger(ClientConnection.class);
   private static final AtomicLong IDS = new AtomicLong();
 
-  enum State {
-    STARTUP,
-    AUTHENTICATING,
-    LOGGING_IN,
-    READY,
-    CLOSED
-  }
-
   private final ProxyContext ctx;
   private final String id = "c" + IDS.incrementAndGet();
   private final long createdNanos = System.nanoTime();
   private Channel channel;
-  private State state = State.STARTUP;
+  private final StateMachine<ClientState> machine =
+      new StateMachine<>(ClientState.TABLE, ClientState.AWAITING_STARTUP);
   private boolean counted;
   private boolean pendingLogin;
   private ReadGate readGate;
@@ -117,13 +118,15 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   public void channelRead(ChannelHandlerContext c, Object msg) {
     Frame f = (Frame) msg;
     try {
-      switch (state) {
-        case STARTUP -> onStartup(f);
+      switch (machine.state()) {
+        case AWAITING_STARTUP -> onStartup(f);
         case AUTHENTICATING -> onAuthMessage(f);
-        case READY -> onMessage(f);
-        case LOGGING_IN ->
-            throw SluiceException.protocolViolation("unexpected message before login completed");
+        case LOGGING_IN -> {
+          f.release();
+          throw SluiceException.protocolViolation("unexpected message before login completed");
+        }
         case CLOSED -> f.release();
+        default -> onMessage(f);
       }
     } catch (SluiceException | ServerErrorException e) {
       fail(e);
@@ -146,7 +149,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext c) {
-    if (state != State.CLOSED) {
+    if (!machine.is(ClientState.CLOSED)) {
       transitionToClosed(CloseReason.CLIENT_EOF, null);
     }
   }
@@ -155,7 +158,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   public void exceptionCaught(ChannelHandlerContext c, Throwable cause) {
     Throwable t =
         cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
-    if (state == State.STARTUP && isProtocolViolation(t)) {
+    if (machine.is(ClientState.AWAITING_STARTUP) && isProtocolViolation(t)) {
       // Like PostgreSQL with a bad startup packet (a COMMERROR): logged, never answered. A client
       // that sends Terminate before its startup packet (node-postgres does) expects nothing back.
       ConnLog.debug(log, id, "invalid startup packet: {}", SafeErrors.describe(t));
@@ -247,7 +250,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     ByteBuf out = channel.alloc().buffer(32);
     login.begin(out);
     channel.writeAndFlush(out, channel.voidPromise());
-    state = State.AUTHENTICATING;
+    machine.transitionTo(ClientState.AUTHENTICATING);
   }
 
   private void onAuthMessage(Frame f) {
@@ -284,37 +287,34 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
    * PostgreSQL refuses it, and never reaches a backend another client will use.
    */
   private void onAuthenticated() {
-    state = State.LOGGING_IN;
+    machine.transitionTo(ClientState.LOGGING_IN);
     pool = ctx.pools().get(new PoolKey(database, user));
     Map<String, String> unchecked = pool.uncheckedSettings(params.desired());
     if (pool.serverDefaults() != null && unchecked.isEmpty()) {
       finishLogin();
       return;
     }
-    pool.pool()
-        .acquire(
-            channel.eventLoop(),
-            channel.eventLoop(),
-            channel.eventLoop(),
-            (s, e) -> {
-              if (state != State.LOGGING_IN) {
-                if (s != null) {
-                  pool.release(s, true, "client left during login");
-                }
-              } else if (e != null) {
-                fail(e);
-              } else if (unchecked.isEmpty()) {
-                pool.release(s, true, "login probe");
-                finishLogin();
-              } else {
-                pool.checkSettings(
-                    s, unchecked, error -> channel.eventLoop().execute(() -> onChecked(error)));
-              }
-            });
+    pool.acquire(
+        channel.eventLoop(),
+        (s, e) -> {
+          if (!machine.is(ClientState.LOGGING_IN)) {
+            if (s != null) {
+              pool.release(s, true, "client left during login");
+            }
+          } else if (e != null) {
+            fail(e);
+          } else if (unchecked.isEmpty()) {
+            pool.release(s, true, "login probe");
+            finishLogin();
+          } else {
+            pool.checkSettings(
+                s, unchecked, error -> channel.eventLoop().execute(() -> onChecked(error)));
+          }
+        });
   }
 
   private void onChecked(ErrorResponse error) {
-    if (state != State.LOGGING_IN) {
+    if (!machine.is(ClientState.LOGGING_IN)) {
       return;
     }
     if (error != null) {
@@ -361,14 +361,22 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     ReadyForQuery.IDLE.encode(out);
     channel.writeAndFlush(out, channel.voidPromise());
     loginTimer.cancel(false);
-    session = new ClientSession(ctx, channel, readGate, id, pool, params, this::close);
-    state = State.READY;
+    session =
+        new ClientSession(
+            ctx.config(),
+            ctx.stats(),
+            ctx.logThrottle(),
+            machine,
+            new Port(),
+            id,
+            pool.forSession(channel.eventLoop()),
+            params);
     ConnLog.debug(
         log, id, "client logged in to {} in {} ms", pool.key(), ConnLog.ageMillis(createdNanos));
   }
 
   private void loginTimedOut() {
-    if (state.compareTo(State.READY) < 0) {
+    if (machine.state().compareTo(ClientState.IDLE) < 0) {
       close(
           CloseReason.LOGIN_TIMEOUT,
           SluiceException.fatal(SqlState.QUERY_CANCELED, "canceling authentication due to timeout")
@@ -382,7 +390,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
         .eventLoop()
         .execute(
             () -> {
-              if (state.compareTo(State.READY) < 0) {
+              if (machine.state().compareTo(ClientState.IDLE) < 0) {
                 close(
                     CloseReason.PUSHED_OUT_WHILE_LOGGING_IN,
                     new SluiceException(
@@ -416,7 +424,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
         .eventLoop()
         .execute(
             () -> {
-              if (session != null && state == State.READY) {
+              if (session != null && !machine.is(ClientState.CLOSED)) {
                 session.requestCancel();
               }
             });
@@ -454,7 +462,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
 
   /** Sends {@code error} (if any), then closes the client and settles its backend. */
   private void close(CloseReason reason, ErrorResponse error) {
-    if (state == State.CLOSED) {
+    if (machine.is(ClientState.CLOSED)) {
       return;
     }
     if (error != null && channel.isActive()) {
@@ -468,7 +476,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   }
 
   private void transitionToClosed(CloseReason reason, ErrorResponse error) {
-    state = State.CLOSED;
+    machine.transitionTo(ClientState.CLOSED);
     if (loginTimer != null) {
       loginTimer.cancel(false);
     }
@@ -503,15 +511,53 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
 
   /** Diagnostics, on this connection's event loop: see {@link ClientSession#describeIfStalled}. */
   String describeIfStalled(long minNanos) {
-    if (state.compareTo(State.READY) < 0) {
+    if (machine.state().compareTo(ClientState.IDLE) < 0) {
       long age = System.nanoTime() - createdNanos;
-      return age < minNanos ? null : id + ": " + state + " for " + age / 1_000_000 + " ms";
+      return age < minNanos ? null : id + ": " + machine + " for " + age / 1_000_000 + " ms";
     }
-    if (session == null || state != State.READY) {
+    if (session == null || machine.is(ClientState.CLOSED)) {
       return null;
     }
     String d = session.describeIfStalled(minNanos);
     return d == null ? null : id + ": " + d;
+  }
+
+  /** The client socket as the session engine sees it. */
+  private final class Port implements ClientPort {
+    @Override
+    public ByteBufAllocator alloc() {
+      return channel.alloc();
+    }
+
+    @Override
+    public void write(ByteBuf buf) {
+      channel.write(buf, channel.voidPromise());
+    }
+
+    @Override
+    public void flush() {
+      channel.flush();
+    }
+
+    @Override
+    public boolean isWritable() {
+      return channel.isWritable();
+    }
+
+    @Override
+    public void setReading(boolean on) {
+      readGate.session(on);
+    }
+
+    @Override
+    public boolean isReading() {
+      return channel.config().isAutoRead();
+    }
+
+    @Override
+    public void close(CloseReason reason, ErrorResponse error) {
+      ClientConnection.this.close(reason, error);
+    }
   }
 
   @Override

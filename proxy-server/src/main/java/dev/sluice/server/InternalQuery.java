@@ -1,5 +1,6 @@
 package dev.sluice.server;
 
+import dev.sluice.logging.ConnLog;
 import dev.sluice.protocol.BackendType;
 import dev.sluice.protocol.Frame;
 import dev.sluice.protocol.backend.ErrorResponse;

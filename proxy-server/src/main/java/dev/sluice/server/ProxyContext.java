@@ -2,6 +2,7 @@ package dev.sluice.server;
 
 import dev.sluice.auth.ScramCredentials;
 import dev.sluice.config.ProxyConfig;
+import dev.sluice.engine.ProxyStats;
 import dev.sluice.logging.LogThrottle;
 import dev.sluice.protocol.MessageMemory;
 import io.netty.channel.EventLoopGroup;

@@ -2,11 +2,15 @@ package dev.sluice.server;
 
 import dev.sluice.auth.Md5Password;
 import dev.sluice.auth.ScramClient;
+import dev.sluice.backend.BackendSession;
+import dev.sluice.backend.BackendState;
+import dev.sluice.engine.BackendPort;
 import dev.sluice.error.SafeErrors;
 import dev.sluice.error.ServerErrorException;
 import dev.sluice.error.Severity;
 import dev.sluice.error.SluiceException;
 import dev.sluice.error.SqlState;
+import dev.sluice.logging.ConnLog;
 import dev.sluice.pool.PooledConnection;
 import dev.sluice.protocol.BackendType;
 import dev.sluice.protocol.Frame;
@@ -17,7 +21,6 @@ import dev.sluice.protocol.backend.ErrorResponse;
 import dev.sluice.protocol.backend.ParameterStatus;
 import dev.sluice.protocol.frontend.PasswordMessage;
 import dev.sluice.protocol.frontend.StartupMessage;
-import dev.sluice.session.ServerStatements;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -26,7 +29,6 @@ import io.netty.handler.codec.DecoderException;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -49,7 +51,8 @@ import org.slf4j.event.Level;
  * collected per socket read and handed over as one batch at {@code channelReadComplete}, so a sink
  * on another event loop costs one task per read, not one per message.
  */
-final class ServerConnection extends ChannelInboundHandlerAdapter implements PooledConnection {
+final class ServerConnection extends ChannelInboundHandlerAdapter
+    implements PooledConnection, BackendPort {
   private static final Logger log = LoggerFactory.getLogger(ServerConnection.class);
   private static final AtomicLong IDS = new AtomicLong();
   private static final SecureRandom RANDOM = new SecureRandom();
@@ -72,11 +75,8 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Poo
   private final long createdNanos = System.nanoTime();
   private final Map<String, String> startupReport = new LinkedHashMap<>();
 
-  /** Settings Sluice brought this backend to; see SessionParameters. Owned by the holder. */
-  final Map<String, String> applied = new HashMap<>();
-
-  /** Prepared statements held here under Sluice names. Owned by the holder. */
-  private final ServerStatements statements;
+  /** Its state, the settings Sluice brought it to and the statements it holds. */
+  private final BackendSession session;
 
   private Channel channel;
   private ScramClient scram;
@@ -96,14 +96,17 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Poo
     this.pool = pool;
     this.login = login;
     this.sink = pool.idleSink();
-    this.statements = new ServerStatements(pool.maxPreparedStatements());
+    this.session =
+        new BackendSession(pool.maxPreparedStatements(), pool.statementGenerations(), (f, t) -> {});
   }
 
-  ServerStatements statements() {
-    return statements;
+  @Override
+  public BackendSession session() {
+    return session;
   }
 
-  String id() {
+  @Override
+  public String id() {
     return id;
   }
 
@@ -161,12 +164,24 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Poo
   }
 
   /** Writes without flushing; the holder flushes once per batch. */
-  void write(ByteBuf buf) {
+  @Override
+  public void write(ByteBuf buf) {
     channel.write(buf, channel.voidPromise());
   }
 
-  void flush() {
+  @Override
+  public void flush() {
     channel.flush();
+  }
+
+  @Override
+  public boolean isWritable() {
+    return channel.isWritable();
+  }
+
+  @Override
+  public void setReading(boolean on) {
+    setAutoRead(on);
   }
 
   void setAutoRead(boolean on) {
@@ -218,6 +233,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Poo
     params.put("user", pool.key().user());
     params.put("database", pool.key().database());
     pool.upstreamStartupParameters().forEach(params::putIfAbsent);
+    session.moveTo(BackendState.AUTHENTICATING);
     ByteBuf out = ctx.alloc().buffer(128);
     new StartupMessage(ProtocolCodes.PROTOCOL_3_0, params).encode(out);
     ctx.writeAndFlush(out, ctx.voidPromise());
@@ -257,6 +273,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Poo
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
+    session.moveTo(BackendState.CLOSED);
     inbox.forEach(Frame::release);
     inbox.clear();
     if (!loggedIn) {
@@ -321,6 +338,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter implements Poo
       case READY_FOR_QUERY -> {
         loggedIn = true;
         scram = null;
+        session.moveTo(BackendState.IDLE);
         pool.learnDefaults(startupReport);
         ConnLog.debug(
             log,

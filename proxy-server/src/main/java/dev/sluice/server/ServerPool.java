@@ -3,15 +3,22 @@ package dev.sluice.server;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.sluice.auth.ScramKeyCache;
+import dev.sluice.backend.BackendState;
+import dev.sluice.engine.BackendPool;
+import dev.sluice.engine.BackendPort;
+import dev.sluice.engine.ClientSession;
 import dev.sluice.error.Severity;
 import dev.sluice.error.SqlState;
+import dev.sluice.logging.ConnLog;
 import dev.sluice.logging.LogThrottle;
+import dev.sluice.pool.AcquireCallback;
 import dev.sluice.pool.ConnectionPool;
 import dev.sluice.pool.PoolSettings;
 import dev.sluice.protocol.BackendType;
 import dev.sluice.protocol.Frame;
 import dev.sluice.protocol.backend.ErrorResponse;
 import dev.sluice.session.SessionParameters;
+import dev.sluice.session.StatementGenerations;
 import dev.sluice.session.StatementKey;
 import io.netty.channel.EventLoop;
 import java.util.Collections;
@@ -66,6 +73,13 @@ final class ServerPool {
 
   ConnectionPool<ServerConnection> pool() {
     return pool;
+  }
+
+  private final StatementGenerations statementGenerations = new StatementGenerations();
+
+  /** Which server-side statement copies of this pool are current; shared by its backends. */
+  StatementGenerations statementGenerations() {
+    return statementGenerations;
   }
 
   LogThrottle logThrottle() {
@@ -132,6 +146,10 @@ final class ServerPool {
     ctx.stats().backendLogins.increment();
     if (serverDefaults == null) {
       serverDefaults = Collections.unmodifiableMap(new LinkedHashMap<>(reported));
+      reportedSettings =
+          reported.keySet().stream()
+              .map(k -> k.toLowerCase(java.util.Locale.ROOT))
+              .collect(java.util.stream.Collectors.toUnmodifiableSet());
     }
   }
 
@@ -146,20 +164,130 @@ final class ServerPool {
       pool.release(s, false, reason);
       return;
     }
-    s.afterCancels(() -> pool.release(s, true, reason));
+    s.afterCancels(
+        () -> {
+          s.session().moveTo(BackendState.IDLE);
+          pool.release(s, true, reason);
+        });
+  }
+
+  /**
+   * Asks for a backend for a caller on {@code loop} (preferring one on that loop); the callback
+   * runs there, with the backend already LINKED: it is the caller's until released.
+   */
+  ConnectionPool.Pending acquire(EventLoop loop, AcquireCallback<ServerConnection> callback) {
+    return pool.acquire(
+        loop,
+        loop,
+        loop,
+        (s, e) -> {
+          if (s != null) {
+            s.session().moveTo(BackendState.LINKED);
+          }
+          callback.done(s, e);
+        });
+  }
+
+  /** This pool as a client session on {@code loop} uses it. */
+  BackendPool forSession(EventLoop loop) {
+    return new SessionView(loop);
+  }
+
+  private final class SessionView implements BackendPool {
+    private final EventLoop loop;
+
+    SessionView(EventLoop loop) {
+      this.loop = loop;
+    }
+
+    @Override
+    public ConnectionPool.Pending acquire(AcquireCallback<BackendPort> callback) {
+      return ServerPool.this.acquire(loop, callback::done);
+    }
+
+    @Override
+    public void link(BackendPort backend, ClientSession session) {
+      ((ServerConnection) backend).attach(new SessionSink(session, loop));
+    }
+
+    @Override
+    public void release(BackendPort backend, boolean reusable, String reason) {
+      ServerPool.this.release((ServerConnection) backend, reusable, reason);
+    }
+
+    @Override
+    public void resetAndRelease(BackendPort backend, List<String> queries, boolean clears) {
+      ServerPool.this.resetAndRelease((ServerConnection) backend, queries, clears);
+    }
+
+    @Override
+    public boolean isKnownStatement(StatementKey key) {
+      return ServerPool.this.isKnownStatement(key);
+    }
+
+    @Override
+    public void rememberStatement(StatementKey key) {
+      ServerPool.this.rememberStatement(key);
+    }
+
+    @Override
+    public StatementGenerations statementGenerations() {
+      return statementGenerations;
+    }
+
+    @Override
+    public Set<String> reportedSettings() {
+      return ServerPool.this.reportedSettings();
+    }
+
+    @Override
+    public void cancel(BackendPort backend) {
+      ctx.cancelForwarder().forward((ServerConnection) backend);
+    }
+  }
+
+  /** Hands a linked backend's frames and events to its client session, on the client's loop. */
+  private static final class SessionSink implements ServerConnection.Sink {
+    private final ClientSession session;
+    private final EventLoop loop;
+
+    SessionSink(ClientSession session, EventLoop loop) {
+      this.session = session;
+      this.loop = loop;
+    }
+
+    @Override
+    public void onServerFrames(ServerConnection s, List<Frame> frames) {
+      if (loop.inEventLoop()) {
+        session.onBackendFrames(s, frames);
+      } else {
+        loop.execute(() -> session.onBackendFrames(s, frames));
+      }
+    }
+
+    @Override
+    public void onServerWritable(ServerConnection s) {
+      loop.execute(() -> session.onBackendWritable(s));
+    }
+
+    @Override
+    public void onServerClosed(ServerConnection s) {
+      // Always a task of its own, even on the same loop: attach() may report a close at once.
+      loop.execute(() -> session.onBackendClosed(s));
+    }
   }
 
   /** Runs reset queries on a backend nobody holds, then releases it (closed if they fail). */
   void resetAndRelease(ServerConnection s, List<String> queries, boolean clearsSettings) {
     s.setAutoRead(true);
+    s.session().moveTo(BackendState.RESETTING);
     InternalQuery.run(
         s,
         queries,
         r -> {
           if (r.ok() && clearsSettings) {
             // DISCARD ALL (or the operator's reset) returned the backend to its defaults.
-            s.applied.clear();
-            s.statements().clear();
+            s.session().reset();
           }
           release(s, r.ok(), r.ok() ? "released" : "reset failed");
         });
@@ -198,6 +326,7 @@ final class ServerPool {
   void checkSettings(
       ServerConnection s, Map<String, String> settings, Consumer<ErrorResponse> done) {
     s.setAutoRead(true);
+    s.session().moveTo(BackendState.RESETTING);
     InternalQuery.check(
         s,
         SessionParameters.checkQuery(settings),

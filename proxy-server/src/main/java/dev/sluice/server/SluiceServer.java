@@ -2,6 +2,7 @@ package dev.sluice.server;
 
 import dev.sluice.config.ConfigException;
 import dev.sluice.config.ProxyConfig;
+import dev.sluice.engine.ProxyStats;
 import dev.sluice.error.Severity;
 import dev.sluice.error.SqlState;
 import dev.sluice.protocol.FrameDecoder;
@@ -170,7 +171,7 @@ public final class SluiceServer implements AutoCloseable {
     for (ServerPool p : ctx.pools().all()) {
       int statements = 0;
       for (ServerConnection s : p.pool().openConnections()) {
-        statements += s.statements().size();
+        statements += s.session().statements().size();
       }
       sb.append(", pool ")
           .append(p.key())

@@ -3,6 +3,7 @@ package dev.sluice.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.config.PoolMode;
+import dev.sluice.engine.ProxyStats;
 import dev.sluice.testing.PostgresExtension;
 import dev.sluice.testing.PostgresServer;
 import dev.sluice.testing.ProcessResult;

@@ -1,11 +1,11 @@
-package dev.sluice.server;
+package dev.sluice.engine;
 
 import java.util.concurrent.atomic.LongAdder;
 
 /** Counters of one running Sluice, updated from any event loop. */
-final class ProxyStats {
+public final class ProxyStats {
   /** One line for the log: every counter, no query text. */
-  String summary() {
+  public String summary() {
     return "backend logins="
         + backendLogins.sum()
         + ", parses client="
@@ -27,29 +27,29 @@ final class ProxyStats {
    * Times Sluice found its own bookkeeping wrong (a backend released while the client still owed an
    * answer): a bug, logged as an error and failed on in tests. Should stay 0.
    */
-  final LongAdder bugs = new LongAdder();
+  public final LongAdder bugs = new LongAdder();
 
   /** Backend logins that succeeded (new backend connections). */
-  final LongAdder backendLogins = new LongAdder();
+  public final LongAdder backendLogins = new LongAdder();
 
   /** Named Parse messages clients sent (transaction mode). */
-  final LongAdder clientParses = new LongAdder();
+  public final LongAdder clientParses = new LongAdder();
 
   /** Parse messages Sluice sent to backends to create server-side statements. */
-  final LongAdder serverParses = new LongAdder();
+  public final LongAdder serverParses = new LongAdder();
 
   /** Server-side statements closed because a backend's LRU was full. */
-  final LongAdder evictions = new LongAdder();
+  public final LongAdder evictions = new LongAdder();
 
   /** Clients pinned to their backend for the rest of their session. */
-  final LongAdder pins = new LongAdder();
+  public final LongAdder pins = new LongAdder();
 
   /**
    * Batches run again after "cached plan must not change result type" (the statement was prepared
    * afresh first).
    */
-  final LongAdder retries = new LongAdder();
+  public final LongAdder retries = new LongAdder();
 
   /** Statements refused because they would leave session state (--session-state reject). */
-  final LongAdder rejections = new LongAdder();
+  public final LongAdder rejections = new LongAdder();
 }

@@ -1,4 +1,4 @@
-package dev.sluice.server;
+package dev.sluice.engine;
 
 import dev.sluice.error.SqlState;
 import dev.sluice.protocol.Frame;
@@ -20,8 +20,8 @@ import java.util.List;
  * flight, the caller sends the kept messages again; otherwise it passes the held error on. Not
  * thread-safe: the client session's event loop owns it.
  */
-final class RetryBatch {
-  static final int LIMIT = 256 * 1024;
+public final class RetryBatch {
+  public static final int LIMIT = 256 * 1024;
 
   private List<Frame> frames;
   private int bytes;
@@ -33,7 +33,7 @@ final class RetryBatch {
    * Offers one client message about to be sent. {@code fresh} says whether a new batch may start
    * here: nothing outstanding, no transaction, no batch open.
    */
-  void offer(Frame f, FrontendType type, boolean fresh) {
+  public void offer(Frame f, FrontendType type, boolean fresh) {
     boolean extended =
         switch (type) {
           case PARSE, BIND, DESCRIBE, EXECUTE, CLOSE, FLUSH, SYNC -> true;
@@ -69,7 +69,7 @@ final class RetryBatch {
   }
 
   /** Something of the current batch reached the client: it can no longer be hidden. */
-  void markVisible() {
+  public void markVisible() {
     visible = true;
   }
 
@@ -77,7 +77,7 @@ final class RetryBatch {
    * Holds back {@code error} (a stale-plan answer to a Bind of a client's statement) when the batch
    * can be sent again; the caller then neither forwards nor releases it.
    */
-  boolean hold(Frame error) {
+  public boolean hold(Frame error) {
     if (frames == null
         || visible
         || heldError != null
@@ -94,7 +94,7 @@ final class RetryBatch {
     return resultFormats == 0 || resultFormats == 1;
   }
 
-  boolean holdsError() {
+  public boolean holdsError() {
     return heldError != null;
   }
 
@@ -103,7 +103,7 @@ final class RetryBatch {
    * null when the batch must not be retried (then {@link #takeError()} gives the held error to pass
    * on).
    */
-  List<Frame> takeForRetry(boolean idleAndNothingOutstanding) {
+  public List<Frame> takeForRetry(boolean idleAndNothingOutstanding) {
     if (heldError == null || !idleAndNothingOutstanding || frames == null || !closed) {
       return null;
     }
@@ -115,14 +115,14 @@ final class RetryBatch {
   }
 
   /** The held error, for the client after all; null if none. */
-  Frame takeError() {
+  public Frame takeError() {
     Frame e = heldError;
     heldError = null;
     return e;
   }
 
   /** The batch ended normally, or tracking stops: release what was kept. */
-  void drop() {
+  public void drop() {
     if (frames != null) {
       frames.forEach(Frame::release);
       frames = null;
@@ -130,7 +130,7 @@ final class RetryBatch {
   }
 
   /** The session ends. */
-  void close() {
+  public void close() {
     drop();
     if (heldError != null) {
       heldError.release();
@@ -139,7 +139,7 @@ final class RetryBatch {
   }
 
   /** PostgreSQL's 0A000 "cached plan must not change result type". */
-  static boolean isStalePlan(ErrorResponse e) {
+  public static boolean isStalePlan(ErrorResponse e) {
     return e.sqlState().equals(SqlState.FEATURE_NOT_SUPPORTED.code())
         && e.message().startsWith("cached plan must not change result type");
   }

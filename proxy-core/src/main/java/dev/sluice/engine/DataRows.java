@@ -1,4 +1,4 @@
-package dev.sluice.server;
+package dev.sluice.engine;
 
 import io.netty.buffer.ByteBuf;
 import java.nio.charset.StandardCharsets;
@@ -6,14 +6,14 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Reading the rare DataRow Sluice needs itself (results of its own hidden queries). */
-final class DataRows {
+public final class DataRows {
   private DataRows() {}
 
   /**
    * The text columns of the first DataRow in {@code frames} (one message or a run of them); null
    * for SQL NULL.
    */
-  static List<String> firstRowText(ByteBuf frames) {
+  public static List<String> firstRowText(ByteBuf frames) {
     ByteBuf b = frames.duplicate();
     List<String> values = new ArrayList<>();
     if (b.readableBytes() < 7 || b.readByte() != 'D') {

@@ -1,4 +1,4 @@
-package dev.sluice.server;
+package dev.sluice.engine;
 
 import io.netty.buffer.ByteBuf;
 import java.nio.charset.Charset;
@@ -6,11 +6,11 @@ import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 
 /** Decodes a client's SQL text so that its ASCII syntax reads exactly as the server lexes it. */
-final class ClientText {
+public final class ClientText {
   private ClientText() {}
 
   /** The text of a Query body (NUL-terminated) in the client's encoding. */
-  static String decode(ByteBuf body, String clientEncoding) {
+  public static String decode(ByteBuf body, String clientEncoding) {
     int len = body.readableBytes() - 1;
     return body.toString(body.readerIndex(), Math.max(0, len), charsetFor(clientEncoding));
   }
@@ -21,7 +21,7 @@ final class ClientText {
    * second byte can be a backslash or a quote, decode with the real charset so that strings end
    * where the server thinks they do.
    */
-  static Charset charsetFor(String clientEncoding) {
+  public static Charset charsetFor(String clientEncoding) {
     if (clientEncoding == null) {
       return StandardCharsets.ISO_8859_1;
     }

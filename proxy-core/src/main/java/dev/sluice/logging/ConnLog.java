@@ -1,6 +1,5 @@
-package dev.sluice.server;
+package dev.sluice.logging;
 
-import dev.sluice.logging.LogThrottle;
 import org.slf4j.Logger;
 import org.slf4j.MDC;
 import org.slf4j.event.Level;
@@ -9,12 +8,12 @@ import org.slf4j.event.Level;
  * Log lines that carry a connection id in the MDC key {@code conn}. The id is set around the one
  * call instead of on every read, so the relay path pays nothing for it.
  */
-final class ConnLog {
-  static final String KEY = "conn";
+public final class ConnLog {
+  public static final String KEY = "conn";
 
   private ConnLog() {}
 
-  static void info(Logger log, String conn, String format, Object... args) {
+  public static void info(Logger log, String conn, String format, Object... args) {
     if (log.isInfoEnabled()) {
       MDC.put(KEY, conn);
       try {
@@ -25,7 +24,7 @@ final class ConnLog {
     }
   }
 
-  static void debug(Logger log, String conn, String format, Object... args) {
+  public static void debug(Logger log, String conn, String format, Object... args) {
     if (log.isDebugEnabled()) {
       MDC.put(KEY, conn);
       try {
@@ -36,7 +35,7 @@ final class ConnLog {
     }
   }
 
-  static void warn(Logger log, String conn, String format, Object... args) {
+  public static void warn(Logger log, String conn, String format, Object... args) {
     if (log.isWarnEnabled()) {
       MDC.put(KEY, conn);
       try {
@@ -51,7 +50,7 @@ final class ConnLog {
    * Writes "{@code event}: details" unless {@code event} already happened within the throttle's
    * window; then it is only counted, and summed up in one line when the window ends.
    */
-  static void throttled(
+  public static void throttled(
       LogThrottle throttle,
       Level level,
       Logger log,
@@ -71,7 +70,7 @@ final class ConnLog {
   }
 
   /** Milliseconds since {@code startNanos}, for "closed after N ms" lines. */
-  static long ageMillis(long startNanos) {
+  public static long ageMillis(long startNanos) {
     return (System.nanoTime() - startNanos) / 1_000_000;
   }
 }

@@ -1,4 +1,4 @@
-package dev.sluice.server;
+package dev.sluice.engine;
 
 import dev.sluice.protocol.backend.ErrorResponse;
 import dev.sluice.session.StatementKey;
@@ -16,10 +16,10 @@ import java.util.List;
  * @param names for {@link Kind#CAPTURE}: the settings read back; for {@link
  *     Kind#SYNTH_COMMAND_COMPLETE}: the command tag
  */
-record Expected(
+public record Expected(
     Kind kind, StatementKey key, String clientName, ErrorResponse error, List<String> names) {
 
-  enum Kind {
+  public enum Kind {
     /** A simple Query: everything up to and including ReadyForQuery goes to the client. */
     QUERY,
     /** FunctionCall: FunctionCallResponse, then ReadyForQuery. */
@@ -60,7 +60,7 @@ record Expected(
     SYNTH_READY;
 
     /** Entries Sluice answers itself, emitted when they reach the head of the queue. */
-    boolean synthetic() {
+    public boolean synthetic() {
       return this == SYNTH_PARSE_COMPLETE
           || this == SYNTH_CLOSE_COMPLETE
           || this == SYNTH_ERROR
@@ -69,61 +69,64 @@ record Expected(
     }
 
     /** Entries that end an error's skip: the backend answers a Sync even after an error. */
-    boolean sync() {
+    public boolean sync() {
       return this == SYNC || this == HIDDEN_SYNC;
     }
   }
 
-  static final Expected QUERY = new Expected(Kind.QUERY, null, null, null, null);
-  static final Expected FUNCTION_CALL = new Expected(Kind.FUNCTION_CALL, null, null, null, null);
-  static final Expected PARSE = new Expected(Kind.PARSE, null, null, null, null);
-  static final Expected BIND = new Expected(Kind.BIND, null, null, null, null);
-  static final Expected DESCRIBE_STATEMENT =
+  public static final Expected QUERY = new Expected(Kind.QUERY, null, null, null, null);
+  public static final Expected FUNCTION_CALL =
+      new Expected(Kind.FUNCTION_CALL, null, null, null, null);
+  public static final Expected PARSE = new Expected(Kind.PARSE, null, null, null, null);
+  public static final Expected BIND = new Expected(Kind.BIND, null, null, null, null);
+  public static final Expected DESCRIBE_STATEMENT =
       new Expected(Kind.DESCRIBE_STATEMENT, null, null, null, null);
-  static final Expected DESCRIBE_PORTAL =
+  public static final Expected DESCRIBE_PORTAL =
       new Expected(Kind.DESCRIBE_PORTAL, null, null, null, null);
-  static final Expected EXECUTE = new Expected(Kind.EXECUTE, null, null, null, null);
-  static final Expected CLOSE = new Expected(Kind.CLOSE, null, null, null, null);
-  static final Expected SYNC = new Expected(Kind.SYNC, null, null, null, null);
-  static final Expected HIDDEN_CLOSE = new Expected(Kind.HIDDEN_CLOSE, null, null, null, null);
-  static final Expected HIDDEN_SYNC = new Expected(Kind.HIDDEN_SYNC, null, null, null, null);
-  static final Expected HIDDEN_FAIL = new Expected(Kind.HIDDEN_FAIL, null, null, null, null);
-  static final Expected SETTINGS = new Expected(Kind.SETTINGS, null, null, null, null);
-  static final Expected REJECTED_QUERY = new Expected(Kind.REJECTED_QUERY, null, null, null, null);
-  static final Expected SYNTH_READY = new Expected(Kind.SYNTH_READY, null, null, null, null);
-  static final Expected SYNTH_CLOSE_COMPLETE =
+  public static final Expected EXECUTE = new Expected(Kind.EXECUTE, null, null, null, null);
+  public static final Expected CLOSE = new Expected(Kind.CLOSE, null, null, null, null);
+  public static final Expected SYNC = new Expected(Kind.SYNC, null, null, null, null);
+  public static final Expected HIDDEN_CLOSE =
+      new Expected(Kind.HIDDEN_CLOSE, null, null, null, null);
+  public static final Expected HIDDEN_SYNC = new Expected(Kind.HIDDEN_SYNC, null, null, null, null);
+  public static final Expected HIDDEN_FAIL = new Expected(Kind.HIDDEN_FAIL, null, null, null, null);
+  public static final Expected SETTINGS = new Expected(Kind.SETTINGS, null, null, null, null);
+  public static final Expected REJECTED_QUERY =
+      new Expected(Kind.REJECTED_QUERY, null, null, null, null);
+  public static final Expected SYNTH_READY = new Expected(Kind.SYNTH_READY, null, null, null, null);
+  public static final Expected SYNTH_CLOSE_COMPLETE =
       new Expected(Kind.SYNTH_CLOSE_COMPLETE, null, null, null, null);
 
-  static Expected parse(StatementKey key, String clientName) {
+  public static Expected parse(StatementKey key, String clientName) {
     return new Expected(Kind.PARSE, key, clientName, null, null);
   }
 
-  static Expected synthParse(StatementKey key, String clientName) {
+  public static Expected synthParse(StatementKey key, String clientName) {
     return new Expected(Kind.SYNTH_PARSE_COMPLETE, key, clientName, null, null);
   }
 
-  static Expected synthClose(StatementKey key, String clientName) {
+  public static Expected synthClose(StatementKey key, String clientName) {
     return new Expected(Kind.SYNTH_CLOSE_COMPLETE, key, clientName, null, null);
   }
 
   /** A Bind of a client's named statement, renamed to the server-side statement of {@code key}. */
-  static Expected bind(StatementKey key) {
+  public static Expected bind(StatementKey key) {
     return new Expected(Kind.BIND, key, null, null, null);
   }
 
-  static Expected hiddenParse(StatementKey key) {
+  public static Expected hiddenParse(StatementKey key) {
     return new Expected(Kind.HIDDEN_PARSE, key, null, null, null);
   }
 
-  static Expected error(ErrorResponse error) {
+  public static Expected error(ErrorResponse error) {
     return new Expected(Kind.SYNTH_ERROR, null, null, error, null);
   }
 
-  static Expected capture(List<String> names) {
+  public static Expected capture(List<String> names) {
     return new Expected(Kind.CAPTURE, null, null, null, List.copyOf(names));
   }
 
-  static Expected commandComplete(String tag) {
+  public static Expected commandComplete(String tag) {
     return new Expected(Kind.SYNTH_COMMAND_COMPLETE, null, null, null, List.of(tag));
   }
 }

@@ -1,4 +1,4 @@
-package dev.sluice.server;
+package dev.sluice.engine;
 
 import dev.sluice.config.SessionStateMode;
 import dev.sluice.session.SessionParameters;
@@ -21,16 +21,16 @@ import java.util.function.Predicate;
  * replayed, and notice {@code RESET ALL}. The client session carries out the verdicts. Not
  * thread-safe: the client's event loop owns it.
  */
-final class SessionStateGate {
+public final class SessionStateGate {
 
   /**
    * The verdict on one statement: refused (for {@code refusedFor}), newly pinning the client (for
    * {@code pinnedFor}), or neither.
    */
-  record Admission(String refusedFor, String pinnedFor) {
-    static final Admission PASS = new Admission(null, null);
+  public record Admission(String refusedFor, String pinnedFor) {
+    public static final Admission PASS = new Admission(null, null);
 
-    boolean refused() {
+    public boolean refused() {
       return refusedFor != null;
     }
   }
@@ -42,12 +42,12 @@ final class SessionStateGate {
   private boolean unresettable;
   private boolean resetAllPending;
 
-  SessionStateGate(SessionParameters params, SessionStateMode mode) {
+  public SessionStateGate(SessionParameters params, SessionStateMode mode) {
     this.params = params;
     this.mode = mode;
   }
 
-  Classification classify(String sql) {
+  public Classification classify(String sql) {
     boolean scs = !"off".equalsIgnoreCase(params.desired().get("standard_conforming_strings"));
     return SessionStateClassifier.classify(sql, TrackedSettings.NAMES, scs);
   }
@@ -56,7 +56,7 @@ final class SessionStateGate {
    * Judges a statement about to be sent. {@code reported} are the settings the server reports by
    * itself (no read-back needed for those).
    */
-  Admission admit(Classification c, Set<String> reported) {
+  public Admission admit(Classification c, Set<String> reported) {
     if (c.isPlain()) {
       return Admission.PASS;
     }
@@ -86,7 +86,7 @@ final class SessionStateGate {
   }
 
   /** Whether the text is exactly one {@code DEALLOCATE} of a statement {@code owned} names. */
-  static String ownDeallocate(Classification c, String sql, Predicate<String> owned) {
+  public static String ownDeallocate(Classification c, String sql, Predicate<String> owned) {
     if (c.effects().size() == 1
         && c.effects().get(0) instanceof Effect.Deallocate d
         && !d.isAll()
@@ -97,33 +97,33 @@ final class SessionStateGate {
     return null;
   }
 
-  boolean pinned() {
+  public boolean pinned() {
     return pinnedBecause != null;
   }
 
-  String pinnedBecause() {
+  public String pinnedBecause() {
     return pinnedBecause;
   }
 
   /** A library was loaded into the backend: no reset undoes that, so it must be closed. */
-  boolean unresettable() {
+  public boolean unresettable() {
     return unresettable;
   }
 
   /** True once after a {@code RESET ALL} went through. */
-  boolean takeResetAll() {
+  public boolean takeResetAll() {
     boolean r = resetAllPending;
     resetAllPending = false;
     return r;
   }
 
   /** {@code DISCARD ALL}: nothing left to read back. */
-  void discardAll() {
+  public void discardAll() {
     pendingCaptures.clear();
   }
 
   /** The tracked settings to read back now, emptied; empty when there are none (or pinned). */
-  List<String> takeCaptures() {
+  public List<String> takeCaptures() {
     if (pendingCaptures.isEmpty() || pinnedBecause != null) {
       pendingCaptures.clear();
       return List.of();
@@ -133,12 +133,12 @@ final class SessionStateGate {
     return names;
   }
 
-  boolean hasCaptures() {
+  public boolean hasCaptures() {
     return !pendingCaptures.isEmpty() && pinnedBecause == null;
   }
 
   /** The query that reads back {@code names}, one column each, NULL for a setting gone. */
-  static String captureQuery(List<String> names) {
+  public static String captureQuery(List<String> names) {
     StringBuilder sql = new StringBuilder("SELECT ");
     for (int i = 0; i < names.size(); i++) {
       sql.append(i == 0 ? "" : ", ")
@@ -150,7 +150,7 @@ final class SessionStateGate {
   }
 
   /** The 0A000 text of a refusal, naming the construct and the flag. */
-  static String refusal(String reason) {
+  public static String refusal(String reason) {
     return reason
         + " is not allowed in transaction pooling: it would leave session state on a shared"
         + " backend (--session-state reject)";

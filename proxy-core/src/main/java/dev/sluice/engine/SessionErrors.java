@@ -1,4 +1,4 @@
-package dev.sluice.server;
+package dev.sluice.engine;
 
 import dev.sluice.error.SafeErrors;
 import dev.sluice.error.ServerErrorException;
@@ -10,11 +10,11 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** The errors a client session sends itself, shaped as PostgreSQL would send them. */
-final class SessionErrors {
+public final class SessionErrors {
   private SessionErrors() {}
 
   /** A failure to get a backend, as this still-usable session's error. */
-  static ErrorResponse forSession(Throwable failure) {
+  public static ErrorResponse forSession(Throwable failure) {
     if (failure instanceof ServerErrorException se) {
       // The server refused a new backend connection (for example it is at max_connections):
       // its code and message, but the client's own session lives on.
@@ -33,7 +33,7 @@ final class SessionErrors {
   }
 
   /** 42P05, as PostgreSQL words it. */
-  static ErrorResponse duplicateStatement(String name) {
+  public static ErrorResponse duplicateStatement(String name) {
     return ErrorResponse.of(
         Severity.ERROR,
         SqlState.DUPLICATE_PREPARED_STATEMENT.code(),
@@ -43,7 +43,7 @@ final class SessionErrors {
   }
 
   /** 26000, as PostgreSQL words it. */
-  static ErrorResponse unknownStatement(String name) {
+  public static ErrorResponse unknownStatement(String name) {
     return ErrorResponse.of(
         Severity.ERROR,
         SqlState.INVALID_SQL_STATEMENT_NAME.code(),
@@ -52,11 +52,11 @@ final class SessionErrors {
         null);
   }
 
-  static ErrorResponse asFatal(ErrorResponse e) {
+  public static ErrorResponse asFatal(ErrorResponse e) {
     return withSeverity(e, "FATAL");
   }
 
-  static ErrorResponse withSeverity(ErrorResponse e, String severity) {
+  public static ErrorResponse withSeverity(ErrorResponse e, String severity) {
     Map<Character, String> fields = new LinkedHashMap<>(e.fields());
     fields.put(ErrorResponse.SEVERITY, severity);
     fields.put(ErrorResponse.SEVERITY_V, severity);

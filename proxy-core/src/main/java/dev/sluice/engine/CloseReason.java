@@ -1,7 +1,7 @@
-package dev.sluice.server;
+package dev.sluice.engine;
 
 /** Why a connection closed; logged once with the connection's age. */
-enum CloseReason {
+public enum CloseReason {
   CLIENT_TERMINATE(false),
   CLIENT_EOF(false),
   CANCEL_REQUEST(false),
@@ -24,7 +24,7 @@ enum CloseReason {
   }
 
   /** Whether this close deserves an INFO line rather than DEBUG. */
-  boolean notable() {
+  public boolean notable() {
     return notable;
   }
 }

@@ -1,0 +1,361 @@
+package dev.sluice.engine;
+
+import dev.sluice.protocol.BackendType;
+import dev.sluice.protocol.Frame;
+import dev.sluice.protocol.backend.CommandComplete;
+import dev.sluice.protocol.backend.ErrorResponse;
+import dev.sluice.protocol.backend.ParameterStatus;
+import dev.sluice.protocol.backend.ReadyForQuery;
+import io.netty.buffer.ByteBuf;
+import java.util.List;
+
+/**
+ * The response path of one client session. The head of {@link InFlight} says which request each
+ * backend message answers; per frame this decides: <b>relay</b> it to the client, <b>hide</b> it
+ * (answers to Sluice's own requests), or <b>capture</b> it (the read-back of settings; a stale-plan
+ * error held for a replay). Answers Sluice owes the client are emitted when they reach the head.
+ */
+final class Replies {
+  private final ClientSession s;
+
+  Replies(ClientSession s) {
+    this.s = s;
+  }
+
+  void onFrames(BackendPort from, List<Frame> frames) {
+    for (Frame f : frames) {
+      if (from != s.server || s.machine.is(ClientState.CLOSED)) {
+        f.release();
+        continue;
+      }
+      try {
+        onFrame(from, f);
+      } catch (RuntimeException e) {
+        s.backendUnreadable(from, e);
+      }
+    }
+    if (!s.machine.is(ClientState.CLOSED)) {
+      s.out.flush();
+      if (s.server != null && !s.out.port().isWritable()) {
+        s.server.setReading(false);
+      }
+    }
+  }
+
+  private void onFrame(BackendPort from, Frame f) {
+    BackendType type = f.isRun() ? BackendType.DATA_ROW : BackendType.of(f.type());
+    InFlight inFlight = s.inFlight;
+    switch (type) {
+      case PARAMETER_STATUS -> {
+        relayParameterStatus(from, f);
+        return;
+      }
+      case NOTICE_RESPONSE, NOTIFICATION_RESPONSE -> {
+        if (hidden(inFlight.head())) {
+          f.release();
+        } else {
+          s.out.relay(f);
+        }
+        return;
+      }
+      default -> {}
+    }
+    Expected head = inFlight.head();
+    if (head == null) {
+      // Nothing outstanding: a server's goodbye (FATAL) or something it volunteered.
+      if (type == BackendType.ERROR_RESPONSE && ErrorResponse.decode(f.body()).isFatal()) {
+        s.serverFatalRelayed = true;
+      }
+      s.out.relay(f);
+      return;
+    }
+    switch (head.kind()) {
+      case QUERY, FUNCTION_CALL -> onQueryResponse(f, type);
+      case SETTINGS -> onSettingsResponse(f, type);
+      case REJECTED_QUERY -> onRejectedQueryResponse(f, type);
+      case CAPTURE -> onCaptureResponse(f, type, head);
+      case SYNC, HIDDEN_SYNC -> onSyncResponse(f, type, head);
+      default -> onExtendedResponse(f, type, head);
+    }
+  }
+
+  private static boolean hidden(Expected e) {
+    return e != null
+        && (e.kind() == Expected.Kind.SETTINGS
+            || e.kind() == Expected.Kind.HIDDEN_CLOSE
+            || e.kind() == Expected.Kind.HIDDEN_SYNC
+            || e.kind() == Expected.Kind.CAPTURE
+            || e.kind() == Expected.Kind.REJECTED_QUERY);
+  }
+
+  /** The query failing in place of a refused one: only its ReadyForQuery reaches the client. */
+  private void onRejectedQueryResponse(Frame f, BackendType type) {
+    if (type != BackendType.READY_FOR_QUERY) {
+      f.release();
+      return;
+    }
+    s.inFlight.poll();
+    s.out.relay(f);
+    s.afterReady(ReadyForQuery.ofFrame(f.buf()));
+  }
+
+  /** The read-back of tracked settings: values recorded, everything hidden. */
+  private void onCaptureResponse(Frame f, BackendType type, Expected head) {
+    try {
+      if (type == BackendType.DATA_ROW && s.server != null) {
+        List<String> values = DataRows.firstRowText(f.buf());
+        List<String> names = head.names();
+        for (int i = 0; i < names.size() && i < values.size(); i++) {
+          if (values.get(i) != null) {
+            s.params.record(names.get(i), values.get(i), s.server.session().applied());
+          }
+        }
+      } else if (type == BackendType.READY_FOR_QUERY) {
+        s.inFlight.poll();
+        s.afterReady(ReadyForQuery.ofFrame(f.buf()));
+      }
+    } finally {
+      f.release();
+    }
+  }
+
+  /** Responses to the settings query; all hidden. */
+  private void onSettingsResponse(Frame f, BackendType type) {
+    try {
+      if (type == BackendType.ERROR_RESPONSE) {
+        s.settingsError = ErrorResponse.decode(f.body());
+      } else if (type == BackendType.READY_FOR_QUERY) {
+        s.inFlight.poll();
+        s.settingsApplied();
+      }
+    } finally {
+      f.release();
+    }
+  }
+
+  /** A simple Query or FunctionCall: everything is the client's, up to its ReadyForQuery. */
+  private void onQueryResponse(Frame f, BackendType type) {
+    switch (type) {
+      case COPY_IN_RESPONSE -> s.inFlight.copyIn(true);
+      case COMMAND_COMPLETE -> onCommandComplete(f);
+      case ERROR_RESPONSE -> {
+        // After an error the server has left COPY IN and ignores further CopyData.
+        s.inFlight.copyIn(false);
+        noteFatal(f);
+      }
+      case READY_FOR_QUERY -> {
+        s.inFlight.poll();
+        s.out.relay(f);
+        s.afterReady(ReadyForQuery.ofFrame(f.buf()));
+        return;
+      }
+      default -> {}
+    }
+    s.out.relay(f);
+  }
+
+  private void onSyncResponse(Frame f, BackendType type, Expected head) {
+    if (type != BackendType.READY_FOR_QUERY) {
+      // Only COPY traffic or an error can precede a Sync's ReadyForQuery; it is the client's.
+      if (type == BackendType.ERROR_RESPONSE) {
+        noteFatal(f);
+      }
+      s.out.relay(f);
+      return;
+    }
+    s.inFlight.poll();
+    ReadyForQuery status = ReadyForQuery.ofFrame(f.buf());
+    if (head.kind() == Expected.Kind.HIDDEN_SYNC) {
+      f.release();
+    } else if (s.retry.holdsError() && replayBatch(status)) {
+      f.release();
+      return;
+    } else {
+      Frame held = s.retry.takeError();
+      if (held != null) {
+        s.out.relay(held);
+      }
+      s.out.relay(f);
+      s.retry.drop();
+    }
+    s.afterReady(status);
+  }
+
+  private void onExtendedResponse(Frame f, BackendType type, Expected head) {
+    if (type == BackendType.ERROR_RESPONSE) {
+      onExtendedError(f, head);
+      return;
+    }
+    boolean done =
+        switch (head.kind()) {
+          case DESCRIBE_STATEMENT -> type != BackendType.PARAMETER_DESCRIPTION;
+          case EXECUTE -> {
+            if (type == BackendType.COPY_IN_RESPONSE) {
+              s.inFlight.copyIn(true);
+            } else if (type == BackendType.COMMAND_COMPLETE) {
+              onCommandComplete(f);
+            }
+            yield type == BackendType.COMMAND_COMPLETE
+                || type == BackendType.EMPTY_QUERY_RESPONSE
+                || type == BackendType.PORTAL_SUSPENDED;
+          }
+          default -> true;
+        };
+    if (done) {
+      s.inFlight.poll();
+    }
+    if (type == BackendType.PARSE_COMPLETE && head.key() != null) {
+      s.pool.rememberStatement(head.key());
+    }
+    switch (head.kind()) {
+      case HIDDEN_PARSE, HIDDEN_CLOSE, HIDDEN_FAIL -> f.release();
+      default -> s.out.relay(f);
+    }
+    if (done) {
+      emitSynthetic();
+    }
+  }
+
+  /**
+   * An error answers the head request; the backend now skips everything up to the next Sync, and so
+   * do we: those requests will get no answer.
+   */
+  private void onExtendedError(Frame f, Expected head) {
+    s.inFlight.copyIn(false);
+    boolean stale = isStalePlan(f, head);
+    if (stale) {
+      // The server's copy of the statement no longer fits its tables: whoever uses it next, on
+      // this backend, gets it prepared afresh.
+      s.server.session().statements().discardEverywhere(head.key());
+      s.statements.refresh(head.key());
+    }
+    // A stale plan in a batch that can run again is held back: the client never sees it.
+    if (!stale || !s.retry.hold(f)) {
+      switch (head.kind()) {
+        case HIDDEN_CLOSE, HIDDEN_FAIL -> f.release();
+        default -> {
+          noteFatal(f);
+          s.out.relay(f);
+        }
+      }
+    }
+    undo(s.inFlight.poll());
+    s.inFlight.skipToSync(this::undo);
+  }
+
+  /**
+   * A request that failed or was skipped had no effect: a Parse created no statement (neither the
+   * client's name nor, unless the backend already had it, the server-side one), and a client's
+   * Close closed nothing.
+   */
+  private void undo(Expected e) {
+    if (e == null || e.key() == null) {
+      return;
+    }
+    switch (e.kind()) {
+      case PARSE, HIDDEN_PARSE -> {
+        if (s.server != null) {
+          s.server.session().statements().remove(e.key());
+        }
+        s.statements.forget(e.clientName(), e.key());
+      }
+      case SYNTH_PARSE_COMPLETE -> s.statements.forget(e.clientName(), e.key());
+      case SYNTH_CLOSE_COMPLETE -> s.statements.restore(e.clientName(), e.key());
+      default -> {}
+    }
+  }
+
+  /** Sends what Sluice owes the client once everything before it has been answered. */
+  void emitSynthetic() {
+    Expected e;
+    boolean ready = false;
+    InFlight inFlight = s.inFlight;
+    while ((e = inFlight.head()) != null && e.kind().synthetic()) {
+      inFlight.poll();
+      ByteBuf out = s.out.port().alloc().buffer(e.error() == null ? 16 : 128);
+      switch (e.kind()) {
+        case SYNTH_PARSE_COMPLETE -> out.writeByte(BackendType.PARSE_COMPLETE.code()).writeInt(4);
+        case SYNTH_CLOSE_COMPLETE -> out.writeByte(BackendType.CLOSE_COMPLETE.code()).writeInt(4);
+        case SYNTH_COMMAND_COMPLETE -> new CommandComplete(e.names().get(0)).encode(out);
+        case SYNTH_READY -> {
+          inFlight.txStatus().encode(out);
+          ready = true;
+        }
+        default -> e.error().encode(out);
+      }
+      s.out.own(out, e.kind() == Expected.Kind.SYNTH_READY);
+    }
+    if (ready) {
+      s.releaseIfDone();
+    }
+  }
+
+  private void relayParameterStatus(BackendPort from, Frame f) {
+    ParameterStatus ps = ParameterStatus.decode(f.body());
+    if (s.params.onReported(ps.name(), ps.value(), from.session().applied())) {
+      s.out.relay(f);
+    } else {
+      f.release();
+    }
+  }
+
+  private void noteFatal(Frame f) {
+    if (ErrorResponse.decode(f.body()).isFatal()) {
+      s.serverFatalRelayed = true;
+    }
+  }
+
+  /** A statement that cleared state went through: keep Sluice's bookkeeping true to it. */
+  private void onCommandComplete(Frame f) {
+    int len = f.size();
+    // Only "DISCARD ALL" (12 bytes with its NUL) and "DEALLOCATE ALL" (15) matter; skip the rest
+    // without decoding.
+    if (!s.transactionMode || s.server == null || (len != 5 + 12 && len != 5 + 15)) {
+      return;
+    }
+    String tag = CommandComplete.decode(f.body()).tag();
+    if (tag.equals("DISCARD ALL")) {
+      s.statements.clear();
+      s.params.resetToStartup();
+      s.server.session().reset();
+      s.gate.discardAll();
+    } else if (tag.equals("DEALLOCATE ALL")) {
+      s.statements.clear();
+      s.server.session().statements().clear();
+    }
+  }
+
+  // ---- running a batch again after a schema change ----
+
+  /** PostgreSQL's 0A000 "cached plan must not change result type" for a client's statement. */
+  private boolean isStalePlan(Frame f, Expected head) {
+    return head.kind() == Expected.Kind.BIND
+        && head.key() != null
+        && s.server != null
+        && RetryBatch.isStalePlan(ErrorResponse.decode(f.body()));
+  }
+
+  /**
+   * The failed batch has ended (its Sync answered {@code status}). When the failure left no
+   * transaction behind and nothing else is in flight, send the whole batch again: the stale
+   * statement was dropped, so it is prepared afresh on the way.
+   */
+  private boolean replayBatch(ReadyForQuery status) {
+    List<Frame> again = s.retry.takeForRetry(status == ReadyForQuery.IDLE && s.inFlight.isEmpty());
+    if (again == null) {
+      return false;
+    }
+    s.stats.retries.increment();
+    s.replaying = true;
+    try {
+      for (Frame f : again) {
+        s.requests.forward(f, Classified.NONE);
+      }
+    } finally {
+      s.replaying = false;
+    }
+    s.server.flush();
+    s.wroteToServer = false;
+    return true;
+  }
+}

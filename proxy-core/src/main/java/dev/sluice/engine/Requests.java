@@ -1,0 +1,404 @@
+package dev.sluice.engine;
+
+import dev.sluice.error.Severity;
+import dev.sluice.error.SqlState;
+import dev.sluice.protocol.Frame;
+import dev.sluice.protocol.FrontendType;
+import dev.sluice.protocol.backend.ErrorResponse;
+import dev.sluice.protocol.frontend.Bind;
+import dev.sluice.protocol.frontend.Describe;
+import dev.sluice.protocol.frontend.Parse;
+import dev.sluice.protocol.frontend.Query;
+import dev.sluice.protocol.frontend.Sync;
+import dev.sluice.session.ClientStatements;
+import dev.sluice.session.StatementKey;
+import dev.sluice.session.sql.Classification;
+import io.netty.buffer.ByteBuf;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The request path of one client session, in its stages: <b>classify</b> a Query or Parse text
+ * once; <b>admit</b> it (the session-state gate may pin the client or refuse the statement);
+ * <b>answer locally</b> what needs no backend (a Parse the backend already has, Close, DEALLOCATE,
+ * requests after a refusal up to the Sync); <b>rewrite</b> client statement names to the backend's;
+ * <b>send</b>, recording what the backend will answer in {@link InFlight}.
+ *
+ * <p>Every answer Sluice gives itself takes its place in {@link InFlight} like a request to the
+ * backend, so it reaches the client in protocol order ({@link Replies#emitSynthetic}).
+ */
+final class Requests {
+  // Statements that fail on purpose, in the server's log too, so they say why there.
+  private static final String FAIL_BATCH_SQL =
+      "SELECT \"sluice: the proxy answered this batch with an error; failing it here the same way\"";
+  private static final String REFUSED_SQL =
+      "SELECT \"sluice: statement refused by the proxy (--session-state reject)\"";
+
+  private final ClientSession s;
+  private final LocalAnswers local;
+
+  Requests(ClientSession s) {
+    this.s = s;
+    this.local = new LocalAnswers(s, this);
+  }
+
+  /** See {@link LocalAnswers#withoutBackend}. */
+  Classified answerWithoutBackend(Frame f) {
+    return local.withoutBackend(f);
+  }
+
+  /** One client message to the linked backend, through the stages. */
+  void forward(Frame f, Classified known) {
+    FrontendType type = f.isRun() ? FrontendType.COPY_DATA : FrontendType.of(f.type());
+    InFlight inFlight = s.inFlight;
+    if (inFlight.discardingUntilSync() && type != FrontendType.SYNC) {
+      f.release();
+      return;
+    }
+    if (s.transactionMode && !s.replaying) {
+      s.retry.offer(f, type, inFlight.freshBatch());
+    }
+    switch (type) {
+      case QUERY -> forwardQuery(f, known);
+      case FUNCTION_CALL -> send(f, Expected.FUNCTION_CALL);
+      case PARSE -> forwardParse(f, known);
+      case BIND -> forwardBind(f);
+      case DESCRIBE -> forwardDescribe(f);
+      case EXECUTE -> sendExtended(f, Expected.EXECUTE);
+      case CLOSE -> forwardClose(f);
+      case SYNC -> forwardSync(f);
+      case FLUSH -> send(f, null);
+      case COPY_DONE, COPY_FAIL -> {
+        inFlight.copyIn(false);
+        send(f, null);
+      }
+      default -> send(f, null);
+    }
+  }
+
+  // ---- classify ----
+
+  /** The classify stage: the text of a Query and what it does, decoded once. */
+  Classified classifyQuery(Frame f) {
+    String sql = ClientText.decode(f.body(), s.params.desired().get("client_encoding"));
+    return new Classified(sql, s.gate.classify(sql));
+  }
+
+  Classification classify(String sql) {
+    return s.gate.classify(sql);
+  }
+
+  // ---- send ----
+
+  private void send(Frame f, Expected e) {
+    s.server.write(f.buf());
+    s.wroteToServer = true;
+    if (e != null) {
+      s.inFlight.add(e);
+    }
+  }
+
+  private void sendExtended(Frame f, Expected e) {
+    s.inFlight.extendedOpen(true);
+    send(f, e);
+  }
+
+  /** A message Sluice built (a renamed Bind, a hidden Parse, ...). */
+  private void sendOwn(ByteBuf buf, Expected e) {
+    s.server.write(buf);
+    s.wroteToServer = true;
+    s.inFlight.add(e);
+  }
+
+  private ByteBuf buffer(int size) {
+    return s.out.port().alloc().buffer(size);
+  }
+
+  private void forwardSync(Frame f) {
+    if (s.inFlight.copyIn()) {
+      // The server ignores Sync during COPY IN and sends no ReadyForQuery for it.
+      send(f, null);
+      return;
+    }
+    s.inFlight.discardUntilSync(false);
+    s.inFlight.extendedOpen(false);
+    send(f, Expected.SYNC);
+    closeEvictedStatements();
+  }
+
+  // ---- Query ----
+
+  private void forwardQuery(Frame f, Classified known) {
+    if (!s.transactionMode) {
+      send(f, Expected.QUERY);
+      return;
+    }
+    Classified c = known.known() ? known : classifyQuery(f);
+    if (!admit(c.classification(), true)) {
+      f.release();
+      return;
+    }
+    if (local.deallocate(c)) {
+      f.release();
+      return;
+    }
+    send(f, Expected.QUERY);
+  }
+
+  // ---- admit ----
+
+  /**
+   * Applies what a statement does to session state before it is sent: the client is pinned (or the
+   * statement refused, with {@code --session-state reject}) for state that cannot follow it to
+   * another backend; tracked settings are noted to read back once the backend is idle.
+   *
+   * @return false when the statement was refused; the refusal is then queued for the client
+   */
+  boolean admit(Classification c, boolean simpleQuery) {
+    if (!s.transactionMode) {
+      return true;
+    }
+    SessionStateGate.Admission a = s.gate.admit(c, s.pool.reportedSettings());
+    if (a.refused()) {
+      refuse(a.refusedFor(), simpleQuery);
+      return false;
+    }
+    if (a.pinnedFor() != null) {
+      s.stats.pins.increment();
+      s.logPinned(a.pinnedFor());
+    }
+    return true;
+  }
+
+  private void refuse(String reason, boolean simpleQuery) {
+    s.stats.rejections.increment();
+    String message = SessionStateGate.refusal(reason);
+    if (!simpleQuery) {
+      synthesizeError(
+          ErrorResponse.of(
+              Severity.ERROR, SqlState.FEATURE_NOT_SUPPORTED.code(), message, null, null));
+      return;
+    }
+    // Sluice's error first, then a query that fails on the backend in its place, so that the
+    // ReadyForQuery the client gets reports what PostgreSQL would (a failed block stays failed).
+    s.inFlight.add(
+        Expected.error(
+            ErrorResponse.of(
+                Severity.ERROR,
+                SqlState.FEATURE_NOT_SUPPORTED.code(),
+                message,
+                null,
+                "Use session pooling for this client, or transaction-scoped forms such as SET"
+                    + " LOCAL and pg_advisory_xact_lock.")));
+    ByteBuf out = buffer(32);
+    new Query(REFUSED_SQL).encode(out);
+    sendOwn(out, Expected.REJECTED_QUERY);
+    s.replies.emitSynthetic();
+  }
+
+  // ---- Parse, Bind, Describe, Close: rewrite statement names ----
+
+  private void forwardParse(Frame f, Classified known) {
+    Parse p;
+    try {
+      p = Parse.decode(f.body());
+    } catch (RuntimeException e) {
+      f.release();
+      throw e;
+    }
+    InFlight inFlight = s.inFlight;
+    if (s.transactionMode) {
+      Classification c = known.known() ? known.classification() : classify(p.query());
+      if (!admit(c, false)) {
+        f.release();
+        inFlight.extendedOpen(true);
+        return;
+      }
+    }
+    if (!s.transactionMode || p.name().isEmpty()) {
+      sendExtended(f, Expected.PARSE);
+      return;
+    }
+    f.release();
+    inFlight.extendedOpen(true);
+    s.stats.clientParses.increment();
+    StatementKey key = new StatementKey(p.query(), p.parameterTypes(), statementContext());
+    ClientStatements.Route route =
+        s.statements.parse(p.name(), key, s.server.session().statements());
+    if (route instanceof ClientStatements.Route.Refuse r) {
+      synthesizeError(r);
+    } else if (route instanceof ClientStatements.Route.Send send) {
+      s.stats.serverParses.increment();
+      ByteBuf out = buffer(p.query().length() + 32);
+      new Parse(send.serverName(), p.query(), p.parameterTypes()).encode(out);
+      sendOwn(out, Expected.parse(key, p.name()));
+    } else {
+      // the backend already has it: ParseComplete from Sluice, in its place
+      inFlight.add(Expected.synthParse(key, p.name()));
+      s.replies.emitSynthetic();
+    }
+  }
+
+  private void forwardBind(Frame f) {
+    String statement;
+    try {
+      statement = Bind.decode(f.body()).statement();
+    } catch (RuntimeException e) {
+      f.release();
+      throw e;
+    }
+    if (!s.transactionMode || statement.isEmpty()) {
+      sendExtended(f, Expected.BIND);
+      return;
+    }
+    s.inFlight.extendedOpen(true);
+    ClientStatements.Route.Send send =
+        sendUnderServerName(statement, Bind.resultFormatCount(f.body()) > 1);
+    if (send == null) {
+      f.release();
+      return;
+    }
+    ByteBuf renamed = Bind.renameStatement(s.out.port().alloc(), f.body(), send.serverName());
+    f.release();
+    sendOwn(renamed, Expected.bind(send.key()));
+  }
+
+  private void forwardDescribe(Frame f) {
+    Describe d;
+    try {
+      d = Describe.decode(f.body());
+    } catch (RuntimeException e) {
+      f.release();
+      throw e;
+    }
+    if (!d.isStatement()) {
+      sendExtended(f, Expected.DESCRIBE_PORTAL);
+      return;
+    }
+    if (!s.transactionMode || d.name().isEmpty()) {
+      sendExtended(f, Expected.DESCRIBE_STATEMENT);
+      return;
+    }
+    f.release();
+    s.inFlight.extendedOpen(true);
+    ClientStatements.Route.Send send = sendUnderServerName(d.name(), false);
+    if (send == null) {
+      return;
+    }
+    ByteBuf out = buffer(send.serverName().length() + 8);
+    new Describe(Describe.STATEMENT, send.serverName()).encode(out, FrontendType.DESCRIBE.code());
+    sendOwn(out, Expected.DESCRIBE_STATEMENT);
+  }
+
+  private void forwardClose(Frame f) {
+    Describe c;
+    try {
+      c = Describe.decode(f.body());
+    } catch (RuntimeException e) {
+      f.release();
+      throw e;
+    }
+    if (!s.transactionMode || !c.isStatement() || c.name().isEmpty()) {
+      sendExtended(f, Expected.CLOSE);
+      return;
+    }
+    f.release();
+    s.inFlight.extendedOpen(true);
+    StatementKey key = ((ClientStatements.Route.Answer) s.statements.close(c.name())).key();
+    s.inFlight.add(
+        key == null ? Expected.SYNTH_CLOSE_COMPLETE : Expected.synthClose(key, c.name()));
+    s.replies.emitSynthetic();
+  }
+
+  /**
+   * Routes a Bind or Describe of the client's statement {@code clientName} on the linked backend:
+   * its server-side name there, after preparing it there (hidden from the client) when this backend
+   * lacks it; null after answering 26000 when the client has no such statement.
+   */
+  private ClientStatements.Route.Send sendUnderServerName(
+      String clientName, boolean perColumnFormats) {
+    ClientStatements.Route route =
+        s.statements.use(clientName, s.server.session().statements(), perColumnFormats);
+    if (route instanceof ClientStatements.Route.Stale) {
+      synthesizeError(stalePlan());
+      return null;
+    }
+    if (!(route instanceof ClientStatements.Route.Send send)) {
+      synthesizeError((ClientStatements.Route.Refuse) route);
+      return null;
+    }
+    if (send.prepareFirst()) {
+      s.stats.serverParses.increment();
+      StatementKey key = send.key();
+      ByteBuf out = buffer(key.query().length() + 32);
+      new Parse(send.serverName(), key.query(), key.parameterTypes()).encode(out);
+      sendOwn(out, Expected.hiddenParse(key));
+    }
+    return send;
+  }
+
+  /**
+   * PostgreSQL's own error for a statement whose result shape changed under it, routine included:
+   * drivers (pgjdbc) recognize it by its SQLSTATE and routine and prepare the statement again.
+   */
+  private static ErrorResponse stalePlan() {
+    Map<Character, String> f = new LinkedHashMap<>();
+    f.put(ErrorResponse.SEVERITY, "ERROR");
+    f.put(ErrorResponse.SEVERITY_V, "ERROR");
+    f.put(ErrorResponse.CODE, SqlState.FEATURE_NOT_SUPPORTED.code());
+    f.put(ErrorResponse.MESSAGE, "cached plan must not change result type");
+    f.put(ErrorResponse.ROUTINE, "RevalidateCachedQuery");
+    return new ErrorResponse(f);
+  }
+
+  private void synthesizeError(ClientStatements.Route.Refuse r) {
+    synthesizeError(ErrorResponse.of(Severity.ERROR, r.state().code(), r.message(), null, null));
+  }
+
+  /**
+   * Answers the current request with {@code error} as PostgreSQL would: the error in its place,
+   * then nothing until the client's Sync. A deliberately invalid Parse puts the backend into the
+   * same error state, so the ReadyForQuery that ends the batch reports the transaction status
+   * PostgreSQL would (a failed transaction block stays failed).
+   */
+  private void synthesizeError(ErrorResponse error) {
+    s.inFlight.add(Expected.error(error));
+    ByteBuf out = buffer(32);
+    new Parse("", FAIL_BATCH_SQL, new int[0]).encode(out);
+    sendOwn(out, Expected.HIDDEN_FAIL);
+    s.inFlight.discardUntilSync(true);
+    s.replies.emitSynthetic();
+  }
+
+  /** Closes statements the backend's LRU evicted, now that the batch that used them synced. */
+  private void closeEvictedStatements() {
+    if (s.server == null || !s.server.session().statements().hasEvicted()) {
+      return;
+    }
+    List<String> names = s.server.session().statements().takeEvicted();
+    for (String name : names) {
+      ByteBuf out = buffer(name.length() + 8);
+      new Describe(Describe.STATEMENT, name).encode(out, FrontendType.CLOSE.code());
+      sendOwn(out, Expected.HIDDEN_CLOSE);
+    }
+    ByteBuf sync = buffer(5);
+    Sync.encode(sync);
+    sendOwn(sync, Expected.HIDDEN_SYNC);
+    s.stats.evictions.add(names.size());
+  }
+
+  /**
+   * What else decides a statement's meaning besides its text: the search path it resolves names in,
+   * and the encoding its bytes are in.
+   */
+  String statementContext() {
+    Map<String, String> d = s.params.desired();
+    return d.getOrDefault("search_path", "") + '\u0001' + d.getOrDefault("client_encoding", "");
+  }
+
+  /** An answer Sluice owes in place of a request, emitted once everything before it is. */
+  void answerInPlace(Expected e) {
+    s.inFlight.add(e);
+  }
+}
