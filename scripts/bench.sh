@@ -97,7 +97,8 @@ die() {
 }
 
 usage() {
-  sed -n '2,30s/^# \{0,1\}//p' "$0" >&2
+  # The header comment: from line 2 to the first line that is not a comment.
+  sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0" >&2
   exit 2
 }
 
