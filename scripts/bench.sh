@@ -25,6 +25,16 @@
 # the table shows medians. --quick is --duration 3 --rounds 1 --warmup 2, for smoke tests.
 # The machine is shared and noisy: read ratios, not absolute TPS.
 #
+# Proxy CPU per transaction: just before and just after each run against PgBouncer or Sluice,
+# bench.sh reads the proxy process's CPU time, utime + stime from /proc/PID/stat (all of its
+# threads: for Sluice the JVM's, so JIT compilation and GC count too), in clock ticks (getconf
+# CLK_TCK, usually 100 a second: 10 ms each). The difference divided by the transactions
+# pgbench processed ('number of transactions actually processed') is the run's CPU/txn in
+# microseconds; it includes the run's logins and disconnects. Direct PostgreSQL has no proxy:
+# n/a. The table shows the median CPU/txn of each proxy and their ratio sluice/pgbouncer (lower
+# is cheaper). PgBouncer uses one thread, Sluice one event loop per CPU; both share the CPUs
+# with pgbench and PostgreSQL, so CPU/txn also depends on the load, like TPS.
+#
 # Exits non-zero when a pgbench run failed, hung or reported failed transactions, or when Sluice
 # or PgBouncer died; the logs are then kept and their directory printed (--keep-logs: always).
 # MORE_SLUICE_FLAGS go to 'sluice run' (not --pool-mode or --pool-size, which bench.sh sets);
@@ -40,6 +50,8 @@ readonly READY_TIMEOUT_SECONDS=30
 readonly HANG_GRACE_SECONDS=60
 readonly TARGETS=(direct pgbouncer sluice)
 readonly WORKLOADS=(select-simple select-extended select-prepared tpcb-simple connect-select)
+CLOCK_TICKS_PER_SECOND=$(getconf CLK_TCK 2>/dev/null || echo 100)
+readonly CLOCK_TICKS_PER_SECOND
 
 # shellcheck source=scripts/lib/ports.sh
 source "$ROOT/scripts/lib/ports.sh"
@@ -97,7 +109,8 @@ die() {
 }
 
 usage() {
-  sed -n '2,30s/^# \{0,1\}//p' "$0" >&2
+  # The header comment: from line 2 to the first line that is not a comment.
+  sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0" >&2
   exit 2
 }
 
@@ -407,18 +420,47 @@ pgbouncer_pools_prepared() {
   ((major > 1 || (major == 1 && minor >= 21)))
 }
 
-# One pgbench run of SECONDS; appends "workload target round status tps latency_ms failed" to
-# results. ROUND is a number, or "warmup" for a run that is left out of the medians.
+# The pid of TARGET's proxy process; empty for direct.
+proxy_pid() {
+  case $1 in
+    pgbouncer) echo "$pgbouncer_pid" ;;
+    sluice) echo "$sluice_pid" ;;
+  esac
+}
+
+# The CPU time process PID has used so far, user plus system, over all its threads, in clock
+# ticks; empty when there is no such process. In /proc/PID/stat these are fields 14 and 15,
+# counted after the ')' that closes field 2, the command name, which may hold spaces itself.
+cpu_ticks_of() {
+  local pid=$1 stat fields
+  [[ -n $pid ]] && { stat=$(<"/proc/$pid/stat"); } 2>/dev/null || return 0
+  read -ra fields <<<"${stat##*)}"
+  # fields[0] is field 3 (the state), so field N is fields[N - 3].
+  echo $((fields[11] + fields[12]))
+}
+
+# Microseconds of CPU per transaction for TICKS clock ticks over TRANSACTIONS; empty when either
+# is unknown or there were no transactions.
+cpu_us_per_txn() {
+  local ticks=$1 transactions=$2
+  [[ -n $ticks && -n $transactions && $transactions != 0 ]] || return 0
+  awk -v t="$ticks" -v hz="$CLOCK_TICKS_PER_SECOND" -v n="$transactions" \
+    'BEGIN { printf "%.1f", t / hz * 1e6 / n }'
+}
+
+# One pgbench run of SECONDS; appends "workload target round status tps latency_ms failed
+# transactions cpu_ticks cpu_us_per_txn" to results (the last two are the proxy's; - for direct).
+# ROUND is a number, or "warmup" for a run that is left out of the medians.
 run_one() {
   local workload=$1 target=$2 round=$3 seconds=$4 out status=ok rc=0 args
   out=$logs/pgbench-$workload-$target-$round.log
   read -ra args <<<"$(workload_args "$workload")"
   if target_dead "$target"; then
-    echo "$workload $target $round skipped - - -" >>"$work/results"
+    echo "$workload $target $round skipped - - - - - -" >>"$work/results"
     return
   fi
   if [[ $workload == select-prepared && $target == pgbouncer ]] && ! pgbouncer_pools_prepared; then
-    echo "$workload $target $round n/a - - -" >>"$work/results"
+    echo "$workload $target $round n/a - - - - - -" >>"$work/results"
     return
   fi
   [[ $workload != tpcb-simple ]] || reset_tpcb_tables
@@ -427,18 +469,27 @@ run_one() {
   else
     printf 'bench: round %d/%d  %-16s %-10s ' "$round" "$rounds" "$workload" "$target"
   fi
+  local pid cpu_before cpu_after ticks=""
+  pid=$(proxy_pid "$target")
+  cpu_before=$(cpu_ticks_of "$pid")
   as_client --limit "$((seconds + HANG_GRACE_SECONDS))" pgbench "$target" -n -c "$clients" -j "$jobs" \
     -T "$seconds" "${args[@]}" "$url_db" \
     >"$out" 2>&1 || rc=$?
+  cpu_after=$(cpu_ticks_of "$pid")
+  if [[ -n $cpu_before && -n $cpu_after ]]; then
+    ticks=$((cpu_after - cpu_before))
+  fi
   case $rc in
     0) ;;
     124 | 137) status=hung ;;
     *) status=exit$rc ;;
   esac
-  local tps latency failures
+  local tps latency failures transactions cpu
   tps=$(tps_of "$out")
   latency=$(sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p' "$out" | head -n 1)
   failures=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$out" | head -n 1)
+  transactions=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out" | head -n 1)
+  cpu=$(cpu_us_per_txn "$ticks" "$transactions")
   if [[ $status == ok ]] && grep -q 'aborted' "$out"; then
     status=aborted
   fi
@@ -446,15 +497,22 @@ run_one() {
   if [[ $status == ok && -z $tps && $round != warmup ]]; then
     status=no-tps
   fi
-  echo "$workload $target $round $status ${tps:--} ${latency:--} ${failures:--}" >>"$work/results"
-  printf '%9s tps %8s ms  failed %s  %s\n' "$(one_decimal "$tps")" "$(one_decimal "$latency")" \
-    "${failures:--}" "$status"
+  echo "$workload $target $round $status ${tps:--} ${latency:--} ${failures:--} ${transactions:--}" \
+    "${ticks:--} ${cpu:--}" >>"$work/results"
+  printf '%9s tps %8s ms  proxy CPU %7s us/txn  failed %s  %s\n' "$(one_decimal "$tps")" \
+    "$(one_decimal "$latency")" "$(proxy_cpu_or_na "$target" "$cpu")" "${failures:--}" "$status"
   if [[ $status != ok || ${failures:-0} != 0 ]]; then
     failed=true
     warn "$workload against $target, $round: $status, ${failures:-?} failed transactions; output in $out:"
     grep -E 'error|aborted|FATAL|ERROR|failed' "$out" | head -n 10 >&2 || true
   fi
   check_alive
+}
+
+# What to print for CPU, the proxy CPU/txn of a run against TARGET: n/a for direct, which has no
+# proxy.
+proxy_cpu_or_na() {
+  if [[ $1 == direct ]]; then echo n/a; else echo "${2:--}"; fi
 }
 
 # The TPS line of a pgbench run; PostgreSQL 14+ prints one, older versions two.
@@ -497,7 +555,6 @@ run_all() {
   done
 }
 
-# The median of column COLUMN (5 = tps, 6 = latency) over the completed rounds of one cell.
 # What to print for a workload and target without a median: n/a when it was not applicable.
 missing() {
   if awk -v w="$1" -v t="$2" '$1 == w && $2 == t && $4 == "n/a" { found = 1 } END { exit !found }' \
@@ -508,6 +565,8 @@ missing() {
   fi
 }
 
+# The median of column COLUMN (5 = tps, 6 = latency, 10 = proxy CPU us/txn) over the completed
+# rounds of one cell; empty when there is none.
 median() {
   local workload=$1 target=$2 column=$3
   awk -v w="$workload" -v t="$target" -v c="$column" \
@@ -562,24 +621,32 @@ print_report() {
   sluice_rss=$(rss_of "$sluice_pid")
   pgbouncer_rss=$(rss_of "$pgbouncer_pid")
   local line
-  line=$(printf '%099d' 0 | tr 0 -)
+  line=$(printf '%0105d' 0 | tr 0 -)
   echo
   echo "pgbench -c $clients -j $jobs -T $duration, scale $scale, $rounds round(s), medians;" \
     "pool size $pool_size (Sluice and PgBouncer, transaction mode)"
   echo "$(nproc) CPUs, load average $load_at_start at the start, $(load_average) at the end;" \
     "PostgreSQL $(as_client psql direct -X -A -t -d "$url_db" -c 'SHOW server_version' 2>/dev/null || echo '?')"
+  echo "proxy CPU/txn: the proxy process's utime+stime over each run (/proc/PID/stat) per transaction"
   echo "$line"
-  printf '%-16s | %12s | %15s | %12s | %13s | %16s\n' workload "direct TPS" "pgbouncer TPS" "sluice TPS" \
-    sluice/direct sluice/pgbouncer
+  # A row's columns, grouped under the first header line.
+  local row='%-16s | %9s %9s %9s | %9s %9s | %13s | %7s %8s\n'
+  printf '%-16s | %-29s | %-19s | %-13s | %-16s\n' "" TPS "proxy CPU us/txn" sluice/direct sluice/pgbouncer
+  # shellcheck disable=SC2059 # the format is the row layout, shared by the header and the rows
+  printf "$row" workload direct pgbouncer sluice pgbouncer sluice TPS TPS CPU/txn
   echo "$line"
   for workload in "${WORKLOADS[@]}"; do
-    local d p s
+    local d p s pc sc
     d=$(median "$workload" direct 5)
     p=$(median "$workload" pgbouncer 5)
     s=$(median "$workload" sluice 5)
-    printf '%-16s | %12s | %15s | %12s | %13s | %16s\n' "$workload" "${d:-$(missing "$workload" direct)}" \
+    pc=$(median "$workload" pgbouncer 10)
+    sc=$(median "$workload" sluice 10)
+    # shellcheck disable=SC2059
+    printf "$row" "$workload" "${d:-$(missing "$workload" direct)}" \
       "${p:-$(missing "$workload" pgbouncer)}" "${s:-$(missing "$workload" sluice)}" \
-      "$(ratio "$s" "$d")" "$(ratio "$s" "$p")"
+      "${pc:-$(missing "$workload" pgbouncer)}" "${sc:-$(missing "$workload" sluice)}" \
+      "$(ratio "$s" "$d")" "$(ratio "$s" "$p")" "$(ratio "$sc" "$pc")"
   done
   echo "$line"
   printf '%-16s | %12s | %15s | %12s\n' "latency avg ms" direct pgbouncer sluice
