@@ -1,8 +1,8 @@
 package dev.sluice.auth;
 
-import dev.sluice.error.Severity;
 import dev.sluice.error.SluiceException;
 import dev.sluice.error.SqlState;
+import dev.sluice.protocol.Severity;
 
 /**
  * A client gave the wrong password, or named a user Sluice does not know (the two must look the

@@ -1,9 +1,9 @@
 package dev.sluice.engine;
 
-import dev.sluice.error.Severity;
 import dev.sluice.error.SqlState;
 import dev.sluice.protocol.Frame;
 import dev.sluice.protocol.FrontendType;
+import dev.sluice.protocol.Severity;
 import dev.sluice.protocol.backend.ErrorResponse;
 import dev.sluice.protocol.frontend.Bind;
 import dev.sluice.protocol.frontend.Describe;

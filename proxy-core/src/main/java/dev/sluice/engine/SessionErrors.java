@@ -2,9 +2,9 @@ package dev.sluice.engine;
 
 import dev.sluice.error.SafeErrors;
 import dev.sluice.error.ServerErrorException;
-import dev.sluice.error.Severity;
 import dev.sluice.error.SluiceException;
 import dev.sluice.error.SqlState;
+import dev.sluice.protocol.Severity;
 import dev.sluice.protocol.backend.ErrorResponse;
 import java.util.LinkedHashMap;
 import java.util.Map;

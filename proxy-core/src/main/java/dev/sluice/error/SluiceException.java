@@ -1,5 +1,6 @@
 package dev.sluice.error;
 
+import dev.sluice.protocol.Severity;
 import dev.sluice.protocol.backend.ErrorResponse;
 
 /**

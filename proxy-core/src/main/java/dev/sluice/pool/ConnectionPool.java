@@ -1,10 +1,10 @@
 package dev.sluice.pool;
 
 import dev.sluice.error.SafeErrors;
-import dev.sluice.error.Severity;
 import dev.sluice.error.SluiceException;
 import dev.sluice.error.SqlState;
 import dev.sluice.logging.LogThrottle;
+import dev.sluice.protocol.Severity;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;

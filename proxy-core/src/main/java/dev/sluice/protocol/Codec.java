@@ -1,6 +1,5 @@
 package dev.sluice.protocol;
 
-import dev.sluice.error.SluiceException;
 import io.netty.buffer.ByteBuf;
 import io.netty.util.ByteProcessor;
 import java.nio.charset.Charset;
@@ -30,7 +29,7 @@ public final class Codec {
     int start = body.readerIndex();
     int nul = body.forEachByte(start, body.readableBytes(), ByteProcessor.FIND_NUL);
     if (nul < 0) {
-      throw SluiceException.protocolViolation("invalid message format: unterminated string");
+      throw new ProtocolViolationException("invalid message format: unterminated string");
     }
     String s = body.toString(start, nul - start, charset);
     body.readerIndex(nul + 1);
@@ -71,14 +70,14 @@ public final class Codec {
   /** Fails with 08P01 unless {@code body} has at least {@code n} readable bytes. */
   public static void require(ByteBuf body, int n, String what) {
     if (body.readableBytes() < n) {
-      throw SluiceException.protocolViolation("invalid message format: truncated " + what);
+      throw new ProtocolViolationException("invalid message format: truncated " + what);
     }
   }
 
   /** Fails with 08P01 when bytes remain after the last field of a message. */
   public static void requireEnd(ByteBuf body, String what) {
     if (body.isReadable()) {
-      throw SluiceException.protocolViolation("invalid message format: trailing bytes in " + what);
+      throw new ProtocolViolationException("invalid message format: trailing bytes in " + what);
     }
   }
 }

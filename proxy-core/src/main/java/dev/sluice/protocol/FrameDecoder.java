@@ -1,6 +1,5 @@
 package dev.sluice.protocol;
 
-import dev.sluice.error.SluiceException;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
@@ -20,7 +19,7 @@ import java.util.List;
  *   <li>{@link State#MESSAGES}: typed messages ({@code type, int32 length, body}). Consecutive
  *       messages whose type is marked pass-through are emitted together as one {@link Frame#RUN}.
  *   <li>{@link State#FAILED}: after a protocol violation every further byte is dropped; the
- *       violation itself surfaces once as a {@link SluiceException} with SQLSTATE 08P01.
+ *       violation itself surfaces once as a {@link ProtocolViolationException} (08P01 above).
  * </ul>
  *
  * <p>Limits are checked on the length field, before a byte of the body is buffered. A client's
@@ -268,6 +267,6 @@ public final class FrameDecoder extends ByteToMessageDecoder {
   private void fail(ByteBuf in, String message) {
     state = State.FAILED;
     in.skipBytes(in.readableBytes());
-    throw SluiceException.protocolViolation(message);
+    throw new ProtocolViolationException(message);
   }
 }

@@ -2,8 +2,8 @@ package dev.sluice.auth;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sluice.error.Severity;
 import dev.sluice.error.SqlState;
+import dev.sluice.protocol.Severity;
 import org.junit.jupiter.api.Test;
 
 class AuthenticationFailedExceptionTest {

@@ -8,9 +8,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.InstanceOfAssertFactories.type;
 
-import dev.sluice.error.Severity;
 import dev.sluice.error.SluiceException;
 import dev.sluice.error.SqlState;
+import dev.sluice.protocol.Severity;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;

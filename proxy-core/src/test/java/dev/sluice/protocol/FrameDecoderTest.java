@@ -3,7 +3,6 @@ package dev.sluice.protocol;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.sluice.error.SluiceException;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -108,7 +107,7 @@ class FrameDecoderTest {
     EmbeddedChannel other = new EmbeddedChannel(FrameDecoder.forClient(1 << 20));
     assertThatThrownBy(() -> other.writeInbound(hex("00000008 04d2162f 00000010")))
         .isInstanceOf(DecoderException.class)
-        .hasCauseInstanceOf(SluiceException.class)
+        .hasCauseInstanceOf(ProtocolViolationException.class)
         .hasMessageContaining("unexpected data after an encryption request");
     Object first = other.readInbound();
     ((Frame) first).release();
@@ -119,7 +118,7 @@ class FrameDecoderTest {
   void oversizedStartupPacketIsAProtocolViolation() {
     channel = new EmbeddedChannel(FrameDecoder.forClient(1 << 20));
     assertThatThrownBy(() -> channel.writeInbound(hex("00002711 00030000")))
-        .hasCauseInstanceOf(SluiceException.class)
+        .hasCauseInstanceOf(ProtocolViolationException.class)
         .hasMessageContaining("invalid startup packet length 10001");
     assertThat(((FrameDecoder) channel.pipeline().first()).state())
         .isEqualTo(FrameDecoder.State.FAILED);
@@ -134,9 +133,9 @@ class FrameDecoderTest {
     channel.writeInbound(hex("00000010 00030000 7573657200 7500 00"));
     drain();
     assertThatThrownBy(() -> channel.writeInbound(hex("51 00100000 41")))
-        .hasCauseInstanceOf(SluiceException.class)
+        .hasCauseInstanceOf(ProtocolViolationException.class)
         .hasMessageContaining("message of 1048576 bytes (type 'Q') exceeds the limit");
-    SluiceException e = violation(() -> channel.writeInbound(hex("00")));
+    ProtocolViolationException e = violation(() -> channel.writeInbound(hex("00")));
     assertThat(e).isNull();
   }
 
@@ -144,7 +143,7 @@ class FrameDecoderTest {
   void lengthBelowFourIsAProtocolViolation() {
     channel = new EmbeddedChannel(FrameDecoder.forServer(1 << 20));
     assertThatThrownBy(() -> channel.writeInbound(hex("5a 00000003")))
-        .hasCauseInstanceOf(SluiceException.class)
+        .hasCauseInstanceOf(ProtocolViolationException.class)
         .hasMessageContaining("invalid message length 3");
   }
 
@@ -152,7 +151,7 @@ class FrameDecoderTest {
   void framesBeforeAViolationAreStillDelivered() {
     channel = new EmbeddedChannel(FrameDecoder.forServer(1 << 20));
     assertThatThrownBy(() -> channel.writeInbound(hex("5a 00000005 49 5a 00000002")))
-        .hasCauseInstanceOf(SluiceException.class);
+        .hasCauseInstanceOf(ProtocolViolationException.class);
     assertThat(drain()).extracting(Frame::type).containsExactly((byte) 'Z');
   }
 
@@ -172,7 +171,7 @@ class FrameDecoderTest {
     drain();
     // a password message declaring 100 MB: refused on its header, nothing buffered
     assertThatThrownBy(() -> channel.writeInbound(hex("70 06400000 41")))
-        .hasCauseInstanceOf(SluiceException.class)
+        .hasCauseInstanceOf(ProtocolViolationException.class)
         .hasMessageContaining("exceeds the limit of 65535 bytes before login");
   }
 
@@ -281,12 +280,12 @@ class FrameDecoderTest {
     }
   }
 
-  private static SluiceException violation(Runnable r) {
+  private static ProtocolViolationException violation(Runnable r) {
     try {
       r.run();
       return null;
     } catch (DecoderException e) {
-      return (SluiceException) e.getCause();
+      return (ProtocolViolationException) e.getCause();
     }
   }
 }

@@ -3,8 +3,6 @@ package dev.sluice.protocol;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.sluice.error.Severity;
-import dev.sluice.error.SluiceException;
 import dev.sluice.protocol.backend.Authentication;
 import dev.sluice.protocol.backend.BackendKeyData;
 import dev.sluice.protocol.backend.CommandComplete;
@@ -68,7 +66,7 @@ class MessageCodecTest {
   @Test
   void queryWithoutTerminatorIsAViolationNotAnOverread() {
     assertThatThrownBy(() -> Query.decode(body("510000000c73656c6563742031")))
-        .isInstanceOf(SluiceException.class)
+        .isInstanceOf(ProtocolViolationException.class)
         .hasMessageContaining("unterminated string");
   }
 

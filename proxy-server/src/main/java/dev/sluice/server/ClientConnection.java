@@ -7,7 +7,6 @@ import dev.sluice.engine.CloseReason;
 import dev.sluice.engine.SessionErrors;
 import dev.sluice.error.SafeErrors;
 import dev.sluice.error.ServerErrorException;
-import dev.sluice.error.Severity;
 import dev.sluice.error.SluiceException;
 import dev.sluice.error.SqlState;
 import dev.sluice.logging.ConnLog;
@@ -15,6 +14,8 @@ import dev.sluice.protocol.Frame;
 import dev.sluice.protocol.FrameDecoder;
 import dev.sluice.protocol.FrontendType;
 import dev.sluice.protocol.ProtocolCodes;
+import dev.sluice.protocol.ProtocolViolationException;
+import dev.sluice.protocol.Severity;
 import dev.sluice.protocol.backend.Authentication;
 import dev.sluice.protocol.backend.BackendKeyData;
 import dev.sluice.protocol.backend.ErrorResponse;
@@ -128,7 +129,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
         case CLOSED -> f.release();
         default -> onMessage(f);
       }
-    } catch (SluiceException | ServerErrorException e) {
+    } catch (SluiceException | ServerErrorException | ProtocolViolationException e) {
       fail(e);
     }
   }
@@ -163,7 +164,9 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
       // that sends Terminate before its startup packet (node-postgres does) expects nothing back.
       ConnLog.debug(log, id, "invalid startup packet: {}", SafeErrors.describe(t));
       close(CloseReason.PROTOCOL_VIOLATION, null);
-    } else if (t instanceof SluiceException || t instanceof ServerErrorException) {
+    } else if (t instanceof SluiceException
+        || t instanceof ServerErrorException
+        || t instanceof ProtocolViolationException) {
       fail(t);
     } else if (t instanceof IOException) {
       ConnLog.debug(log, id, "client connection error: {}", SafeErrors.describe(t));
@@ -182,7 +185,8 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   }
 
   private static boolean isProtocolViolation(Throwable t) {
-    return t instanceof SluiceException e && e.state() == SqlState.PROTOCOL_VIOLATION;
+    return t instanceof ProtocolViolationException
+        || (t instanceof SluiceException e && e.state() == SqlState.PROTOCOL_VIOLATION);
   }
 
   // ---- startup and login ----
@@ -433,7 +437,11 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   // ---- closing ----
 
   /** Ends the connection with {@code t} as a FATAL error: the server's own, or Sluice's. */
-  private void fail(Throwable t) {
+  private void fail(Throwable cause) {
+    Throwable t =
+        cause instanceof ProtocolViolationException p
+            ? SluiceException.protocolViolation(p.getMessage())
+            : cause;
     if (t instanceof ServerErrorException se) {
       close(CloseReason.LOGIN_FAILED, se.error());
       return;

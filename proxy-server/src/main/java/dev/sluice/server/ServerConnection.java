@@ -7,7 +7,6 @@ import dev.sluice.backend.BackendState;
 import dev.sluice.engine.BackendPort;
 import dev.sluice.error.SafeErrors;
 import dev.sluice.error.ServerErrorException;
-import dev.sluice.error.Severity;
 import dev.sluice.error.SluiceException;
 import dev.sluice.error.SqlState;
 import dev.sluice.logging.ConnLog;
@@ -15,6 +14,8 @@ import dev.sluice.pool.PooledConnection;
 import dev.sluice.protocol.BackendType;
 import dev.sluice.protocol.Frame;
 import dev.sluice.protocol.ProtocolCodes;
+import dev.sluice.protocol.ProtocolViolationException;
+import dev.sluice.protocol.Severity;
 import dev.sluice.protocol.backend.Authentication;
 import dev.sluice.protocol.backend.BackendKeyData;
 import dev.sluice.protocol.backend.ErrorResponse;
@@ -250,6 +251,11 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
       onLoginFrame(f);
     } catch (ServerErrorException | SluiceException e) {
       failLogin(e);
+    } catch (ProtocolViolationException e) {
+      failLogin(
+          SluiceException.fatal(
+              SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+              "the upstream server broke the protocol during login: " + e.getMessage()));
     } finally {
       f.release();
     }

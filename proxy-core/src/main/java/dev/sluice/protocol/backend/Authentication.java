@@ -1,8 +1,8 @@
 package dev.sluice.protocol.backend;
 
-import dev.sluice.error.SluiceException;
 import dev.sluice.protocol.BackendType;
 import dev.sluice.protocol.Codec;
+import dev.sluice.protocol.ProtocolViolationException;
 import io.netty.buffer.ByteBuf;
 import java.util.ArrayList;
 import java.util.List;
@@ -64,7 +64,7 @@ public sealed interface Authentication {
       case SASL_FINAL -> new SaslFinal(rest(body));
       default -> {
         if (subtype < 0) {
-          throw SluiceException.protocolViolation("invalid authentication request " + subtype);
+          throw new ProtocolViolationException("invalid authentication request " + subtype);
         }
         yield new Unsupported(subtype);
       }

@@ -1,8 +1,8 @@
 package dev.sluice.protocol.backend;
 
-import dev.sluice.error.Severity;
 import dev.sluice.protocol.BackendType;
 import dev.sluice.protocol.Codec;
+import dev.sluice.protocol.Severity;
 import io.netty.buffer.ByteBuf;
 import java.util.Collections;
 import java.util.LinkedHashMap;

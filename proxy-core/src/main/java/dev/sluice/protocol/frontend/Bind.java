@@ -1,8 +1,8 @@
 package dev.sluice.protocol.frontend;
 
-import dev.sluice.error.SluiceException;
 import dev.sluice.protocol.Codec;
 import dev.sluice.protocol.FrontendType;
+import dev.sluice.protocol.ProtocolViolationException;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.CompositeByteBuf;
@@ -52,7 +52,7 @@ public record Bind(String portal, String statement) {
         }
       }
       return b.readUnsignedShort();
-    } catch (IndexOutOfBoundsException | SluiceException e) {
+    } catch (IndexOutOfBoundsException | ProtocolViolationException e) {
       return -1;
     }
   }

@@ -1,7 +1,7 @@
 package dev.sluice.protocol.frontend;
 
-import dev.sluice.error.SluiceException;
 import dev.sluice.protocol.Codec;
+import dev.sluice.protocol.ProtocolViolationException;
 import io.netty.buffer.ByteBuf;
 
 /**
@@ -17,7 +17,7 @@ public record Describe(byte kind, String name) {
     Codec.require(body, 2, "Describe/Close");
     byte kind = body.readByte();
     if (kind != STATEMENT && kind != PORTAL) {
-      throw SluiceException.protocolViolation(
+      throw new ProtocolViolationException(
           "invalid Describe/Close target type '" + (char) kind + "'");
     }
     String name = Codec.readCStringRaw(body);

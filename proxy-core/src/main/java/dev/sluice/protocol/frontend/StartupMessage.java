@@ -1,8 +1,8 @@
 package dev.sluice.protocol.frontend;
 
-import dev.sluice.error.SluiceException;
 import dev.sluice.protocol.Codec;
 import dev.sluice.protocol.ProtocolCodes;
+import dev.sluice.protocol.ProtocolViolationException;
 import io.netty.buffer.ByteBuf;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -25,7 +25,7 @@ public record StartupMessage(int protocolVersion, Map<String, String> parameters
     Map<String, String> params = new LinkedHashMap<>();
     while (true) {
       if (!body.isReadable()) {
-        throw SluiceException.protocolViolation(
+        throw new ProtocolViolationException(
             "invalid startup packet layout: expected terminator as last byte");
       }
       String name = Codec.readCString(body);
@@ -34,7 +34,7 @@ public record StartupMessage(int protocolVersion, Map<String, String> parameters
       }
       String value = Codec.readCString(body);
       if (params.put(name, value) != null) {
-        throw SluiceException.protocolViolation(
+        throw new ProtocolViolationException(
             "invalid startup packet: parameter \"" + name + "\" given twice");
       }
     }

@@ -1,4 +1,4 @@
-package dev.sluice.error;
+package dev.sluice.protocol;
 
 /** ErrorResponse severities Sluice sends: ERROR keeps the session, FATAL ends it. */
 public enum Severity {
