@@ -362,9 +362,10 @@ class SessionPinningIT {
             run(c, "SET search_path = " + path);
             exp.set(0, path);
           } else if (dice < 8) {
-            String timeout = (1000 + random.nextInt(9000)) + "ms";
-            run(c, "SET statement_timeout = '" + timeout + "'");
-            exp.set(1, timeout);
+            int ms = 1000 + random.nextInt(9000);
+            run(c, "SET statement_timeout = '" + ms + "ms'");
+            // PostgreSQL shows a whole number of seconds in seconds
+            exp.set(1, ms % 1000 == 0 ? ms / 1000 + "s" : ms + "ms");
           } else if (dice < 9 && k == 0 && firstMayPin) {
             Trigger t = triggers[random.nextInt(triggers.length)];
             if (!t.observable() || !exp.get(t.column).equals(fresh.get(t.column))) {
