@@ -11,6 +11,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Locale;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -26,7 +27,6 @@ import org.postgresql.util.PSQLException;
 /** Statement.cancel() reaches the backend serving that client, and only that one. */
 @ExtendWith(PostgresExtension.class)
 class CancelIT {
-  private static final String VICTIM_SQL = "SELECT pg_sleep(30)";
   private static final long WAIT_NANOS = TimeUnit.SECONDS.toNanos(10);
 
   private final PostgresServer pg;
@@ -57,10 +57,13 @@ class CancelIT {
                 }
                 return null;
               });
+      // named per run, so that pg_stat_activity shows this victim's query and no other
+      String victimSql =
+          "SELECT pg_sleep(30) AS cancel_victim_" + mode.name().toLowerCase(Locale.ROOT);
       Statement st = victim.createStatement();
-      Future<?> victimQuery = workers.submit(() -> st.executeQuery(VICTIM_SQL));
+      Future<?> victimQuery = workers.submit(() -> st.executeQuery(victimSql));
 
-      awaitVictimSleeping();
+      awaitActive(victimSql);
       int otherBeforeCancel = otherQueries.get();
       long t0 = System.nanoTime();
       st.cancel();
@@ -99,7 +102,7 @@ class CancelIT {
    * Waits until PostgreSQL itself reports the victim's query as running: a cancel sent before the
    * backend has started it would find nothing to cancel.
    */
-  private void awaitVictimSleeping() throws SQLException, InterruptedException {
+  private void awaitActive(String query) throws SQLException, InterruptedException {
     String sql =
         "SELECT count(*) FROM pg_stat_activity WHERE datname = ? AND state = 'active'"
             + " AND query = ?";
@@ -107,7 +110,7 @@ class CancelIT {
     try (Connection su = pg.connectSuper();
         PreparedStatement ps = su.prepareStatement(sql)) {
       ps.setString(1, pg.appDatabase());
-      ps.setString(2, VICTIM_SQL);
+      ps.setString(2, query);
       while (true) {
         try (ResultSet rs = ps.executeQuery()) {
           rs.next();
@@ -116,7 +119,7 @@ class CancelIT {
           }
         }
         assertThat(System.nanoTime())
-            .as("pg_stat_activity shows %s as active", VICTIM_SQL)
+            .as("pg_stat_activity shows %s as active", query)
             .isLessThan(deadline);
         Thread.sleep(5);
       }
