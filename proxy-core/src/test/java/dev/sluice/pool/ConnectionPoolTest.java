@@ -4,30 +4,27 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.error.SluiceException;
 import dev.sluice.error.SqlState;
+import dev.sluice.testing.ManualScheduler;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.AfterEach;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
+/**
+ * The pool against scripted connects. Time is {@link ManualScheduler}'s: the pool's clock and its
+ * acquire-timeout timer both move only when a test advances them, so timeouts fire exactly when the
+ * test says and every callback runs on the test thread.
+ */
 class ConnectionPoolTest {
-  private final AtomicLong clock = new AtomicLong(1_000_000_000L);
+  private final ManualScheduler time = new ManualScheduler(1_000_000_000L);
   private final List<CompletableFuture<Conn>> connects = new ArrayList<>();
-  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
-
-  @AfterEach
-  void stop() {
-    timer.shutdownNow();
-  }
 
   static final class Conn implements PooledConnection {
     final Object loop;
-    boolean open = true;
-    String closedBecause;
+    volatile boolean open = true;
+    volatile String closedBecause;
 
     Conn(Object loop) {
       this.loop = loop;
@@ -50,17 +47,21 @@ class ConnectionPoolTest {
     }
   }
 
-  /** Records each acquire's outcome; callbacks run inline. */
+  /** Records an acquire's outcome; safe to read from any thread. */
   static final class Result implements AcquireCallback<Conn> {
-    Conn conn;
-    Throwable failure;
-    int calls;
+    volatile Conn conn;
+    volatile Throwable failure;
+    private final AtomicInteger calls = new AtomicInteger();
 
     @Override
     public void done(Conn c, Throwable f) {
-      calls++;
       conn = c;
       failure = f;
+      calls.incrementAndGet();
+    }
+
+    int calls() {
+      return calls.get();
     }
   }
 
@@ -75,12 +76,12 @@ class ConnectionPoolTest {
           connects.add(f);
           return f;
         },
-        clock::get);
+        time::nanoTime);
   }
 
   private Result acquire(ConnectionPool<Conn> p, Object loop) {
     Result r = new Result();
-    p.acquire(loop, Runnable::run, timer, r);
+    p.acquire(loop, Runnable::run, time, r);
     return r;
   }
 
@@ -107,14 +108,21 @@ class ConnectionPoolTest {
     connects.get(1).complete(new Conn("L1"));
     assertThat(a.conn).isNotNull();
     assertThat(b.conn).isNotNull();
-    assertThat(c.calls).isZero();
+    assertThat(c.calls()).isZero();
     p.release(a.conn, true, "done");
     assertThat(c.conn).isSameAs(a.conn);
-    assertThat(d.calls).isZero();
+    assertThat(d.calls()).isZero();
     p.release(b.conn, true, "done");
     assertThat(d.conn).isSameAs(b.conn);
     assertThat(p.stats()).isEqualTo(new PoolStats(2, 2, 0, 0, 0));
     assertThat(connects).hasSize(2);
+    // served waiters' timeouts were cancelled: nothing fails them later
+    assertThat(time.pendingTasks()).isZero();
+    time.advance(Duration.ofSeconds(31));
+    for (Result r : List.of(a, b, c, d)) {
+      assertThat(r.calls()).isEqualTo(1);
+      assertThat(r.failure).isNull();
+    }
   }
 
   @Test
@@ -133,15 +141,15 @@ class ConnectionPoolTest {
   }
 
   @Test
-  void acquireTimesOutWith53300NamingTheCounts() throws Exception {
+  void acquireTimesOutWith53300NamingTheCounts() {
     ConnectionPool<Conn> p = pool(1, 0, Duration.ofMillis(50));
     Result a = acquire(p, "L1");
     connects.get(0).complete(new Conn("L1"));
     Result b = acquire(p, "L1");
-    long deadline = System.nanoTime() + 5_000_000_000L;
-    while (b.calls == 0 && System.nanoTime() < deadline) {
-      Thread.sleep(5);
-    }
+    time.advance(Duration.ofMillis(49));
+    assertThat(b.calls()).as("answered before the acquire timeout").isZero();
+    time.advance(Duration.ofMillis(1));
+    assertThat(b.calls()).isEqualTo(1);
     assertThat(a.conn).isNotNull();
     assertThat(b.failure)
         .isInstanceOfSatisfying(
@@ -171,7 +179,7 @@ class ConnectionPoolTest {
     Result b = acquire(p, "L1");
     connects.forEach(f -> f.complete(new Conn("L1")));
     p.release(b.conn, true, "done");
-    clock.addAndGet(Duration.ofMinutes(61).toNanos());
+    time.advance(Duration.ofMinutes(61));
     p.release(a.conn, true, "done");
     assertThat(a.conn.open).isFalse();
     assertThat(a.conn.closedBecause).isEqualTo("lifetime reached");
@@ -192,7 +200,7 @@ class ConnectionPoolTest {
     p.release(b.conn, true, "done");
     p.release(c.conn, true, "done");
     assertThat(p.stats().idle()).isEqualTo(3);
-    clock.addAndGet(Duration.ofMinutes(11).toNanos());
+    time.advance(Duration.ofMinutes(11));
     p.maintain();
     assertThat(p.stats().idle()).isEqualTo(1);
     assertThat(p.stats().total()).isEqualTo(1);
@@ -219,11 +227,11 @@ class ConnectionPoolTest {
     connects.forEach(f -> f.completeExceptionally(new IllegalStateException("down")));
     p.maintain();
     assertThat(connects).as("within the first second: no new warm-up attempt").hasSize(2);
-    clock.addAndGet(Duration.ofMillis(1100).toNanos());
+    time.advance(Duration.ofMillis(1100));
     p.maintain();
     assertThat(connects).hasSize(4);
     connects.subList(2, 4).forEach(f -> f.completeExceptionally(new IllegalStateException("down")));
-    clock.addAndGet(Duration.ofMillis(1100).toNanos());
+    time.advance(Duration.ofMillis(1100));
     p.maintain();
     assertThat(connects).as("the wait doubled to two seconds").hasSize(4);
     // a client asking for a connection does not wait for the back-off
@@ -242,11 +250,14 @@ class ConnectionPoolTest {
     Result a = acquire(p, "L1");
     connects.get(0).complete(new Conn("L1"));
     Result b = new Result();
-    ConnectionPool.Pending pending = p.acquire("L1", Runnable::run, timer, b);
+    ConnectionPool.Pending pending = p.acquire("L1", Runnable::run, time, b);
     pending.cancel();
     p.release(a.conn, true, "done");
-    assertThat(b.calls).isZero();
+    assertThat(b.calls()).isZero();
     assertThat(p.stats()).isEqualTo(new PoolStats(1, 0, 1, 0, 0));
+    // nor timed out later
+    time.advance(Duration.ofSeconds(31));
+    assertThat(b.calls()).isZero();
   }
 
   @Test

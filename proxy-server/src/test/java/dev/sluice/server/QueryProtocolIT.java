@@ -196,11 +196,13 @@ class QueryProtocolIT {
                 } catch (Throwable t) {
                   failures.add(t);
                 }
-              }));
+              },
+              "named-statements-client-" + me));
     }
     threads.forEach(Thread::start);
     for (Thread t : threads) {
       t.join(60_000);
+      assertThat(t.isAlive()).as("%s still running after 60 s", t.getName()).isFalse();
     }
     assertThat(failures).isEmpty();
   }
