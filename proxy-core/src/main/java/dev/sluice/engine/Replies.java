@@ -91,7 +91,7 @@ final class Replies {
   /** The query failing in place of a refused one: only its ReadyForQuery reaches the client. */
   private void onRejectedQueryResponse(Frame f, BackendType type) {
     if (type != BackendType.READY_FOR_QUERY) {
-      f.release();
+      hide(f, type);
       return;
     }
     s.inFlight.poll();
@@ -113,8 +113,23 @@ final class Replies {
       } else if (type == BackendType.READY_FOR_QUERY) {
         s.inFlight.poll();
         s.afterReady(ReadyForQuery.ofFrame(f.buf()));
+      } else if (type == BackendType.ERROR_RESPONSE) {
+        hide(new Frame(f.type(), f.buf().retain()), type);
       }
     } finally {
+      f.release();
+    }
+  }
+
+  /**
+   * Drops a frame that answers Sluice's own request, except the server's goodbye: a FATAL error
+   * (the backend is going away, say in a restart) reaches the client as the server said it.
+   */
+  private void hide(Frame f, BackendType type) {
+    if (type == BackendType.ERROR_RESPONSE && ErrorResponse.decode(f.body()).isFatal()) {
+      s.serverFatalRelayed = true;
+      s.out.relay(f);
+    } else {
       f.release();
     }
   }
@@ -123,7 +138,12 @@ final class Replies {
   private void onSettingsResponse(Frame f, BackendType type) {
     try {
       if (type == BackendType.ERROR_RESPONSE) {
-        s.settingsError = ErrorResponse.decode(f.body());
+        ErrorResponse e = ErrorResponse.decode(f.body());
+        if (e.isFatal()) {
+          hide(new Frame(f.type(), f.buf().retain()), type);
+        } else {
+          s.settingsError = e;
+        }
       } else if (type == BackendType.READY_FOR_QUERY) {
         s.inFlight.poll();
         s.settingsApplied();
@@ -232,7 +252,7 @@ final class Replies {
     // A stale plan in a batch that can run again is held back: the client never sees it.
     if (!stale || !s.retry.hold(f)) {
       switch (head.kind()) {
-        case HIDDEN_CLOSE, HIDDEN_FAIL -> f.release();
+        case HIDDEN_CLOSE, HIDDEN_FAIL -> hide(f, BackendType.ERROR_RESPONSE);
         default -> {
           noteFatal(f);
           s.out.relay(f);
