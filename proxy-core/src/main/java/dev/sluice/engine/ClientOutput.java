@@ -18,10 +18,10 @@ import io.netty.buffer.ByteBuf;
 final class ClientOutput {
   private final ClientPort port;
   private final OwedAnswers owed = new OwedAnswers();
-  private final RetryBatch retry;
+  private final ReplayBatch retry;
   private boolean unflushed;
 
-  ClientOutput(ClientPort port, RetryBatch retry) {
+  ClientOutput(ClientPort port, ReplayBatch retry) {
     this.port = port;
     this.retry = retry;
   }

@@ -58,9 +58,11 @@ public final class ClientSession {
   final InFlight inFlight = new InFlight();
   final ClientStatements statements;
   final SessionStateGate gate;
-  final RetryBatch retry = new RetryBatch();
+  final ReplayBatch retry = new ReplayBatch();
   final Requests requests;
   final Replies replies;
+  final QueryHooks hooks;
+  private final ReplayPolicy replay;
 
   private final ArrayDeque<Queued> queue = new ArrayDeque<>();
   BackendPort server;
@@ -87,6 +89,36 @@ public final class ClientSession {
       String id,
       BackendPool pool,
       SessionParameters params) {
+    this(
+        config,
+        stats,
+        logThrottle,
+        machine,
+        port,
+        id,
+        pool,
+        params,
+        QueryHooks.NONE,
+        ReplayPolicy.NEVER);
+  }
+
+  /**
+   * With the extension points: {@code hooks} may answer or watch simple Queries, {@code replay} may
+   * re-send a batch on another backend after its backend went away.
+   */
+  public ClientSession(
+      ProxyConfig config,
+      ProxyStats stats,
+      LogThrottle logThrottle,
+      StateMachine<ClientState> machine,
+      ClientPort port,
+      String id,
+      BackendPool pool,
+      SessionParameters params,
+      QueryHooks hooks,
+      ReplayPolicy replay) {
+    this.hooks = hooks;
+    this.replay = replay;
     this.id = id;
     this.pool = pool;
     this.params = params;
@@ -342,7 +374,10 @@ public final class ClientSession {
       return;
     }
     server = null;
-    inFlight.clear();
+    if (replayElsewhere()) {
+      return;
+    }
+    inFlight.clear(Expected::discard);
     if (serverFatalRelayed) {
       out.port().close(CloseReason.SERVER_FATAL, null);
       return;
@@ -358,6 +393,34 @@ public final class ClientSession {
                     null,
                     null)
                 .toErrorResponse());
+  }
+
+  /**
+   * The backend went away before any of the current batch's answer reached the client: where the
+   * policy allows, undo what the batch did to Sluice's bookkeeping and send it again, on whichever
+   * backend the pool hands over next.
+   */
+  private boolean replayElsewhere() {
+    if (!replay.replayAfterBackendLoss() || inFlight.txStatus() != ReadyForQuery.IDLE) {
+      return false;
+    }
+    List<Frame> again = retry.takeForReplay();
+    if (again == null) {
+      return false;
+    }
+    stats.replays.increment();
+    inFlight.clear(replies::undo);
+    inFlight.extendedOpen(false);
+    inFlight.copyIn(false);
+    inFlight.discardUntilSync(false);
+    ArrayDeque<Queued> rest = new ArrayDeque<>(queue);
+    queue.clear();
+    again.forEach(f -> queue.add(new Queued(f, Classified.NONE)));
+    queue.addAll(rest);
+    machine.transitionTo(ClientState.WAITING_FOR_BACKEND);
+    updateReading();
+    pending = pool.acquire(this::onAcquired);
+    return true;
   }
 
   /** A message from the backend could not be read: it cannot be trusted any more. */
@@ -443,10 +506,12 @@ public final class ClientSession {
     queue.clear();
     BackendPort s = server;
     server = null;
+    boolean quiet = inFlight.quiet();
+    inFlight.clear(Expected::discard);
     if (s == null) {
       return;
     }
-    if (!inFlight.quiet() || syncing || !s.isOpen()) {
+    if (!quiet || syncing || !s.isOpen()) {
       pool.release(s, false, "client left with a request in flight");
       return;
     }

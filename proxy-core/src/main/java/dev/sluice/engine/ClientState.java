@@ -42,8 +42,9 @@ public enum ClientState {
           .allow(LOGGING_IN, IDLE, CLOSED)
           .allow(IDLE, WAITING_FOR_BACKEND, CLOSED)
           .allow(WAITING_FOR_BACKEND, SYNCING_SETTINGS, ACTIVE, IDLE, CLOSED)
-          .allow(SYNCING_SETTINGS, ACTIVE, CLOSED)
-          .allow(ACTIVE, IDLE, CLOSED);
+          .allow(SYNCING_SETTINGS, ACTIVE, WAITING_FOR_BACKEND, CLOSED)
+          // back to waiting: a batch replayed on another backend after its backend went away
+          .allow(ACTIVE, IDLE, WAITING_FOR_BACKEND, CLOSED);
 
   /** Whether the client has completed its login. */
   public boolean loggedIn() {

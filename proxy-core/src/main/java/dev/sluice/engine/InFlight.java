@@ -69,9 +69,12 @@ final class InFlight {
     }
   }
 
-  /** The backend is gone: nothing will be answered. */
-  void clear() {
-    queue.clear();
+  /** The backend is gone: nothing will be answered; each entry goes to {@code dropped}. */
+  void clear(Consumer<Expected> dropped) {
+    Expected e;
+    while ((e = queue.poll()) != null) {
+      dropped.accept(e);
+    }
   }
 
   boolean extendedOpen() {

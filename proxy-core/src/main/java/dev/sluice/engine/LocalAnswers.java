@@ -8,6 +8,7 @@ import dev.sluice.protocol.frontend.Describe;
 import dev.sluice.protocol.frontend.Parse;
 import dev.sluice.session.StatementKey;
 import dev.sluice.session.sql.Classification;
+import io.netty.buffer.ByteBuf;
 
 /**
  * The "answer locally" stage: requests about the client's own named statements that need no
@@ -76,7 +77,7 @@ final class LocalAnswers {
         String name =
             SessionStateGate.ownDeallocate(c.classification(), c.sql(), s.statements::has);
         if (name == null) {
-          return c;
+          return fromElsewhere(f, c) ? null : c;
         }
         f.release();
         s.statements.remove(name);
@@ -89,6 +90,19 @@ final class LocalAnswers {
         return Classified.NONE;
       }
     }
+  }
+
+  /** A Query the session's hooks answer (a cache hit): no backend needed. */
+  private boolean fromElsewhere(Frame f, Classified c) {
+    ByteBuf answer = s.hooks.answer(c.sql(), c.classification(), false);
+    if (answer == null) {
+      return false;
+    }
+    f.release();
+    s.out.own(answer, false);
+    s.out.ready(ReadyForQuery.IDLE);
+    s.out.flush();
+    return true;
   }
 
   private Classified parse(Frame f) {

@@ -50,6 +50,9 @@ public final class ProxyStats {
    */
   public final LongAdder retries = new LongAdder();
 
+  /** Batches sent again on another backend after their backend went away (a ReplayPolicy). */
+  public final LongAdder replays = new LongAdder();
+
   /** Statements refused because they would leave session state (--session-state reject). */
   public final LongAdder rejections = new LongAdder();
 }

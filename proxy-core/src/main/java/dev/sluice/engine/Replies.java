@@ -70,7 +70,7 @@ final class Replies {
       return;
     }
     switch (head.kind()) {
-      case QUERY, FUNCTION_CALL -> onQueryResponse(f, type);
+      case QUERY, FUNCTION_CALL -> onQueryResponse(f, type, head);
       case SETTINGS -> onSettingsResponse(f, type);
       case REJECTED_QUERY -> onRejectedQueryResponse(f, type);
       case CAPTURE -> onCaptureResponse(f, type, head);
@@ -154,7 +154,8 @@ final class Replies {
   }
 
   /** A simple Query or FunctionCall: everything is the client's, up to its ReadyForQuery. */
-  private void onQueryResponse(Frame f, BackendType type) {
+  private void onQueryResponse(Frame f, BackendType type, Expected head) {
+    ResponseCapture capture = head.capture();
     switch (type) {
       case COPY_IN_RESPONSE -> s.inFlight.copyIn(true);
       case COMMAND_COMPLETE -> onCommandComplete(f);
@@ -162,17 +163,28 @@ final class Replies {
         // After an error the server has left COPY IN and ignores further CopyData.
         s.inFlight.copyIn(false);
         noteFatal(f);
+        captureFailed = true;
       }
       case READY_FOR_QUERY -> {
         s.inFlight.poll();
+        if (capture != null) {
+          capture.onEnd(!captureFailed);
+        }
+        captureFailed = false;
         s.out.relay(f);
         s.afterReady(ReadyForQuery.ofFrame(f.buf()));
         return;
       }
       default -> {}
     }
+    if (capture != null) {
+      capture.onFrame(f.buf().retainedDuplicate());
+    }
     s.out.relay(f);
   }
+
+  /** Whether the response being captured carried an error. */
+  private boolean captureFailed;
 
   private void onSyncResponse(Frame f, BackendType type, Expected head) {
     if (type != BackendType.READY_FOR_QUERY) {
@@ -268,8 +280,12 @@ final class Replies {
    * client's name nor, unless the backend already had it, the server-side one), and a client's
    * Close closed nothing.
    */
-  private void undo(Expected e) {
-    if (e == null || e.key() == null) {
+  void undo(Expected e) {
+    if (e == null) {
+      return;
+    }
+    e.discard();
+    if (e.key() == null) {
       return;
     }
     switch (e.kind()) {
@@ -292,6 +308,10 @@ final class Replies {
     InFlight inFlight = s.inFlight;
     while ((e = inFlight.head()) != null && e.kind().synthetic()) {
       inFlight.poll();
+      if (e.kind() == Expected.Kind.SYNTH_FRAMES) {
+        s.out.own(e.frames(), false);
+        continue;
+      }
       ByteBuf out = s.out.port().alloc().buffer(e.error() == null ? 16 : 128);
       switch (e.kind()) {
         case SYNTH_PARSE_COMPLETE -> out.writeByte(BackendType.PARSE_COMPLETE.code()).writeInt(4);
@@ -352,7 +372,7 @@ final class Replies {
     return head.kind() == Expected.Kind.BIND
         && head.key() != null
         && s.server != null
-        && RetryBatch.isStalePlan(ErrorResponse.decode(f.body()));
+        && ReplayBatch.isStalePlan(ErrorResponse.decode(f.body()));
   }
 
   /**

@@ -5,6 +5,7 @@ import dev.sluice.protocol.Frame;
 import dev.sluice.protocol.FrontendType;
 import dev.sluice.protocol.Severity;
 import dev.sluice.protocol.backend.ErrorResponse;
+import dev.sluice.protocol.backend.ReadyForQuery;
 import dev.sluice.protocol.frontend.Bind;
 import dev.sluice.protocol.frontend.Describe;
 import dev.sluice.protocol.frontend.Parse;
@@ -143,7 +144,17 @@ final class Requests {
       f.release();
       return;
     }
-    send(f, Expected.QUERY);
+    boolean inTransaction = s.inFlight.txStatus() != ReadyForQuery.IDLE || !s.inFlight.quiet();
+    ByteBuf answer = s.hooks.answer(c.sql(), c.classification(), inTransaction);
+    if (answer != null) {
+      // answered from elsewhere, in its place behind whatever is still in flight
+      f.release();
+      s.inFlight.add(Expected.frames(answer));
+      s.inFlight.add(Expected.SYNTH_READY);
+      s.replies.emitSynthetic();
+      return;
+    }
+    send(f, Expected.query(s.hooks.capture(c.sql(), c.classification())));
   }
 
   // ---- admit ----
@@ -167,8 +178,24 @@ final class Requests {
     if (a.pinnedFor() != null) {
       s.stats.pins.increment();
       s.logPinned(a.pinnedFor());
+      retireSharedStatements();
     }
     return true;
+  }
+
+  /**
+   * The backend is this client's alone from now on: the statements Sluice keeps there for the
+   * pool's other clients go (closed before this request when no extended batch is open, else at its
+   * Sync), so the client's session looks as its own would.
+   */
+  private void retireSharedStatements() {
+    if (s.server == null) {
+      return;
+    }
+    s.server.session().statements().retireAll();
+    if (!s.inFlight.extendedOpen()) {
+      closeEvictedStatements();
+    }
   }
 
   private void refuse(String reason, boolean simpleQuery) {

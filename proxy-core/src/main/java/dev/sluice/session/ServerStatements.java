@@ -102,6 +102,16 @@ public final class ServerStatements {
     discard(key);
   }
 
+  /**
+   * The backend becomes one client's alone (the client is pinned to it): every statement Sluice
+   * prepared here for the pool is closed with the next evictions, so the client finds its session
+   * as its own; its own statements are prepared again when it next uses them.
+   */
+  public void retireAll() {
+    byKey.values().forEach(e -> evicted.add(e.name()));
+    byKey.clear();
+  }
+
   /** Names evicted since the last call, to be closed on the server. */
   public List<String> takeEvicted() {
     if (evicted.isEmpty()) {

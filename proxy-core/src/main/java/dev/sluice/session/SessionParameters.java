@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.BinaryOperator;
 import java.util.regex.Pattern;
 
 /**
@@ -84,13 +85,20 @@ public final class SessionParameters {
   }
 
   /**
-   * What to report to the client at login: the server's values with the client's own settings in
-   * their place. Also records them as the client's view.
+   * What to report to the client at login: the server's values, with the client's own settings as
+   * the server reports them ({@code serverValue} gives a backend's spelling of the client's value:
+   * {@code ISO} is reported as {@code ISO, MDY}). Also records them as the client's view, and takes
+   * the server's spelling as the value to replay, so that a backend already at it needs no change.
    */
-  public Map<String, String> initialReport(Map<String, String> serverDefaults) {
+  public Map<String, String> initialReport(
+      Map<String, String> serverDefaults, BinaryOperator<String> serverValue) {
     Map<String, String> report = new LinkedHashMap<>();
     serverDefaults.forEach(
-        (k, v) -> report.put(k, desired.getOrDefault(k.toLowerCase(Locale.ROOT), v)));
+        (k, v) -> {
+          String key = k.toLowerCase(Locale.ROOT);
+          String mine = desired.get(key);
+          report.put(k, mine == null ? v : serverValue.apply(key, mine));
+        });
     clientView.putAll(report);
     return report;
   }

@@ -45,6 +45,18 @@ final class EngineHarness {
   }
 
   EngineHarness(UnaryOperator<ProxyConfig.Builder> tweak, Map<String, String> startup) {
+    this(tweak, startup, QueryHooks.NONE, ReplayPolicy.NEVER);
+  }
+
+  EngineHarness(QueryHooks hooks, ReplayPolicy replay) {
+    this(b -> b, Map.of(), hooks, replay);
+  }
+
+  EngineHarness(
+      UnaryOperator<ProxyConfig.Builder> tweak,
+      Map<String, String> startup,
+      QueryHooks hooks,
+      ReplayPolicy replay) {
     Upstream up =
         new Upstream(
             List.of(new HostAndPort("127.0.0.1", 1)),
@@ -65,7 +77,9 @@ final class EngineHarness {
             client,
             "c1",
             pool,
-            SessionParameters.fromStartup(startup));
+            SessionParameters.fromStartup(startup),
+            hooks,
+            replay);
   }
 
   /** Client messages, as one read. */

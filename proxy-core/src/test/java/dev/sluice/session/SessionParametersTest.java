@@ -50,10 +50,16 @@ class SessionParametersTest {
   @Test
   void reportedValuesFollowTheClientAndAreForwardedOnlyWhenTheyChangeItsView() {
     SessionParameters p = SessionParameters.fromStartup(startup("DateStyle", "ISO"));
+    // the server's own spelling of the client's value (as a backend's set_config returned it)
     Map<String, String> report =
-        p.initialReport(Map.of("DateStyle", "Postgres, MDY", "server_version", "15"));
-    assertThat(report).containsEntry("DateStyle", "ISO").containsEntry("server_version", "15");
+        p.initialReport(
+            Map.of("DateStyle", "Postgres, MDY", "server_version", "15"),
+            (name, value) -> name.equals("datestyle") && value.equals("ISO") ? "ISO, MDY" : value);
+    assertThat(report).containsEntry("DateStyle", "ISO, MDY").containsEntry("server_version", "15");
     Map<String, String> applied = new HashMap<>();
+    // the client was told "ISO, MDY" at login: the backend saying so again is not news
+    assertThat(p.onReported("DateStyle", "ISO, MDY", applied)).isFalse();
+    assertThat(p.onReported("DateStyle", "German, DMY", applied)).isTrue();
     assertThat(p.onReported("DateStyle", "ISO, MDY", applied)).isTrue();
     assertThat(p.onReported("DateStyle", "ISO, MDY", applied)).isFalse();
     assertThat(p.onReported("application_name", "mine", applied)).isTrue();

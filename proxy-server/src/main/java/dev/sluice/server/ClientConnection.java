@@ -359,7 +359,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     ByteBuf out = channel.alloc().buffer(512);
     Authentication.encodeOk(out);
     params
-        .initialReport(pool.serverDefaults())
+        .initialReport(pool.serverDefaults(), pool::serverValue)
         .forEach((k, v) -> new ParameterStatus(k, v).encode(out));
     cancelKey.encode(out);
     ReadyForQuery.IDLE.encode(out);

@@ -1,5 +1,6 @@
 package dev.sluice.server;
 
+import dev.sluice.engine.DataRows;
 import dev.sluice.logging.ConnLog;
 import dev.sluice.protocol.BackendType;
 import dev.sluice.protocol.Frame;
@@ -27,13 +28,16 @@ final class InternalQuery implements ServerConnection.Sink {
    * @param idle the backend is open and its last ReadyForQuery said idle (no transaction open),
    *     whether or not a query failed
    * @param firstError the first error the server reported, or null
+   * @param firstRow the text columns of the first DataRow, empty if none
    */
-  record Result(boolean ok, boolean idle, ErrorResponse firstError) {}
+  record Result(boolean ok, boolean idle, ErrorResponse firstError, List<String> firstRow) {}
 
   private final Consumer<Result> done;
   private final boolean logErrors;
   private int remaining;
   private ErrorResponse firstError;
+  private List<String> firstRow = List.of();
+  private boolean rowSeen;
   private boolean idle;
   private boolean finished;
 
@@ -57,7 +61,7 @@ final class InternalQuery implements ServerConnection.Sink {
       ServerConnection s, List<String> queries, boolean logErrors, Consumer<Result> done) {
     if (queries.isEmpty()) {
       boolean open = s.isOpen();
-      done.accept(new Result(open, open, null));
+      done.accept(new Result(open, open, null, List.of()));
       return;
     }
     InternalQuery q = new InternalQuery(queries.size(), logErrors, done);
@@ -92,6 +96,9 @@ final class InternalQuery implements ServerConnection.Sink {
                 "{}",
                 e.summary());
           }
+        } else if (f.isRun() && !rowSeen) {
+          rowSeen = true;
+          firstRow = DataRows.firstRowText(f.buf());
         } else if (f.type() == BackendType.READY_FOR_QUERY.code()) {
           idle = ReadyForQuery.ofFrame(f.buf()) == ReadyForQuery.IDLE;
           if (--remaining == 0) {
@@ -119,7 +126,7 @@ final class InternalQuery implements ServerConnection.Sink {
     if (!finished) {
       finished = true;
       boolean ok = remaining == 0 && idle && firstError == null;
-      done.accept(new Result(ok, idle && remaining == 0, firstError));
+      done.accept(new Result(ok, idle && remaining == 0, firstError, firstRow));
     }
   }
 }

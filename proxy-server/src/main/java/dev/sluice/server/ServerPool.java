@@ -300,7 +300,7 @@ final class ServerPool {
    */
   private static final int CHECKED_SETTINGS = 10_000;
 
-  private final Cache<String, Boolean> checkedSettings =
+  private final Cache<String, String> checkedSettings =
       Caffeine.newBuilder().maximumSize(CHECKED_SETTINGS).build();
 
   /** Those of {@code settings} no backend of this pool has accepted yet. */
@@ -333,7 +333,7 @@ final class ServerPool {
         r -> {
           release(s, r.idle(), r.idle() ? "settings checked" : "settings check failed");
           if (r.ok()) {
-            rememberCheckedSettings(settings);
+            rememberCheckedSettings(settings, r.firstRow());
             done.accept(null);
           } else {
             done.accept(
@@ -349,9 +349,24 @@ final class ServerPool {
         });
   }
 
-  /** Records settings a backend of this pool accepted. */
-  void rememberCheckedSettings(Map<String, String> settings) {
-    settings.forEach((k, v) -> checkedSettings.put(settingKey(k, v), Boolean.TRUE));
+  /** Records settings a backend of this pool accepted, each as the server spelled it back. */
+  void rememberCheckedSettings(Map<String, String> settings, List<String> asServerSaidIt) {
+    int i = 0;
+    for (Map.Entry<String, String> e : settings.entrySet()) {
+      String spelled = i < asServerSaidIt.size() ? asServerSaidIt.get(i) : null;
+      checkedSettings.put(
+          settingKey(e.getKey(), e.getValue()), spelled == null ? e.getValue() : spelled);
+      i++;
+    }
+  }
+
+  /**
+   * How the server reports {@code value} of setting {@code name} (lower case), as a backend's
+   * {@code set_config} returned it; {@code value} itself when no backend was asked.
+   */
+  String serverValue(String name, String value) {
+    String spelled = checkedSettings.getIfPresent(settingKey(name, value));
+    return spelled == null ? value : spelled;
   }
 
   private static String settingKey(String name, String value) {

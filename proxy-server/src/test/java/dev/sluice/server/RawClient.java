@@ -17,6 +17,7 @@ import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -35,6 +36,9 @@ final class RawClient implements AutoCloseable {
   private final DataInputStream in;
   private final OutputStream out;
   private final ByteBuf pending = Unpooled.buffer();
+
+  /** The ParameterStatus values reported at login, in order. */
+  final Map<String, String> parameters = new LinkedHashMap<>();
 
   private RawClient(Socket socket) throws IOException {
     this.socket = socket;
@@ -97,6 +101,9 @@ final class RawClient implements AutoCloseable {
           default -> {}
         }
         c.sendBuffered();
+      } else if (type == 'S') {
+        ByteBuf b = Unpooled.wrappedBuffer(body);
+        c.parameters.put(cstring(b), cstring(b));
       } else if (type == 'E') {
         c.socket.close();
         throw new LoginRefused(ErrorResponse.decode(Unpooled.wrappedBuffer(body)));
@@ -264,6 +271,13 @@ final class RawClient implements AutoCloseable {
     pending.clear();
     out.write(b);
     out.flush();
+  }
+
+  private static String cstring(ByteBuf b) {
+    int end = b.indexOf(b.readerIndex(), b.writerIndex(), (byte) 0);
+    String s = b.toString(b.readerIndex(), end - b.readerIndex(), StandardCharsets.UTF_8);
+    b.readerIndex(end + 1);
+    return s;
   }
 
   private static void writeCString(ByteBuf o, String s) {

@@ -407,6 +407,47 @@ class SessionPinningIT {
     }
   }
 
+  /**
+   * A client pinned to its backend finds there only what its own session made: the statements
+   * Sluice prepared on that backend for other clients are closed when it becomes the client's
+   * alone, and the client's DEALLOCATE ALL afterwards confuses nothing.
+   */
+  @Test
+  void aPinnedClientSeesNoneOfTheSharedStatements() throws Exception {
+    try (TestSluice s =
+            TestSluice.start(pg, b -> b.poolMode(PoolMode.TRANSACTION).poolSize(1).minIdle(1));
+        Connection other = s.connect(TestSluice.props("prepareThreshold", "1"));
+        Connection pinned = s.connect(TestSluice.props("preferQueryMode", "simple"))) {
+      for (int i = 0; i < 3; i++) {
+        try (var ps = other.prepareStatement("SELECT ?::int + " + i)) {
+          ps.setInt(1, 1);
+          ps.executeQuery().close();
+        }
+      }
+      // the one backend now holds the other client's statements under Sluice's names
+      assertThat(preparedOnTheBackend(pinned)).anyMatch(n -> n.startsWith("sluice_"));
+
+      run(pinned, "PREPARE mine AS SELECT 1");
+      assertThat(preparedOnTheBackend(pinned)).containsExactly("mine");
+
+      run(pinned, "DEALLOCATE ALL");
+      assertThat(preparedOnTheBackend(pinned)).isEmpty();
+      run(pinned, "PREPARE again AS SELECT 2");
+      assertThat(preparedOnTheBackend(pinned)).containsExactly("again");
+    }
+  }
+
+  private static List<String> preparedOnTheBackend(Connection c) throws SQLException {
+    List<String> names = new ArrayList<>();
+    try (ResultSet rs =
+        c.createStatement().executeQuery("SELECT name FROM pg_prepared_statements ORDER BY 1")) {
+      while (rs.next()) {
+        names.add(rs.getString(1));
+      }
+    }
+    return names;
+  }
+
   private int advisoryLocks() throws SQLException {
     try (Connection su = pg.connectSuper();
         ResultSet rs =

@@ -114,6 +114,37 @@ class StartupParametersIT {
   }
 
   /**
+   * The values a client is told at login are PostgreSQL's spelling of what it asked for (pgjdbc
+   * sends {@code DateStyle=ISO} and PostgreSQL reports {@code ISO, MDY}), in both pooling modes.
+   */
+  @ParameterizedTest(name = "{0}")
+  @org.junit.jupiter.params.provider.EnumSource(PoolMode.class)
+  void loginReportsTheServersSpellingOfTheClientsSettings(PoolMode mode) throws IOException {
+    Map<String, String> p = new LinkedHashMap<>();
+    p.put("DateStyle", "ISO");
+    p.put("TimeZone", "utc");
+    p.put("client_encoding", "utf8");
+    p.put("application_name", "spelled");
+    Map<String, String> direct;
+    try (RawClient c = RawClient.connect(pg.port(), pg, p)) {
+      direct = new LinkedHashMap<>(c.parameters);
+    }
+    try (TestSluice s = TestSluice.start(pg, b -> b.poolMode(mode))) {
+      for (int round = 0; round < 2; round++) { // a backend asked the first time, remembered after
+        try (RawClient c = RawClient.connect(s, pg, p)) {
+          for (String name :
+              List.of("DateStyle", "TimeZone", "client_encoding", "application_name")) {
+            assertThat(c.parameters.get(name))
+                .as("%s, round %d", name, round)
+                .isEqualTo(direct.get(name));
+          }
+          assertThat(c.parameters.get("DateStyle")).isEqualTo("ISO, MDY");
+        }
+      }
+    }
+  }
+
+  /**
    * Randomized sequences of clients with good, bad and unknown parameters, two threads at a time,
    * over a pool of one or two backends: every client's outcome is PostgreSQL's, whoever came before
    * it.

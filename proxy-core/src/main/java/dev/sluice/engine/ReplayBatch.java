@@ -9,8 +9,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * One client batch kept so it can be sent again after a schema change made a shared prepared
- * statement stale (PostgreSQL's 0A000 "cached plan must not change result type").
+ * One client batch kept so it can be sent again: on the same backend after a schema change made a
+ * shared prepared statement stale (PostgreSQL's 0A000 "cached plan must not change result type"),
+ * or, where a {@link ReplayPolicy} allows it, on another backend after its backend went away before
+ * any of its answer reached the client.
  *
  * <p>Kept: the client's own extended-protocol messages (retained, not copied) from the first of a
  * batch that starts with nothing outstanding and outside any transaction, up to its Sync, at most
@@ -20,7 +22,7 @@ import java.util.List;
  * flight, the caller sends the kept messages again; otherwise it passes the held error on. Not
  * thread-safe: the client session's event loop owns it.
  */
-public final class RetryBatch {
+public final class ReplayBatch {
   public static final int LIMIT = 256 * 1024;
 
   private List<Frame> frames;
@@ -109,6 +111,19 @@ public final class RetryBatch {
     }
     heldError.release();
     heldError = null;
+    List<Frame> again = frames;
+    frames = null;
+    return again;
+  }
+
+  /**
+   * The backend went away: the whole kept batch (ownership passes to the caller) when nothing of
+   * its answer reached the client and no error is held; null otherwise.
+   */
+  public List<Frame> takeForReplay() {
+    if (frames == null || !closed || visible || heldError != null) {
+      return null;
+    }
     List<Frame> again = frames;
     frames = null;
     return again;
