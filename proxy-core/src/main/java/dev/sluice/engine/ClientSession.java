@@ -10,16 +10,11 @@ import dev.sluice.logging.LogThrottle;
 import dev.sluice.pool.ConnectionPool;
 import dev.sluice.protocol.Frame;
 import dev.sluice.protocol.FrontendType;
-import dev.sluice.protocol.Severity;
-import dev.sluice.protocol.backend.ErrorResponse;
 import dev.sluice.protocol.backend.ReadyForQuery;
-import dev.sluice.protocol.frontend.Query;
 import dev.sluice.session.ClientStatements;
 import dev.sluice.session.SessionParameters;
 import dev.sluice.state.StateMachine;
-import io.netty.buffer.ByteBuf;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,12 +57,12 @@ public final class ClientSession {
   final Requests requests;
   final Replies replies;
   final QueryHooks hooks;
-  private final ReplayPolicy replay;
+  final SessionSettings settings;
+  private final SessionEnds ends;
 
-  private final ArrayDeque<Queued> queue = new ArrayDeque<>();
+  final ArrayDeque<Queued> queue = new ArrayDeque<>();
   BackendPort server;
   private ConnectionPool.Pending pending;
-  ErrorResponse settingsError;
 
   /** After a failed acquire, nothing linked: answer the next Sync ourselves. */
   boolean unlinkedSkip;
@@ -118,7 +113,6 @@ public final class ClientSession {
       QueryHooks hooks,
       ReplayPolicy replay) {
     this.hooks = hooks;
-    this.replay = replay;
     this.id = id;
     this.pool = pool;
     this.params = params;
@@ -132,6 +126,8 @@ public final class ClientSession {
     this.statements = new ClientStatements(pool.statementGenerations());
     this.requests = new Requests(this);
     this.replies = new Replies(this);
+    this.settings = new SessionSettings(this);
+    this.ends = new SessionEnds(this, replay);
     machine.transitionTo(ClientState.IDLE);
   }
 
@@ -218,6 +214,11 @@ public final class ClientSession {
   // ---- getting a backend ----
 
   private void startAcquire() {
+    waitForBackend();
+  }
+
+  /** Asks the pool for a backend; the client is not read meanwhile. */
+  void waitForBackend() {
     machine.transitionTo(ClientState.WAITING_FOR_BACKEND);
     updateReading();
     pending = pool.acquire(this::onAcquired);
@@ -232,7 +233,7 @@ public final class ClientSession {
       return;
     }
     if (failure != null) {
-      failQueued(failure);
+      ends.noBackend(failure);
       return;
     }
     link(s);
@@ -242,19 +243,10 @@ public final class ClientSession {
     server = s;
     pool.link(s, this);
     serverFatalRelayed = false;
-    String sync = params.syncQuery(s.session().applied());
-    if (sync != null) {
-      // Held until the settings are in place: a setting the server refuses must end the
-      // session before any of the client's statements runs without it.
-      machine.transitionTo(ClientState.SYNCING_SETTINGS);
-      settingsError = null;
-      ByteBuf buf = out.port().alloc().buffer(sync.length() + 8);
-      new Query(sync).encode(buf);
-      s.write(buf);
-      inFlight.add(Expected.SETTINGS);
-    } else {
-      machine.transitionTo(ClientState.ACTIVE);
-    }
+    // Requests wait until the settings are in place: a setting the server refuses must end the
+    // session before any of the client's statements runs without it.
+    machine.transitionTo(
+        settings.applyOnLink(s) ? ClientState.SYNCING_SETTINGS : ClientState.ACTIVE);
     drainQueue();
     s.flush();
     wroteToServer = false;
@@ -262,18 +254,8 @@ public final class ClientSession {
     updateReading();
   }
 
-  /** The settings are in place (or were refused): the client's own requests may go. */
-  void settingsApplied() {
-    if (settingsError != null) {
-      // A setting the server refuses (settings are checked at login, so this is rare): what
-      // PostgreSQL would have said at login. The backend's settings are not what its
-      // bookkeeping says, so it is closed rather than handed to the next client.
-      BackendPort s = server;
-      server = null;
-      pool.release(s, false, "settings sync failed");
-      out.port().close(CloseReason.LOGIN_FAILED, SessionErrors.asFatal(settingsError));
-      return;
-    }
+  /** The client's settings are in place: its own requests may go. */
+  void settingsInPlace() {
     machine.transitionTo(ClientState.ACTIVE);
     drainQueue();
     server.flush();
@@ -293,41 +275,12 @@ public final class ClientSession {
   /** The backend answered a Sync or Query: what to do now that the status is known. */
   void afterReady(ReadyForQuery status) {
     inFlight.txStatus(status);
-    if (status == ReadyForQuery.IDLE
-        && inFlight.isEmpty()
-        && server != null
-        && gate.takeResetAll()) {
-      // RESET ALL returned the backend to its own defaults; the client's own session settings
-      // (its startup values) are replayed on the next backend it gets.
-      params.resetToStartup();
-      server.session().applied().clear();
-    }
+    settings.afterReady(status);
     replies.emitSynthetic();
-    if (captureIfIdle()) {
+    if (settings.readBackIfIdle()) {
       return;
     }
     releaseIfDone();
-  }
-
-  /**
-   * Once the backend is idle, reads back the tracked settings the client changed that the server
-   * does not report (after a rollback they are read back unchanged, which is right too).
-   */
-  private boolean captureIfIdle() {
-    if (!gate.hasCaptures()
-        || server == null
-        || inFlight.txStatus() != ReadyForQuery.IDLE
-        || !inFlight.quiet()) {
-      return false;
-    }
-    List<String> names = gate.takeCaptures();
-    String sql = SessionStateGate.captureQuery(names);
-    ByteBuf buf = out.port().alloc().buffer(sql.length() + 8);
-    new Query(sql).encode(buf);
-    server.write(buf);
-    server.flush();
-    inFlight.add(Expected.capture(names));
-    return true;
   }
 
   void releaseIfDone() {
@@ -373,97 +326,13 @@ public final class ClientSession {
     if (s != server || machine.is(ClientState.CLOSED)) {
       return;
     }
-    server = null;
-    if (replayElsewhere()) {
-      return;
-    }
-    inFlight.clear(Expected::discard);
-    if (serverFatalRelayed) {
-      out.port().close(CloseReason.SERVER_FATAL, null);
-      return;
-    }
-    out.port()
-        .close(
-            CloseReason.SERVER_GONE,
-            new SluiceException(
-                    SqlState.CONNECTION_FAILURE,
-                    Severity.FATAL,
-                    "server connection closed unexpectedly",
-                    "The backend serving this session went away; the session cannot continue.",
-                    null,
-                    null)
-                .toErrorResponse());
-  }
-
-  /**
-   * The backend went away before any of the current batch's answer reached the client: where the
-   * policy allows, undo what the batch did to Sluice's bookkeeping and send it again, on whichever
-   * backend the pool hands over next.
-   */
-  private boolean replayElsewhere() {
-    if (!replay.replayAfterBackendLoss() || inFlight.txStatus() != ReadyForQuery.IDLE) {
-      return false;
-    }
-    List<Frame> again = retry.takeForReplay();
-    if (again == null) {
-      return false;
-    }
-    stats.replays.increment();
-    inFlight.clear(replies::undo);
-    inFlight.extendedOpen(false);
-    inFlight.copyIn(false);
-    inFlight.discardUntilSync(false);
-    ArrayDeque<Queued> rest = new ArrayDeque<>(queue);
-    queue.clear();
-    again.forEach(f -> queue.add(new Queued(f, Classified.NONE)));
-    queue.addAll(rest);
-    machine.transitionTo(ClientState.WAITING_FOR_BACKEND);
-    updateReading();
-    pending = pool.acquire(this::onAcquired);
-    return true;
+    ends.backendLost();
   }
 
   /** A message from the backend could not be read: it cannot be trusted any more. */
   void backendUnreadable(BackendPort s, RuntimeException e) {
     ConnLog.warn(log, id, "bad message from server {}: {}", s.id(), SafeErrors.describe(e));
     s.close("undecodable message");
-  }
-
-  // ---- failures before a backend was had ----
-
-  /** The backend could not be had: answer each queued request with the error, as a server would. */
-  private void failQueued(Throwable failure) {
-    machine.transitionTo(ClientState.IDLE);
-    ErrorResponse err = SessionErrors.forSession(failure);
-    if (err.isFatal()) {
-      out.port().close(CloseReason.SHUTDOWN, err);
-      return;
-    }
-    boolean errorSent = false;
-    Queued q;
-    while ((q = queue.poll()) != null) {
-      Frame f = q.frame();
-      byte t = f.type();
-      boolean run = f.isRun();
-      f.release();
-      if (t == FrontendType.QUERY.code() || t == FrontendType.FUNCTION_CALL.code()) {
-        out.error(err);
-        out.ready(ReadyForQuery.IDLE);
-        errorSent = false;
-      } else if (t == FrontendType.SYNC.code()) {
-        if (!errorSent) {
-          out.error(err);
-        }
-        out.ready(ReadyForQuery.IDLE);
-        errorSent = false;
-      } else if (!errorSent && !run) {
-        out.error(err);
-        errorSent = true;
-      }
-    }
-    unlinkedSkip = errorSent;
-    out.flush();
-    updateReading();
   }
 
   // ---- cancel ----
@@ -478,7 +347,7 @@ public final class ClientSession {
         pending.cancel();
         pending = null;
       }
-      failQueued(
+      ends.noBackend(
           SluiceException.error(
               SqlState.QUERY_CANCELED, "canceling statement due to user request"));
     }
@@ -486,53 +355,17 @@ public final class ClientSession {
 
   // ---- the end ----
 
-  /**
-   * The client is gone. A backend with a request in flight is closed (its answers could reach
-   * nobody, or the wrong client); an open transaction is rolled back; a backend with session state
-   * (session mode, or a pinned client) is reset. Only then does it return to the pool.
-   */
+  /** The client is gone: see {@link SessionEnds#clientGone}. */
   public void close() {
     boolean syncing = machine.is(ClientState.SYNCING_SETTINGS);
     if (!machine.is(ClientState.CLOSED)) {
       machine.transitionTo(ClientState.CLOSED);
     }
-    out.owed().clear();
-    retry.close();
     if (pending != null) {
       pending.cancel();
       pending = null;
     }
-    queue.forEach(q -> q.frame().release());
-    queue.clear();
-    BackendPort s = server;
-    server = null;
-    boolean quiet = inFlight.quiet();
-    inFlight.clear(Expected::discard);
-    if (s == null) {
-      return;
-    }
-    if (!quiet || syncing || !s.isOpen()) {
-      pool.release(s, false, "client left with a request in flight");
-      return;
-    }
-    if (gate.unresettable()) {
-      pool.release(s, false, "a library was loaded into it (LOAD cannot be undone)");
-      return;
-    }
-    List<String> queries = new ArrayList<>(2);
-    if (inFlight.txStatus() != ReadyForQuery.IDLE) {
-      queries.add("ROLLBACK");
-    }
-    boolean sessionState = !transactionMode || gate.pinned();
-    if (sessionState) {
-      queries.add(resetQuery.isEmpty() && gate.pinned() ? "DISCARD ALL" : resetQuery);
-    }
-    queries.removeIf(String::isEmpty);
-    if (queries.isEmpty()) {
-      pool.release(s, true, "client left");
-    } else {
-      pool.resetAndRelease(s, queries, sessionState);
-    }
+    ends.clientGone(syncing);
   }
 
   // ---- small helpers ----

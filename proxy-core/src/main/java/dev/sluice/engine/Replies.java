@@ -142,11 +142,11 @@ final class Replies {
         if (e.isFatal()) {
           hide(new Frame(f.type(), f.buf().retain()), type);
         } else {
-          s.settingsError = e;
+          s.settings.refused(e);
         }
       } else if (type == BackendType.READY_FOR_QUERY) {
         s.inFlight.poll();
-        s.settingsApplied();
+        s.settings.applied();
       }
     } finally {
       f.release();

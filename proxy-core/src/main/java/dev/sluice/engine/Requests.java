@@ -6,18 +6,11 @@ import dev.sluice.protocol.FrontendType;
 import dev.sluice.protocol.Severity;
 import dev.sluice.protocol.backend.ErrorResponse;
 import dev.sluice.protocol.backend.ReadyForQuery;
-import dev.sluice.protocol.frontend.Bind;
-import dev.sluice.protocol.frontend.Describe;
 import dev.sluice.protocol.frontend.Parse;
 import dev.sluice.protocol.frontend.Query;
-import dev.sluice.protocol.frontend.Sync;
 import dev.sluice.session.ClientStatements;
-import dev.sluice.session.StatementKey;
 import dev.sluice.session.sql.Classification;
 import io.netty.buffer.ByteBuf;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 
 /**
  * The request path of one client session, in its stages: <b>classify</b> a Query or Parse text
@@ -38,10 +31,17 @@ final class Requests {
 
   private final ClientSession s;
   private final LocalAnswers local;
+  private final StatementRewrite rewrite;
 
   Requests(ClientSession s) {
     this.s = s;
     this.local = new LocalAnswers(s, this);
+    this.rewrite = new StatementRewrite(s, this);
+  }
+
+  /** See {@link StatementRewrite#statementContext}. */
+  String statementContext() {
+    return rewrite.statementContext();
   }
 
   /** See {@link LocalAnswers#withoutBackend}. */
@@ -63,11 +63,11 @@ final class Requests {
     switch (type) {
       case QUERY -> forwardQuery(f, known);
       case FUNCTION_CALL -> send(f, Expected.FUNCTION_CALL);
-      case PARSE -> forwardParse(f, known);
-      case BIND -> forwardBind(f);
-      case DESCRIBE -> forwardDescribe(f);
+      case PARSE -> rewrite.parse(f, known);
+      case BIND -> rewrite.bind(f);
+      case DESCRIBE -> rewrite.describe(f);
       case EXECUTE -> sendExtended(f, Expected.EXECUTE);
-      case CLOSE -> forwardClose(f);
+      case CLOSE -> rewrite.close(f);
       case SYNC -> forwardSync(f);
       case FLUSH -> send(f, null);
       case COPY_DONE, COPY_FAIL -> {
@@ -92,7 +92,7 @@ final class Requests {
 
   // ---- send ----
 
-  private void send(Frame f, Expected e) {
+  void send(Frame f, Expected e) {
     s.server.write(f.buf());
     s.wroteToServer = true;
     if (e != null) {
@@ -100,19 +100,19 @@ final class Requests {
     }
   }
 
-  private void sendExtended(Frame f, Expected e) {
+  void sendExtended(Frame f, Expected e) {
     s.inFlight.extendedOpen(true);
     send(f, e);
   }
 
   /** A message Sluice built (a renamed Bind, a hidden Parse, ...). */
-  private void sendOwn(ByteBuf buf, Expected e) {
+  void sendOwn(ByteBuf buf, Expected e) {
     s.server.write(buf);
     s.wroteToServer = true;
     s.inFlight.add(e);
   }
 
-  private ByteBuf buffer(int size) {
+  ByteBuf buffer(int size) {
     return s.out.port().alloc().buffer(size);
   }
 
@@ -125,7 +125,7 @@ final class Requests {
     s.inFlight.discardUntilSync(false);
     s.inFlight.extendedOpen(false);
     send(f, Expected.SYNC);
-    closeEvictedStatements();
+    rewrite.closeEvictedStatements();
   }
 
   // ---- Query ----
@@ -194,7 +194,7 @@ final class Requests {
     }
     s.server.session().statements().retireAll();
     if (!s.inFlight.extendedOpen()) {
-      closeEvictedStatements();
+      rewrite.closeEvictedStatements();
     }
   }
 
@@ -224,162 +224,7 @@ final class Requests {
     s.replies.emitSynthetic();
   }
 
-  // ---- Parse, Bind, Describe, Close: rewrite statement names ----
-
-  private void forwardParse(Frame f, Classified known) {
-    Parse p;
-    try {
-      p = Parse.decode(f.body());
-    } catch (RuntimeException e) {
-      f.release();
-      throw e;
-    }
-    InFlight inFlight = s.inFlight;
-    if (s.transactionMode) {
-      Classification c = known.known() ? known.classification() : classify(p.query());
-      if (!admit(c, false)) {
-        f.release();
-        inFlight.extendedOpen(true);
-        return;
-      }
-    }
-    if (!s.transactionMode || p.name().isEmpty()) {
-      sendExtended(f, Expected.PARSE);
-      return;
-    }
-    f.release();
-    inFlight.extendedOpen(true);
-    s.stats.clientParses.increment();
-    StatementKey key = new StatementKey(p.query(), p.parameterTypes(), statementContext());
-    ClientStatements.Route route =
-        s.statements.parse(p.name(), key, s.server.session().statements());
-    if (route instanceof ClientStatements.Route.Refuse r) {
-      synthesizeError(r);
-    } else if (route instanceof ClientStatements.Route.Send send) {
-      s.stats.serverParses.increment();
-      ByteBuf out = buffer(p.query().length() + 32);
-      new Parse(send.serverName(), p.query(), p.parameterTypes()).encode(out);
-      sendOwn(out, Expected.parse(key, p.name()));
-    } else {
-      // the backend already has it: ParseComplete from Sluice, in its place
-      inFlight.add(Expected.synthParse(key, p.name()));
-      s.replies.emitSynthetic();
-    }
-  }
-
-  private void forwardBind(Frame f) {
-    String statement;
-    try {
-      statement = Bind.decode(f.body()).statement();
-    } catch (RuntimeException e) {
-      f.release();
-      throw e;
-    }
-    if (!s.transactionMode || statement.isEmpty()) {
-      sendExtended(f, Expected.BIND);
-      return;
-    }
-    s.inFlight.extendedOpen(true);
-    ClientStatements.Route.Send send =
-        sendUnderServerName(statement, Bind.resultFormatCount(f.body()) > 1);
-    if (send == null) {
-      f.release();
-      return;
-    }
-    ByteBuf renamed = Bind.renameStatement(s.out.port().alloc(), f.body(), send.serverName());
-    f.release();
-    sendOwn(renamed, Expected.bind(send.key()));
-  }
-
-  private void forwardDescribe(Frame f) {
-    Describe d;
-    try {
-      d = Describe.decode(f.body());
-    } catch (RuntimeException e) {
-      f.release();
-      throw e;
-    }
-    if (!d.isStatement()) {
-      sendExtended(f, Expected.DESCRIBE_PORTAL);
-      return;
-    }
-    if (!s.transactionMode || d.name().isEmpty()) {
-      sendExtended(f, Expected.DESCRIBE_STATEMENT);
-      return;
-    }
-    f.release();
-    s.inFlight.extendedOpen(true);
-    ClientStatements.Route.Send send = sendUnderServerName(d.name(), false);
-    if (send == null) {
-      return;
-    }
-    ByteBuf out = buffer(send.serverName().length() + 8);
-    new Describe(Describe.STATEMENT, send.serverName()).encode(out, FrontendType.DESCRIBE.code());
-    sendOwn(out, Expected.DESCRIBE_STATEMENT);
-  }
-
-  private void forwardClose(Frame f) {
-    Describe c;
-    try {
-      c = Describe.decode(f.body());
-    } catch (RuntimeException e) {
-      f.release();
-      throw e;
-    }
-    if (!s.transactionMode || !c.isStatement() || c.name().isEmpty()) {
-      sendExtended(f, Expected.CLOSE);
-      return;
-    }
-    f.release();
-    s.inFlight.extendedOpen(true);
-    StatementKey key = ((ClientStatements.Route.Answer) s.statements.close(c.name())).key();
-    s.inFlight.add(
-        key == null ? Expected.SYNTH_CLOSE_COMPLETE : Expected.synthClose(key, c.name()));
-    s.replies.emitSynthetic();
-  }
-
-  /**
-   * Routes a Bind or Describe of the client's statement {@code clientName} on the linked backend:
-   * its server-side name there, after preparing it there (hidden from the client) when this backend
-   * lacks it; null after answering 26000 when the client has no such statement.
-   */
-  private ClientStatements.Route.Send sendUnderServerName(
-      String clientName, boolean perColumnFormats) {
-    ClientStatements.Route route =
-        s.statements.use(clientName, s.server.session().statements(), perColumnFormats);
-    if (route instanceof ClientStatements.Route.Stale) {
-      synthesizeError(stalePlan());
-      return null;
-    }
-    if (!(route instanceof ClientStatements.Route.Send send)) {
-      synthesizeError((ClientStatements.Route.Refuse) route);
-      return null;
-    }
-    if (send.prepareFirst()) {
-      s.stats.serverParses.increment();
-      StatementKey key = send.key();
-      ByteBuf out = buffer(key.query().length() + 32);
-      new Parse(send.serverName(), key.query(), key.parameterTypes()).encode(out);
-      sendOwn(out, Expected.hiddenParse(key));
-    }
-    return send;
-  }
-
-  /**
-   * PostgreSQL's own error for a statement whose result shape changed under it, routine included:
-   * drivers (pgjdbc) recognize it by its SQLSTATE and routine and prepare the statement again.
-   */
-  private static ErrorResponse stalePlan() {
-    Map<Character, String> f = new LinkedHashMap<>();
-    f.put(ErrorResponse.SEVERITY, "ERROR");
-    f.put(ErrorResponse.SEVERITY_V, "ERROR");
-    f.put(ErrorResponse.CODE, SqlState.FEATURE_NOT_SUPPORTED.code());
-    f.put(ErrorResponse.MESSAGE, "cached plan must not change result type");
-    f.put(ErrorResponse.ROUTINE, "RevalidateCachedQuery");
-    return new ErrorResponse(f);
-  }
-
-  private void synthesizeError(ClientStatements.Route.Refuse r) {
+  void synthesizeError(ClientStatements.Route.Refuse r) {
     synthesizeError(ErrorResponse.of(Severity.ERROR, r.state().code(), r.message(), null, null));
   }
 
@@ -389,39 +234,13 @@ final class Requests {
    * same error state, so the ReadyForQuery that ends the batch reports the transaction status
    * PostgreSQL would (a failed transaction block stays failed).
    */
-  private void synthesizeError(ErrorResponse error) {
+  void synthesizeError(ErrorResponse error) {
     s.inFlight.add(Expected.error(error));
     ByteBuf out = buffer(32);
     new Parse("", FAIL_BATCH_SQL, new int[0]).encode(out);
     sendOwn(out, Expected.HIDDEN_FAIL);
     s.inFlight.discardUntilSync(true);
     s.replies.emitSynthetic();
-  }
-
-  /** Closes statements the backend's LRU evicted, now that the batch that used them synced. */
-  private void closeEvictedStatements() {
-    if (s.server == null || !s.server.session().statements().hasEvicted()) {
-      return;
-    }
-    List<String> names = s.server.session().statements().takeEvicted();
-    for (String name : names) {
-      ByteBuf out = buffer(name.length() + 8);
-      new Describe(Describe.STATEMENT, name).encode(out, FrontendType.CLOSE.code());
-      sendOwn(out, Expected.HIDDEN_CLOSE);
-    }
-    ByteBuf sync = buffer(5);
-    Sync.encode(sync);
-    sendOwn(sync, Expected.HIDDEN_SYNC);
-    s.stats.evictions.add(names.size());
-  }
-
-  /**
-   * What else decides a statement's meaning besides its text: the search path it resolves names in,
-   * and the encoding its bytes are in.
-   */
-  String statementContext() {
-    Map<String, String> d = s.params.desired();
-    return d.getOrDefault("search_path", "") + '\u0001' + d.getOrDefault("client_encoding", "");
   }
 
   /** An answer Sluice owes in place of a request, emitted once everything before it is. */

@@ -1,6 +1,5 @@
 package dev.sluice.server;
 
-import dev.sluice.engine.ClientPort;
 import dev.sluice.engine.ClientSession;
 import dev.sluice.engine.ClientState;
 import dev.sluice.engine.CloseReason;
@@ -27,7 +26,6 @@ import dev.sluice.protocol.frontend.StartupMessage;
 import dev.sluice.session.SessionParameters;
 import dev.sluice.state.StateMachine;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -35,8 +33,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -216,38 +212,19 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   }
 
   private void onStartupMessage(StartupMessage m) {
-    if (m.majorVersion() != 3) {
-      throw SluiceException.fatal(
-          SqlState.FEATURE_NOT_SUPPORTED,
-          "unsupported frontend protocol "
-              + m.majorVersion()
-              + "."
-              + m.minorVersion()
-              + ": server supports 3.0 to 3.0");
-    }
+    StartupRequest r = StartupRequest.of(m);
     if (ctx.clientCount() >= ctx.config().maxClientConnections()) {
-      refuseTooManyClients();
+      close(
+          CloseReason.TOO_MANY_CLIENTS,
+          LoginErrors.tooManyClients(ctx.config().maxClientConnections()));
       return;
     }
-    Map<String, String> p = m.parameters();
-    String replication = p.get("replication");
-    if (replication != null && !List.of("false", "off", "no", "0").contains(replication)) {
-      throw SluiceException.fatal(
-          SqlState.FEATURE_NOT_SUPPORTED, "replication connections are not supported by Sluice");
-    }
-    user = p.get("user");
-    if (user == null || user.isEmpty()) {
-      throw SluiceException.fatal(
-          SqlState.INVALID_AUTHORIZATION_SPECIFICATION,
-          "no PostgreSQL user name specified in startup packet");
-    }
-    String db = p.get("database");
-    database = db == null || db.isEmpty() ? user : db;
-    params = SessionParameters.fromStartup(p);
-    List<String> protocolOptions = p.keySet().stream().filter(k -> k.startsWith("_pq_.")).toList();
-    if (m.minorVersion() > 0 || !protocolOptions.isEmpty()) {
+    user = r.user();
+    database = r.database();
+    params = r.params();
+    if (r.needsNegotiation()) {
       ByteBuf out = channel.alloc().buffer();
-      new NegotiateProtocolVersion(0, protocolOptions).encode(out);
+      new NegotiateProtocolVersion(0, r.protocolOptions()).encode(out);
       channel.write(out, channel.voidPromise());
     }
     login = ctx.newLogin(user);
@@ -282,70 +259,42 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     }
   }
 
-  /**
-   * The client proved who it is; now what PostgreSQL would still check at login. A backend is
-   * needed only for what no backend of the pool has told Sluice yet: for the first client of a
-   * pool, what the server reports at login (and whether the database exists at all, so a wrong name
-   * fails here with the server's own error); for a client whose startup settings no backend has
-   * accepted before, whether they are valid, so an unknown or bad one is refused here, as
-   * PostgreSQL refuses it, and never reaches a backend another client will use.
-   */
+  /** The client proved who it is; see {@link LoginCheck} for what is checked before it is in. */
   private void onAuthenticated() {
     machine.transitionTo(ClientState.LOGGING_IN);
     pool = ctx.pools().get(new PoolKey(database, user));
-    Map<String, String> unchecked = pool.uncheckedSettings(params.desired());
-    if (pool.serverDefaults() != null && unchecked.isEmpty()) {
-      finishLogin();
-      return;
-    }
-    pool.acquire(
+    LoginCheck.run(
+        pool,
+        params.desired(),
         channel.eventLoop(),
-        (s, e) -> {
-          if (!machine.is(ClientState.LOGGING_IN)) {
-            if (s != null) {
-              pool.release(s, true, "client left during login");
-            }
-          } else if (e != null) {
-            fail(e);
-          } else if (unchecked.isEmpty()) {
-            pool.release(s, true, "login probe");
+        new LoginCheck.Client() {
+          @Override
+          public boolean waiting() {
+            return machine.is(ClientState.LOGGING_IN);
+          }
+
+          @Override
+          public void passed() {
             finishLogin();
-          } else {
-            pool.checkSettings(
-                s, unchecked, error -> channel.eventLoop().execute(() -> onChecked(error)));
+          }
+
+          @Override
+          public void refused(ErrorResponse error) {
+            close(CloseReason.LOGIN_FAILED, SessionErrors.asFatal(error));
+          }
+
+          @Override
+          public void failed(Throwable cause) {
+            fail(cause);
           }
         });
   }
 
-  private void onChecked(ErrorResponse error) {
-    if (!machine.is(ClientState.LOGGING_IN)) {
-      return;
-    }
-    if (error != null) {
-      close(CloseReason.LOGIN_FAILED, SessionErrors.asFatal(error));
-    } else {
-      finishLogin();
-    }
-  }
-
-  private void refuseTooManyClients() {
-    close(
-        CloseReason.TOO_MANY_CLIENTS,
-        new SluiceException(
-                SqlState.TOO_MANY_CONNECTIONS,
-                Severity.FATAL,
-                "sorry, too many clients already",
-                "Sluice accepts at most "
-                    + ctx.config().maxClientConnections()
-                    + " client connections (--max-client-connections).",
-                null,
-                null)
-            .toErrorResponse());
-  }
-
   private void finishLogin() {
     if (!ctx.tryAdmitClient()) {
-      refuseTooManyClients();
+      close(
+          CloseReason.TOO_MANY_CLIENTS,
+          LoginErrors.tooManyClients(ctx.config().maxClientConnections()));
       return;
     }
     counted = true;
@@ -371,7 +320,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
             ctx.stats(),
             ctx.logThrottle(),
             machine,
-            new Port(),
+            new ChannelClientPort(channel, readGate, this::close),
             id,
             pool.forSession(channel.eventLoop()),
             params);
@@ -381,10 +330,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
 
   private void loginTimedOut() {
     if (machine.state().compareTo(ClientState.IDLE) < 0) {
-      close(
-          CloseReason.LOGIN_TIMEOUT,
-          SluiceException.fatal(SqlState.QUERY_CANCELED, "canceling authentication due to timeout")
-              .toErrorResponse());
+      close(CloseReason.LOGIN_TIMEOUT, LoginErrors.loginTimeout());
     }
   }
 
@@ -397,16 +343,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
               if (machine.state().compareTo(ClientState.IDLE) < 0) {
                 close(
                     CloseReason.PUSHED_OUT_WHILE_LOGGING_IN,
-                    new SluiceException(
-                            SqlState.TOO_MANY_CONNECTIONS,
-                            Severity.FATAL,
-                            "sorry, too many clients are logging in",
-                            "This connection was the oldest of "
-                                + ctx.config().maxPendingLogins()
-                                + " that had not completed their login (--max-pending-logins).",
-                            null,
-                            null)
-                        .toErrorResponse());
+                    LoginErrors.pushedOut(ctx.config().maxPendingLogins()));
               }
             });
   }
@@ -436,36 +373,13 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
 
   // ---- closing ----
 
-  /** Ends the connection with {@code t} as a FATAL error: the server's own, or Sluice's. */
+  /** Ends the connection with {@code cause} as a FATAL error: the server's own, or Sluice's. */
   private void fail(Throwable cause) {
-    Throwable t =
-        cause instanceof ProtocolViolationException p
-            ? SluiceException.protocolViolation(p.getMessage())
-            : cause;
-    if (t instanceof ServerErrorException se) {
-      close(CloseReason.LOGIN_FAILED, se.error());
-      return;
+    LoginErrors.Ending end = LoginErrors.forFailure(cause);
+    if (end.reason() == CloseReason.INTERNAL_ERROR) {
+      ConnLog.warn(log, id, "unexpected failure: {}", SafeErrors.describe(cause));
     }
-    if (!(t instanceof SluiceException e)) {
-      ConnLog.warn(log, id, "unexpected failure: {}", SafeErrors.describe(t));
-      close(
-          CloseReason.INTERNAL_ERROR,
-          ErrorResponse.of(
-              Severity.FATAL,
-              SqlState.CONNECTION_FAILURE.code(),
-              "could not serve this connection: " + SafeErrors.describe(t),
-              null,
-              null));
-      return;
-    }
-    CloseReason reason =
-        switch (e.state()) {
-          case PROTOCOL_VIOLATION -> CloseReason.PROTOCOL_VIOLATION;
-          case INVALID_PASSWORD, INVALID_AUTHORIZATION_SPECIFICATION ->
-              CloseReason.AUTHENTICATION_FAILED;
-          default -> CloseReason.LOGIN_FAILED;
-        };
-    close(reason, SessionErrors.asFatal(e.toErrorResponse()));
+    close(end.reason(), end.error());
   }
 
   /** Sends {@code error} (if any), then closes the client and settles its backend. */
@@ -528,44 +442,6 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     }
     String d = session.describeIfStalled(minNanos);
     return d == null ? null : id + ": " + d;
-  }
-
-  /** The client socket as the session engine sees it. */
-  private final class Port implements ClientPort {
-    @Override
-    public ByteBufAllocator alloc() {
-      return channel.alloc();
-    }
-
-    @Override
-    public void write(ByteBuf buf) {
-      channel.write(buf, channel.voidPromise());
-    }
-
-    @Override
-    public void flush() {
-      channel.flush();
-    }
-
-    @Override
-    public boolean isWritable() {
-      return channel.isWritable();
-    }
-
-    @Override
-    public void setReading(boolean on) {
-      readGate.session(on);
-    }
-
-    @Override
-    public boolean isReading() {
-      return channel.config().isAutoRead();
-    }
-
-    @Override
-    public void close(CloseReason reason, ErrorResponse error) {
-      ClientConnection.this.close(reason, error);
-    }
   }
 
   @Override

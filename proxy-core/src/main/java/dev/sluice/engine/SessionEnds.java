@@ -1,0 +1,155 @@
+package dev.sluice.engine;
+
+import dev.sluice.error.SluiceException;
+import dev.sluice.error.SqlState;
+import dev.sluice.protocol.Frame;
+import dev.sluice.protocol.FrontendType;
+import dev.sluice.protocol.Severity;
+import dev.sluice.protocol.backend.ErrorResponse;
+import dev.sluice.protocol.backend.ReadyForQuery;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * How a session's requests end when things go wrong, and how the session itself ends: no backend
+ * could be had (every queued request answered with the error), the backend went away (the client
+ * hears the server's goodbye or 08006, unless a {@link ReplayPolicy} sends the batch again
+ * elsewhere), and the client left (its backend rolled back, reset, or closed).
+ */
+final class SessionEnds {
+  private final ClientSession s;
+  private final ReplayPolicy replay;
+
+  SessionEnds(ClientSession s, ReplayPolicy replay) {
+    this.s = s;
+    this.replay = replay;
+  }
+
+  /** The linked backend closed. */
+  void backendLost() {
+    s.server = null;
+    if (replayElsewhere()) {
+      return;
+    }
+    s.inFlight.clear(Expected::discard);
+    if (s.serverFatalRelayed) {
+      s.out.port().close(CloseReason.SERVER_FATAL, null);
+      return;
+    }
+    s.out
+        .port()
+        .close(
+            CloseReason.SERVER_GONE,
+            new SluiceException(
+                    SqlState.CONNECTION_FAILURE,
+                    Severity.FATAL,
+                    "server connection closed unexpectedly",
+                    "The backend serving this session went away; the session cannot continue.",
+                    null,
+                    null)
+                .toErrorResponse());
+  }
+
+  /**
+   * The backend went away before any of the current batch's answer reached the client: where the
+   * policy allows, undo what the batch did to Sluice's bookkeeping and send it again, on whichever
+   * backend the pool hands over next.
+   */
+  private boolean replayElsewhere() {
+    if (!replay.replayAfterBackendLoss() || s.inFlight.txStatus() != ReadyForQuery.IDLE) {
+      return false;
+    }
+    List<Frame> again = s.retry.takeForReplay();
+    if (again == null) {
+      return false;
+    }
+    s.stats.replays.increment();
+    s.inFlight.clear(s.replies::undo);
+    s.inFlight.extendedOpen(false);
+    s.inFlight.copyIn(false);
+    s.inFlight.discardUntilSync(false);
+    ArrayDeque<Queued> rest = new ArrayDeque<>(s.queue);
+    s.queue.clear();
+    again.forEach(f -> s.queue.add(new Queued(f, Classified.NONE)));
+    s.queue.addAll(rest);
+    s.waitForBackend();
+    return true;
+  }
+
+  /** The backend could not be had: answer each queued request with the error, as a server would. */
+  void noBackend(Throwable failure) {
+    s.machine.transitionTo(ClientState.IDLE);
+    ErrorResponse err = SessionErrors.forSession(failure);
+    if (err.isFatal()) {
+      s.out.port().close(CloseReason.SHUTDOWN, err);
+      return;
+    }
+    boolean errorSent = false;
+    Queued q;
+    while ((q = s.queue.poll()) != null) {
+      Frame f = q.frame();
+      byte t = f.type();
+      boolean run = f.isRun();
+      f.release();
+      if (t == FrontendType.QUERY.code() || t == FrontendType.FUNCTION_CALL.code()) {
+        s.out.error(err);
+        s.out.ready(ReadyForQuery.IDLE);
+        errorSent = false;
+      } else if (t == FrontendType.SYNC.code()) {
+        if (!errorSent) {
+          s.out.error(err);
+        }
+        s.out.ready(ReadyForQuery.IDLE);
+        errorSent = false;
+      } else if (!errorSent && !run) {
+        s.out.error(err);
+        errorSent = true;
+      }
+    }
+    s.unlinkedSkip = errorSent;
+    s.out.flush();
+    s.updateReading();
+  }
+
+  /**
+   * The client is gone. A backend with a request in flight is closed (its answers could reach
+   * nobody, or the wrong client); an open transaction is rolled back; a backend with session state
+   * (session mode, or a pinned client) is reset. Only then does it return to the pool.
+   */
+  void clientGone(boolean syncing) {
+    s.out.owed().clear();
+    s.retry.close();
+    s.queue.forEach(q -> q.frame().release());
+    s.queue.clear();
+    BackendPort b = s.server;
+    s.server = null;
+    boolean quiet = s.inFlight.quiet();
+    s.inFlight.clear(Expected::discard);
+    if (b == null) {
+      return;
+    }
+    if (!quiet || syncing || !b.isOpen()) {
+      s.pool.release(b, false, "client left with a request in flight");
+      return;
+    }
+    if (s.gate.unresettable()) {
+      s.pool.release(b, false, "a library was loaded into it (LOAD cannot be undone)");
+      return;
+    }
+    List<String> queries = new ArrayList<>(2);
+    if (s.inFlight.txStatus() != ReadyForQuery.IDLE) {
+      queries.add("ROLLBACK");
+    }
+    boolean sessionState = !s.transactionMode || s.gate.pinned();
+    if (sessionState) {
+      queries.add(s.resetQuery.isEmpty() && s.gate.pinned() ? "DISCARD ALL" : s.resetQuery);
+    }
+    queries.removeIf(String::isEmpty);
+    if (queries.isEmpty()) {
+      s.pool.release(b, true, "client left");
+    } else {
+      s.pool.resetAndRelease(b, queries, sessionState);
+    }
+  }
+}

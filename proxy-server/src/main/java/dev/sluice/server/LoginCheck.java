@@ -1,0 +1,66 @@
+package dev.sluice.server;
+
+import dev.sluice.protocol.backend.ErrorResponse;
+import io.netty.channel.EventLoop;
+import java.util.Map;
+
+/**
+ * What PostgreSQL still checks once a client has proved who it is, done on a backend only for what
+ * no backend of the pool has told Sluice yet: for the first client of a pool, what the server
+ * reports at login (and whether the database exists at all, so a wrong name fails here with the
+ * server's own error); for startup settings no backend has accepted before, whether they are valid,
+ * so an unknown or bad one is refused at login, as PostgreSQL refuses it, and never reaches a
+ * backend another client will use.
+ */
+final class LoginCheck {
+  /** The client being checked; every call comes on its event loop. */
+  interface Client {
+    /** Whether the client still waits for the outcome (it may have left). */
+    boolean waiting();
+
+    void passed();
+
+    /** The server refused a setting: its error, as PostgreSQL would send it at login. */
+    void refused(ErrorResponse error);
+
+    /** No backend could be had to check with. */
+    void failed(Throwable cause);
+  }
+
+  private LoginCheck() {}
+
+  static void run(ServerPool pool, Map<String, String> settings, EventLoop loop, Client client) {
+    Map<String, String> unchecked = pool.uncheckedSettings(settings);
+    if (pool.serverDefaults() != null && unchecked.isEmpty()) {
+      client.passed();
+      return;
+    }
+    pool.acquire(
+        loop,
+        (s, e) -> {
+          if (!client.waiting()) {
+            if (s != null) {
+              pool.release(s, true, "client left during login");
+            }
+          } else if (e != null) {
+            client.failed(e);
+          } else if (unchecked.isEmpty()) {
+            pool.release(s, true, "login probe");
+            client.passed();
+          } else {
+            pool.checkSettings(s, unchecked, error -> loop.execute(() -> outcome(client, error)));
+          }
+        });
+  }
+
+  private static void outcome(Client client, ErrorResponse error) {
+    if (!client.waiting()) {
+      return;
+    }
+    if (error != null) {
+      client.refused(error);
+    } else {
+      client.passed();
+    }
+  }
+}
