@@ -7,7 +7,6 @@ import dev.sluice.protocol.FrontendType;
 import dev.sluice.protocol.Severity;
 import dev.sluice.protocol.backend.ErrorResponse;
 import dev.sluice.protocol.backend.ReadyForQuery;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -69,10 +68,7 @@ final class SessionEnds {
     s.inFlight.extendedOpen(false);
     s.inFlight.copyIn(false);
     s.inFlight.discardUntilSync(false);
-    ArrayDeque<Queued> rest = new ArrayDeque<>(s.queue);
-    s.queue.clear();
-    again.forEach(f -> s.queue.add(new Queued(f, Classified.NONE)));
-    s.queue.addAll(rest);
+    s.queue.putFirst(again.stream().map(f -> new Queued(f, Classified.NONE)).toList());
     s.waitForBackend();
     return true;
   }
@@ -120,8 +116,7 @@ final class SessionEnds {
   void clientGone(boolean syncing) {
     s.out.owed().clear();
     s.retry.close();
-    s.queue.forEach(q -> q.frame().release());
-    s.queue.clear();
+    s.queue.drain(q -> q.frame().release());
     BackendPort b = s.server;
     s.server = null;
     boolean quiet = s.inFlight.quiet();

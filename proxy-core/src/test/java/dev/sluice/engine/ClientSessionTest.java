@@ -39,7 +39,7 @@ class ClientSessionTest {
     h.fromClient(frames);
     assertThat(h.pool.events()).containsExactly("acquire");
     assertThat(h.session.state()).isEqualTo(ClientState.WAITING_FOR_BACKEND);
-    assertThat(h.client.reading).as("no reading while waiting for a backend").isFalse();
+    assertThat(h.client.reading).as("a little waiting does not stop reading").isTrue();
     h.grant(s1);
     assertThat(h.pool.events()).containsExactly("link s1");
   }
@@ -152,6 +152,18 @@ class ClientSessionTest {
   }
 
   @Test
+  void theClientIsNotReadWhileMuchWaitsForABackend() {
+    h.fromClient(query("SELECT 1"));
+    assertThat(h.client.reading).isTrue();
+    String big = "x".repeat(Waiting.READ_LIMIT);
+    h.fromClient(query("SELECT '" + big + "'"));
+    assertThat(h.client.reading).as("the waiting messages hold too much").isFalse();
+    h.grant(s1);
+    assertThat(s1.received()).hasSize(2);
+    assertThat(h.client.reading).as("they went to the backend").isTrue();
+  }
+
+  @Test
   void aCancelWhileWaitingForABackendAnswersAtOnceWithoutOne() {
     h.fromClient(query("SELECT pg_sleep(10)"));
     assertThat(h.pool.events()).containsExactly("acquire");
@@ -196,7 +208,7 @@ class ClientSessionTest {
         .as("the client's query waits for the settings")
         .containsExactly("Q:SELECT pg_catalog.set_config(E'datestyle', E'German', false);");
     assertThat(e.session.state()).isEqualTo(ClientState.SYNCING_SETTINGS);
-    assertThat(e.client.reading).isFalse();
+    assertThat(e.client.reading).as("a little waiting does not stop reading").isTrue();
 
     e.fromBackend(
         b,
