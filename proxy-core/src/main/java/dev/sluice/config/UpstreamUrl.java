@@ -61,7 +61,7 @@ public final class UpstreamUrl {
 
   /** Builds an error for a libpq keyword; {@code item} is the offending piece, or null. */
   @FunctionalInterface
-  private interface Blame {
+  interface Blame {
     ConfigException at(String keyword, String item, String problem);
   }
 
@@ -81,7 +81,7 @@ public final class UpstreamUrl {
     if (!uri && SCHEME.matcher(t).lookingAt()) {
       throw blame.at(null, null, "expected a postgres:// or postgresql:// URI, or key=value pairs");
     }
-    return toUpstream(uri ? uriKeywords(t, blame) : keyValueKeywords(t, blame), blame);
+    return toUpstream(uri ? uriKeywords(t, blame) : ConnInfoSyntax.keywords(t, blame), blame);
   }
 
   /**
@@ -239,72 +239,6 @@ public final class UpstreamUrl {
         keywords.put(name, value);
       }
     }
-  }
-
-  /** libpq's conninfo grammar: {@code keyword = value}, values quoted with ' and \ escapes. */
-  private static Map<String, String> keyValueKeywords(String t, Blame blame) {
-    Map<String, String> keywords = new LinkedHashMap<>();
-    int i = skipSpace(t, 0);
-    while (i < t.length()) {
-      int start = i;
-      while (i < t.length() && t.charAt(i) != '=' && !Character.isWhitespace(t.charAt(i))) {
-        i++;
-      }
-      String name = t.substring(start, i);
-      i = skipSpace(t, i);
-      if (name.isEmpty() || i >= t.length() || t.charAt(i) != '=') {
-        throw blame.at("keyword", name, "expected keyword=value pairs separated by spaces");
-      }
-      i = skipSpace(t, i + 1);
-      StringBuilder value = new StringBuilder();
-      boolean quoted = i < t.length() && t.charAt(i) == '\'';
-      i = quoted ? readQuoted(t, i + 1, value) : readBare(t, i, value);
-      if (i < 0) {
-        throw blame.at(name, null, "unterminated quoted value");
-      }
-      keywords.put(name, value.toString());
-      i = skipSpace(t, i);
-    }
-    return keywords;
-  }
-
-  /** Reads up to the closing quote; returns the index after it, or -1 if there is none. */
-  private static int readQuoted(String t, int i, StringBuilder out) {
-    while (i < t.length()) {
-      char c = t.charAt(i++);
-      if (c == '\'') {
-        return i;
-      }
-      if (c == '\\') {
-        if (i < t.length()) {
-          out.append(t.charAt(i++));
-        }
-      } else {
-        out.append(c);
-      }
-    }
-    return -1;
-  }
-
-  private static int readBare(String t, int i, StringBuilder out) {
-    while (i < t.length() && !Character.isWhitespace(t.charAt(i))) {
-      char c = t.charAt(i++);
-      if (c == '\\') {
-        if (i < t.length()) {
-          out.append(t.charAt(i++));
-        }
-      } else {
-        out.append(c);
-      }
-    }
-    return i;
-  }
-
-  private static int skipSpace(String t, int i) {
-    while (i < t.length() && Character.isWhitespace(t.charAt(i))) {
-      i++;
-    }
-    return i;
   }
 
   private static Upstream toUpstream(Map<String, String> keywords, Blame blame) {

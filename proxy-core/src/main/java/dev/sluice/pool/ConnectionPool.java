@@ -35,6 +35,11 @@ import org.slf4j.event.Level;
  * the head waiter; otherwise it is kept idle, most recently used first. An acquire prefers an idle
  * connection on the caller's event loop. The pool never blocks: state changes happen under the
  * pool's monitor, and callbacks run afterwards on each waiter's own executor.
+ *
+ * <p>It stays one class past the project's usual size on purpose: every field is guarded by the one
+ * monitor, and each operation is a few lines of state change under it followed by callbacks outside
+ * it. Split into classes, the lock and the invariant {@code total = open + connecting ≤ maxSize}
+ * would have to be shared among them.
  */
 public final class ConnectionPool<C extends PooledConnection> {
   private static final Logger log = LoggerFactory.getLogger(ConnectionPool.class);
@@ -90,16 +95,7 @@ public final class ConnectionPool<C extends PooledConnection> {
   private Throwable lastConnectFailure;
   private boolean closed;
 
-  /**
-   * Warm-up connects (for {@code minIdle}, not for a waiting client) back off after failures, from
-   * one second doubling to half a minute, so a database that is down is not hammered (nor the log
-   * flooded) once a second; a success resets it.
-   */
-  private static final long WARM_BACKOFF_MIN_NANOS = 1_000_000_000L;
-
-  private static final long WARM_BACKOFF_MAX_NANOS = 30_000_000_000L;
-  private long warmBackoffNanos;
-  private long nextWarmNanos;
+  private final WarmUpBackoff warmUp = new WarmUpBackoff();
 
   private final LogThrottle logThrottle;
 
@@ -264,7 +260,7 @@ public final class ConnectionPool<C extends PooledConnection> {
   public void ensureMinIdle() {
     int n;
     synchronized (this) {
-      if (closed || (warmBackoffNanos > 0 && nanoClock.getAsLong() - nextWarmNanos < 0)) {
+      if (closed || warmUp.waiting(nanoClock.getAsLong())) {
         return;
       }
       int want = settings.minIdle() + waiters.size() - idle.size() - connecting;
@@ -402,7 +398,7 @@ public final class ConnectionPool<C extends PooledConnection> {
     synchronized (this) {
       connecting--;
       lastConnectFailure = null;
-      warmBackoffNanos = 0;
+      warmUp.succeeded();
       close = closed || !conn.isOpen();
       if (!close) {
         long now = nanoClock.getAsLong();
@@ -436,15 +432,7 @@ public final class ConnectionPool<C extends PooledConnection> {
     synchronized (this) {
       connecting--;
       lastConnectFailure = failure;
-      long now = nanoClock.getAsLong();
-      // Failures of connects started together count once: the wait grows per round of attempts.
-      if (warmBackoffNanos == 0 || now - nextWarmNanos >= 0) {
-        warmBackoffNanos =
-            warmBackoffNanos == 0
-                ? WARM_BACKOFF_MIN_NANOS
-                : Math.min(warmBackoffNanos * 2, WARM_BACKOFF_MAX_NANOS);
-        nextWarmNanos = now + warmBackoffNanos;
-      }
+      warmUp.failed(nanoClock.getAsLong());
       if (entries.isEmpty() && connecting == 0) {
         // Nothing live can serve the waiters: fail them now with the real reason rather than
         // after the acquire timeout (a wrong database name or a down server will not heal in
@@ -483,23 +471,26 @@ public final class ConnectionPool<C extends PooledConnection> {
       s = stats();
       last = lastConnectFailure;
     }
-    String detail =
-        last == null ? null : "Last backend connect failure: " + SafeErrors.describe(unwrap(last));
-    fail(
-        w,
-        new SluiceException(
-            SqlState.TOO_MANY_CONNECTIONS,
-            Severity.ERROR,
-            "no backend connection available within "
-                + settings.acquireTimeout().toMillis()
-                + " ms (pool "
-                + settings.name()
-                + ": "
-                + s
-                + ")",
-            detail,
-            "Raise --pool-size or --acquire-timeout, or shorten transactions.",
-            null));
+    fail(w, acquireTimedOut(s, last == null ? null : unwrap(last)));
+  }
+
+  /** 53300, saying what the pool looked like and the last real connect failure, if any. */
+  private SluiceException acquireTimedOut(PoolStats s, Throwable lastFailure) {
+    return new SluiceException(
+        SqlState.TOO_MANY_CONNECTIONS,
+        Severity.ERROR,
+        "no backend connection available within "
+            + settings.acquireTimeout().toMillis()
+            + " ms (pool "
+            + settings.name()
+            + ": "
+            + s
+            + ")",
+        lastFailure == null
+            ? null
+            : "Last backend connect failure: " + SafeErrors.describe(lastFailure),
+        "Raise --pool-size or --acquire-timeout, or shorten transactions.",
+        null);
   }
 
   private void cancelWaiter(Waiter w) {

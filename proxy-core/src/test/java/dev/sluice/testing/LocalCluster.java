@@ -124,6 +124,7 @@ final class LocalCluster {
       Files.delete(pwfile);
       // Appending keeps the file's owner (postgres); later settings override initdb's.
       Files.writeString(dataDir.resolve("postgresql.conf"), settings(), StandardOpenOption.APPEND);
+      writeTlsFiles();
       Files.writeString(dataDir.resolve("pg_hba.conf"), HBA, StandardOpenOption.TRUNCATE_EXISTING);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot prepare " + dataDir, e);
@@ -216,7 +217,33 @@ final class LocalCluster {
         "password_encryption = 'scram-sha-256'",
         "logging_collector = off",
         "log_line_prefix = '%m [%p] %q%u@%d/%a '",
+        "# TLS offered, not required (pg_hba says host): for the upstream TLS tests.",
+        "ssl = on",
+        "ssl_cert_file = 'server.crt'",
+        "ssl_key_file = 'server.key'",
         "");
+  }
+
+  /**
+   * The server's certificate (issued by the run's test CA, for {@code localhost} only) and key,
+   * owned by the server's OS user with the key private, as PostgreSQL demands; and the CA's
+   * certificate beside the cluster for clients.
+   */
+  private void writeTlsFiles() throws IOException {
+    var server = TestCertificates.server("localhost", "localhost");
+    Path cert = dataDir.resolve("server.crt");
+    Path key = dataDir.resolve("server.key");
+    Files.writeString(cert, server.getCertificatePEM());
+    Files.writeString(key, server.getPrivateKeyPEM());
+    Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
+    handOver(cert);
+    handOver(key);
+    Files.writeString(rootCert(), TestCertificates.authority().getCertificatePEM());
+  }
+
+  /** The PEM certificate of the CA that issued the server's certificate. */
+  Path rootCert() {
+    return baseDir.resolve("root.crt");
   }
 
   private ProcessResult pgCtl(String action, String... options) {

@@ -202,6 +202,14 @@ public final class PostgresServer {
   }
 
   /**
+   * The PEM file of the CA that issued a managed server's TLS certificate (which names {@code
+   * localhost} only); null for an external server.
+   */
+  public Path tlsRootCert() {
+    return cluster == null ? null : cluster.rootCert();
+  }
+
+  /**
    * Restarts a managed server on the same port (fast shutdown: every connection is dropped). The
    * server is shared by the whole JVM, so a test that calls this must leave nothing behind that
    * depends on open connections.

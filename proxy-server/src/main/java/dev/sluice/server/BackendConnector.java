@@ -2,6 +2,7 @@ package dev.sluice.server;
 
 import dev.sluice.config.HostAndPort;
 import dev.sluice.config.ProxyConfig;
+import dev.sluice.config.Upstream;
 import dev.sluice.error.SafeErrors;
 import dev.sluice.error.ServerErrorException;
 import dev.sluice.error.SluiceException;
@@ -40,6 +41,7 @@ final class BackendConnector {
   private static final int MAX_BACKEND_MESSAGE = ProxyConfig.MAX_MESSAGE_SIZE_LIMIT;
 
   private final ProxyConfig config;
+  private final BackendTls tls;
   private final Transport transport;
   private final EventLoopGroup workers;
   private final ChannelGroup channels;
@@ -47,6 +49,7 @@ final class BackendConnector {
   BackendConnector(
       ProxyConfig config, Transport transport, EventLoopGroup workers, ChannelGroup channels) {
     this.config = config;
+    this.tls = BackendTls.of(config.upstream());
     this.transport = transport;
     this.workers = workers;
     this.channels = channels;
@@ -97,7 +100,7 @@ final class BackendConnector {
                         }
                         return;
                       }
-                      connect(loop, pool, hosts, index, address, result);
+                      connect(loop, pool, hosts, index, address, tls.tryTlsFirst(), result);
                     }));
   }
 
@@ -125,6 +128,7 @@ final class BackendConnector {
       List<HostAndPort> hosts,
       int index,
       InetSocketAddress address,
+      boolean withTls,
       CompletableFuture<ServerConnection> result) {
     HostAndPort hp = hosts.get(index);
     CompletableFuture<ServerConnection> login = new CompletableFuture<>();
@@ -140,6 +144,9 @@ final class BackendConnector {
                   @Override
                   protected void initChannel(Channel ch) {
                     channels.add(ch);
+                    if (withTls) {
+                      ch.pipeline().addLast("tls-request", new BackendTlsNegotiator(tls, hp));
+                    }
                     ch.pipeline()
                         .addLast("frames", FrameDecoder.forServer(MAX_BACKEND_MESSAGE))
                         .addLast("server", new ServerConnection(pool, login));
@@ -158,6 +165,14 @@ final class BackendConnector {
             if (!result.complete(s)) {
               s.close("connect attempt timed out");
             }
+          } else if (withTls
+              && tls.plainAllowed()
+              && e instanceof BackendTlsNegotiator.TlsHandshakeException) {
+            // sslmode=prefer: TLS failed, plain text may do
+            connect(loop, pool, hosts, index, address, false, result);
+          } else if (!withTls && tls.mode() == Upstream.SslMode.ALLOW && refusedPlain(e)) {
+            // sslmode=allow: the server insists on TLS
+            connect(loop, pool, hosts, index, address, true, result);
           } else if (index + 1 < hosts.size() && !(e instanceof ServerErrorException)) {
             tryHost(loop, pool, hosts, index + 1, result);
           } else {
@@ -170,6 +185,12 @@ final class BackendConnector {
             cf.channel().close();
           }
         });
+  }
+
+  /** PostgreSQL's refusal of a connection without TLS (pg_hba: hostssl only). */
+  private static boolean refusedPlain(Throwable e) {
+    return e instanceof ServerErrorException se
+        && se.error().sqlState().equals(SqlState.INVALID_AUTHORIZATION_SPECIFICATION.code());
   }
 
   private static SluiceException unableToConnect(HostAndPort hp, Throwable cause) {

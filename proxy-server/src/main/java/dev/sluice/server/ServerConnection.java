@@ -1,7 +1,5 @@
 package dev.sluice.server;
 
-import dev.sluice.auth.Md5Password;
-import dev.sluice.auth.ScramClient;
 import dev.sluice.backend.BackendSession;
 import dev.sluice.backend.BackendState;
 import dev.sluice.engine.BackendPort;
@@ -20,14 +18,12 @@ import dev.sluice.protocol.backend.Authentication;
 import dev.sluice.protocol.backend.BackendKeyData;
 import dev.sluice.protocol.backend.ErrorResponse;
 import dev.sluice.protocol.backend.ParameterStatus;
-import dev.sluice.protocol.frontend.PasswordMessage;
 import dev.sluice.protocol.frontend.StartupMessage;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -56,7 +52,6 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
     implements PooledConnection, BackendPort {
   private static final Logger log = LoggerFactory.getLogger(ServerConnection.class);
   private static final AtomicLong IDS = new AtomicLong();
-  private static final SecureRandom RANDOM = new SecureRandom();
 
   /** Receives a logged-in connection's frames and events. */
   interface Sink {
@@ -80,7 +75,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
   private final BackendSession session;
 
   private Channel channel;
-  private ScramClient scram;
+  private BackendAuth auth;
   private BackendKeyData key;
   private boolean loggedIn;
   private volatile Sink sink;
@@ -316,7 +311,9 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
         "server connection error",
         "{}",
         SafeErrors.describe(c));
-    if (!loggedIn) {
+    if (!loggedIn && c instanceof SluiceException se) {
+      failLogin(se);
+    } else if (!loggedIn) {
       failLogin(
           new SluiceException(
               SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
@@ -333,7 +330,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
 
   private void onLoginFrame(Frame f) {
     switch (BackendType.of(f.type())) {
-      case AUTHENTICATION -> onAuthentication(Authentication.decode(f.body()));
+      case AUTHENTICATION -> auth().on(Authentication.decode(f.body()));
       case PARAMETER_STATUS -> {
         ParameterStatus ps = ParameterStatus.decode(f.body());
         startupReport.put(ps.name(), ps.value());
@@ -343,7 +340,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
       case NOTICE_RESPONSE, NEGOTIATE_PROTOCOL_VERSION -> {}
       case READY_FOR_QUERY -> {
         loggedIn = true;
-        scram = null;
+        auth = null;
         session.moveTo(BackendState.IDLE);
         pool.learnDefaults(startupReport);
         ConnLog.debug(
@@ -362,61 +359,11 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
     }
   }
 
-  private void onAuthentication(Authentication a) {
-    if (a instanceof Authentication.Ok) {
-      return;
+  private BackendAuth auth() {
+    if (auth == null) {
+      auth = new BackendAuth(channel, pool.key().user(), pool.password(), pool.scramKeys());
     }
-    if (a instanceof Authentication.CleartextPassword) {
-      sendPassword(requirePassword());
-    } else if (a instanceof Authentication.Md5Password md5) {
-      sendPassword(Md5Password.hash(pool.key().user(), requirePassword(), md5.salt()));
-    } else if (a instanceof Authentication.Sasl sasl) {
-      if (!sasl.mechanisms().contains("SCRAM-SHA-256")) {
-        throw SluiceException.fatal(
-            SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
-            "the upstream server offers no SASL mechanism Sluice supports: " + sasl.mechanisms());
-      }
-      scram = new ScramClient(requirePassword(), pool.scramKeys(), RANDOM);
-      ByteBuf out = channel.alloc().buffer(64);
-      PasswordMessage.encodeSaslInitial(out, "SCRAM-SHA-256", scram.clientFirst());
-      channel.writeAndFlush(out, channel.voidPromise());
-    } else if (a instanceof Authentication.SaslContinue c) {
-      requireScram();
-      ByteBuf out = channel.alloc().buffer(128);
-      PasswordMessage.encodeSaslResponse(out, scram.clientFinal(c.data()));
-      channel.writeAndFlush(out, channel.voidPromise());
-    } else if (a instanceof Authentication.SaslFinal f) {
-      requireScram();
-      scram.verifyServerFinal(f.data());
-    } else if (a instanceof Authentication.Unsupported u) {
-      throw SluiceException.fatal(
-          SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
-          "the upstream server asks for authentication method "
-              + u.subtype()
-              + ", which Sluice does not support (use scram-sha-256, md5 or password)");
-    }
-  }
-
-  private void requireScram() {
-    if (scram == null) {
-      throw SluiceException.protocolViolation("SASL message from the upstream before SASL began");
-    }
-  }
-
-  private String requirePassword() {
-    String pw = pool.password();
-    if (pw == null) {
-      throw SluiceException.fatal(
-          SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
-          "the upstream server asks for a password but the upstream URL has none");
-    }
-    return pw;
-  }
-
-  private void sendPassword(String password) {
-    ByteBuf out = channel.alloc().buffer(64);
-    PasswordMessage.encodePassword(out, password);
-    channel.writeAndFlush(out, channel.voidPromise());
+    return auth;
   }
 
   private void failLogin(Throwable e) {

@@ -5,8 +5,6 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.sluice.auth.ScramKeyCache;
 import dev.sluice.backend.BackendState;
 import dev.sluice.engine.BackendPool;
-import dev.sluice.engine.BackendPort;
-import dev.sluice.engine.ClientSession;
 import dev.sluice.error.SqlState;
 import dev.sluice.logging.ConnLog;
 import dev.sluice.logging.LogThrottle;
@@ -190,91 +188,11 @@ final class ServerPool {
 
   /** This pool as a client session on {@code loop} uses it. */
   BackendPool forSession(EventLoop loop) {
-    return new SessionView(loop);
+    return new PoolSessionView(this, loop);
   }
 
-  private final class SessionView implements BackendPool {
-    private final EventLoop loop;
-
-    SessionView(EventLoop loop) {
-      this.loop = loop;
-    }
-
-    @Override
-    public ConnectionPool.Pending acquire(AcquireCallback<BackendPort> callback) {
-      return ServerPool.this.acquire(loop, callback::done);
-    }
-
-    @Override
-    public void link(BackendPort backend, ClientSession session) {
-      ((ServerConnection) backend).attach(new SessionSink(session, loop));
-    }
-
-    @Override
-    public void release(BackendPort backend, boolean reusable, String reason) {
-      ServerPool.this.release((ServerConnection) backend, reusable, reason);
-    }
-
-    @Override
-    public void resetAndRelease(BackendPort backend, List<String> queries, boolean clears) {
-      ServerPool.this.resetAndRelease((ServerConnection) backend, queries, clears);
-    }
-
-    @Override
-    public boolean isKnownStatement(StatementKey key) {
-      return ServerPool.this.isKnownStatement(key);
-    }
-
-    @Override
-    public void rememberStatement(StatementKey key) {
-      ServerPool.this.rememberStatement(key);
-    }
-
-    @Override
-    public StatementGenerations statementGenerations() {
-      return statementGenerations;
-    }
-
-    @Override
-    public Set<String> reportedSettings() {
-      return ServerPool.this.reportedSettings();
-    }
-
-    @Override
-    public void cancel(BackendPort backend) {
-      ctx.cancelForwarder().forward((ServerConnection) backend);
-    }
-  }
-
-  /** Hands a linked backend's frames and events to its client session, on the client's loop. */
-  private static final class SessionSink implements ServerConnection.Sink {
-    private final ClientSession session;
-    private final EventLoop loop;
-
-    SessionSink(ClientSession session, EventLoop loop) {
-      this.session = session;
-      this.loop = loop;
-    }
-
-    @Override
-    public void onServerFrames(ServerConnection s, List<Frame> frames) {
-      if (loop.inEventLoop()) {
-        session.onBackendFrames(s, frames);
-      } else {
-        loop.execute(() -> session.onBackendFrames(s, frames));
-      }
-    }
-
-    @Override
-    public void onServerWritable(ServerConnection s) {
-      loop.execute(() -> session.onBackendWritable(s));
-    }
-
-    @Override
-    public void onServerClosed(ServerConnection s) {
-      // Always a task of its own, even on the same loop: attach() may report a close at once.
-      loop.execute(() -> session.onBackendClosed(s));
-    }
+  CancelForwarder cancelForwarder() {
+    return ctx.cancelForwarder();
   }
 
   /** Runs reset queries on a backend nobody holds, then releases it (closed if they fail). */

@@ -75,14 +75,8 @@ public final class SluiceServer implements AutoCloseable {
           config.upstream().toString(),
           "the upstream URL must carry a password: clients log in to Sluice with it");
     }
-    switch (config.upstream().sslMode()) {
-      case REQUIRE, VERIFY_CA, VERIFY_FULL ->
-          throw new ConfigException(
-              "--upstream",
-              "sslmode=" + config.upstream().sslMode().flagValue(),
-              "TLS to the upstream is not supported yet; use sslmode=disable or prefer");
-      default -> {}
-    }
+    // Certificate and key files are read now, so that a bad one stops the start.
+    BackendTls.of(config.upstream());
     Transport transport = Transport.best();
     int threads =
         config.workerThreads() > 0

@@ -287,6 +287,19 @@ class ClientStateMachineTest {
     alsoHalfOpen.finishAndReleaseAll();
   }
 
+  /**
+   * node-postgres ends a connection it no longer wants by sending Terminate before any startup
+   * packet. PostgreSQL reads that as a bad startup packet length, logs it and closes without a
+   * word; a FATAL would surface in the client as an unhandled error.
+   */
+  @Test
+  void terminateBeforeTheStartupPacketClosesWithoutAWord() {
+    client();
+    ch.writeInbound(Unpooled.wrappedBuffer(new byte[] {'X', 0, 0, 0, 4}));
+    assertThat(sent()).isEmpty();
+    assertThat(ch.isActive()).isFalse();
+  }
+
   @Test
   void unsupportedStartupOptionIsRefused() {
     client();
