@@ -102,6 +102,7 @@ final class ConfigAssembler {
           b.maxMessageSize(
               (int) FlagValues.size(key, text, 1024, ProxyConfig.MAX_MESSAGE_SIZE_LIMIT));
       case CLIENT_LOGIN_TIMEOUT -> b.clientLoginTimeout(positive(key, text));
+      case CONNECT_RETRIES -> b.connectRetries(FlagValues.integer(key, text, 0));
       case MAX_PENDING_LOGINS -> b.maxPendingLogins(FlagValues.integer(key, text, 1));
       case MAX_MESSAGE_MEMORY ->
           b.maxMessageMemory(

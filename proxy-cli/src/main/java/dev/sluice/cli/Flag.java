@@ -33,6 +33,10 @@ enum Flag {
       "server-idle-timeout", "DURATION", "An idle backend beyond --min-idle is closed after this."),
   CONNECT_TIMEOUT(
       "connect-timeout", "DURATION", "How long one backend connect (TCP and login) may take."),
+  CONNECT_RETRIES(
+      "connect-retries",
+      "N",
+      "Times a backend connect is tried again after a transient failure, with backoff."),
   MAX_MESSAGE_SIZE(
       "max-message-size",
       "SIZE",
@@ -112,6 +116,7 @@ enum Flag {
       case SERVER_LIFETIME -> Durations.format(c.serverLifetime());
       case SERVER_IDLE_TIMEOUT -> Durations.format(c.serverIdleTimeout());
       case CONNECT_TIMEOUT -> Durations.format(c.connectTimeout());
+      case CONNECT_RETRIES -> Integer.toString(c.connectRetries());
       case MAX_MESSAGE_SIZE -> FlagValues.formatSize(c.maxMessageSize());
       case MAX_MESSAGE_MEMORY -> FlagValues.formatSize(c.maxMessageMemory());
       case CLIENT_LOGIN_TIMEOUT -> Durations.format(c.clientLoginTimeout());

@@ -27,6 +27,7 @@ class CheckConfigCommandTest {
                 "server-lifetime = 1h",
                 "server-idle-timeout = 10m",
                 "connect-timeout = 10s",
+                "connect-retries = 8",
                 "max-message-size = 128MB",
                 "max-message-memory = 256MB",
                 "client-login-timeout = 15s",

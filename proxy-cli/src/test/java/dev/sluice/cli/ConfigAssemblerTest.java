@@ -78,6 +78,7 @@ class ConfigAssemblerTest {
     env.put("SLUICE_MAX_MESSAGE_MEMORY", "32MB");
     env.put("SLUICE_CLIENT_LOGIN_TIMEOUT", "4s");
     env.put("SLUICE_MAX_PENDING_LOGINS", "70");
+    env.put("SLUICE_CONNECT_RETRIES", "2");
     env.put("SLUICE_SERVER_RESET_QUERY", "RESET ALL");
     env.put("SLUICE_CLIENT_AUTH", "md5");
     env.put("SLUICE_MAX_PREPARED_STATEMENTS", "50");
@@ -103,6 +104,7 @@ class ConfigAssemblerTest {
     assertThat(c.maxMessageMemory()).isEqualTo(32L << 20);
     assertThat(c.clientLoginTimeout()).isEqualTo(Duration.ofSeconds(4));
     assertThat(c.maxPendingLogins()).isEqualTo(70);
+    assertThat(c.connectRetries()).isEqualTo(2);
     assertThat(c.serverResetQuery()).isEqualTo("RESET ALL");
     assertThat(c.clientAuth()).isEqualTo(ClientAuth.MD5);
     assertThat(c.maxPreparedStatements()).isEqualTo(50);

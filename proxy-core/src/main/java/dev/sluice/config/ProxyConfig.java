@@ -29,6 +29,7 @@ import java.util.Objects;
  *     one beyond it pushes out the oldest
  * @param maxMessageMemory bytes all clients' incomplete messages may hold together; a client whose
  *     large message does not fit waits (is not read) until it does
+ * @param connectRetries how many times a backend connect is tried again after a transient failure
  */
 public record ProxyConfig(
     HostAndPort listen,
@@ -49,7 +50,8 @@ public record ProxyConfig(
     SessionStateMode sessionState,
     Duration clientLoginTimeout,
     int maxPendingLogins,
-    long maxMessageMemory) {
+    long maxMessageMemory,
+    int connectRetries) {
 
   /** PostgreSQL's own cap on a message is 1 GB; nothing bigger can be meaningful. */
   public static final int MAX_MESSAGE_SIZE_LIMIT = 1 << 30;
@@ -91,6 +93,7 @@ public record ProxyConfig(
     atLeast("--max-prepared-statements", maxPreparedStatements, 1);
     positive("--client-login-timeout", clientLoginTimeout);
     atLeast("--max-pending-logins", maxPendingLogins, 1);
+    atLeast("--connect-retries", connectRetries, 0);
     if (maxMessageMemory < MIN_MESSAGE_MEMORY || maxMessageMemory > MAX_MESSAGE_MEMORY_LIMIT) {
       throw new ConfigException(
           "--max-message-memory",
@@ -125,6 +128,7 @@ public record ProxyConfig(
     private Duration clientLoginTimeout = Duration.ofSeconds(15);
     private int maxPendingLogins = 1000;
     private long maxMessageMemory = DEFAULT_MAX_MESSAGE_MEMORY;
+    private int connectRetries = 8;
 
     private Builder(Upstream upstream) {
       this.upstream = upstream;
@@ -225,6 +229,11 @@ public record ProxyConfig(
       return this;
     }
 
+    public Builder connectRetries(int v) {
+      connectRetries = v;
+      return this;
+    }
+
     public ProxyConfig build() {
       return new ProxyConfig(
           listen,
@@ -245,7 +254,8 @@ public record ProxyConfig(
           sessionState,
           clientLoginTimeout,
           maxPendingLogins,
-          maxMessageMemory);
+          maxMessageMemory,
+          connectRetries);
     }
   }
 

@@ -57,7 +57,7 @@ public final class ClientSession {
   final Replies replies;
   final QueryHooks hooks;
   final SessionSettings settings;
-  private final SessionEnds ends;
+  final SessionEnds ends;
 
   final Waiting queue = new Waiting();
   BackendPort server;

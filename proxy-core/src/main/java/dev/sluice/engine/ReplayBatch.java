@@ -36,6 +36,18 @@ public final class ReplayBatch {
    * here: nothing outstanding, no transaction, no batch open.
    */
   public void offer(Frame f, FrontendType type, boolean fresh) {
+    if (type == FrontendType.QUERY) {
+      // A simple Query is a whole batch by itself.
+      drop();
+      if (fresh && f.size() <= LIMIT) {
+        frames = new ArrayList<>(1);
+        frames.add(new Frame(f.type(), f.buf().retainedDuplicate()));
+        bytes = f.size();
+        closed = true;
+        visible = false;
+      }
+      return;
+    }
     boolean extended =
         switch (type) {
           case PARSE, BIND, DESCRIBE, EXECUTE, CLOSE, FLUSH, SYNC -> true;
@@ -68,6 +80,16 @@ public final class ReplayBatch {
     if (type == FrontendType.SYNC) {
       closed = true;
     }
+  }
+
+  /** Whether a whole batch is kept, nothing of its answer has reached the client yet. */
+  public boolean unseen() {
+    return frames != null && closed && !visible && heldError == null;
+  }
+
+  /** The kept batch, for a look (not handed over); empty when none. */
+  public List<Frame> peek() {
+    return frames == null ? List.of() : frames;
   }
 
   /** Something of the current batch reached the client: it can no longer be hidden. */

@@ -9,7 +9,15 @@ package dev.sluice.engine;
  */
 @FunctionalInterface
 public interface ReplayPolicy {
-  boolean replayAfterBackendLoss();
+  /**
+   * @param readOnly whether every statement of the batch certainly changes nothing ({@code
+   *     dev.sluice.session.sql.ReadOnly})
+   */
+  boolean replayAfterBackendLoss(boolean readOnly);
 
-  ReplayPolicy NEVER = () -> false;
+  /** Never: the client hears of the lost backend. */
+  ReplayPolicy NEVER = readOnly -> false;
+
+  /** Read-only batches only: running one twice cannot be told from running it once. */
+  ReplayPolicy READ_ONLY = readOnly -> readOnly;
 }

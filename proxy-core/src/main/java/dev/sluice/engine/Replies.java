@@ -61,6 +61,14 @@ final class Replies {
       default -> {}
     }
     Expected head = inFlight.head();
+    if (type == BackendType.ERROR_RESPONSE
+        && head != null
+        && ErrorResponse.decode(f.body()).isFatal()
+        && s.ends.holdFatal(f)) {
+      // The backend is going away before the client saw anything of this batch: whether the
+      // client hears of it is decided when the backend has closed (it may run elsewhere).
+      return;
+    }
     if (head == null) {
       // Nothing outstanding: a server's goodbye (FATAL) or something it volunteered.
       if (type == BackendType.ERROR_RESPONSE && ErrorResponse.decode(f.body()).isFatal()) {
@@ -139,11 +147,11 @@ final class Replies {
     try {
       if (type == BackendType.ERROR_RESPONSE) {
         ErrorResponse e = ErrorResponse.decode(f.body());
-        if (e.isFatal()) {
-          hide(new Frame(f.type(), f.buf().retain()), type);
-        } else {
+        if (!e.isFatal()) {
           s.settings.refused(e);
         }
+        // A FATAL here is the backend going away before anything of the client's was sent:
+        // the client waits for another one and never hears of it.
       } else if (type == BackendType.READY_FOR_QUERY) {
         s.inFlight.poll();
         s.settings.applied();
@@ -167,6 +175,7 @@ final class Replies {
       }
       case READY_FOR_QUERY -> {
         s.inFlight.poll();
+        s.retry.drop();
         if (capture != null) {
           capture.onEnd(!captureFailed);
         }

@@ -7,6 +7,10 @@ import dev.sluice.protocol.FrontendType;
 import dev.sluice.protocol.Severity;
 import dev.sluice.protocol.backend.ErrorResponse;
 import dev.sluice.protocol.backend.ReadyForQuery;
+import dev.sluice.protocol.frontend.Bind;
+import dev.sluice.protocol.frontend.Parse;
+import dev.sluice.session.StatementKey;
+import dev.sluice.session.sql.ReadOnly;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -25,11 +29,41 @@ final class SessionEnds {
     this.replay = replay;
   }
 
+  /**
+   * The server's goodbye (a FATAL) to a request that may yet be replayed elsewhere: held back from
+   * the client until the backend has closed and it is known whether the batch runs again.
+   */
+  private Frame heldFatal;
+
+  /** Whether a FATAL from the backend now should be held back (see {@link #heldFatal}). */
+  boolean holdFatal(Frame fatal) {
+    if (heldFatal != null
+        || replay == ReplayPolicy.NEVER
+        || !s.retry.unseen()
+        || s.inFlight.txStatus() != ReadyForQuery.IDLE) {
+      return false;
+    }
+    heldFatal = fatal;
+    return true;
+  }
+
   /** The linked backend closed. */
   void backendLost() {
     s.server = null;
-    if (replayElsewhere()) {
+    if (s.machine.is(ClientState.SYNCING_SETTINGS)) {
+      // Nothing of the client's was sent yet: its requests wait for another backend.
+      s.inFlight.clear(Expected::discard);
+      s.waitForBackend();
       return;
+    }
+    if (replayElsewhere()) {
+      releaseHeldFatal();
+      return;
+    }
+    if (heldFatal != null) {
+      s.out.relay(heldFatal);
+      heldFatal = null;
+      s.serverFatalRelayed = true;
     }
     s.inFlight.clear(Expected::discard);
     if (s.serverFatalRelayed) {
@@ -56,7 +90,9 @@ final class SessionEnds {
    * backend the pool hands over next.
    */
   private boolean replayElsewhere() {
-    if (!replay.replayAfterBackendLoss() || s.inFlight.txStatus() != ReadyForQuery.IDLE) {
+    if (!s.retry.unseen()
+        || s.inFlight.txStatus() != ReadyForQuery.IDLE
+        || !replay.replayAfterBackendLoss(readOnly(s.retry.peek()))) {
       return false;
     }
     List<Frame> again = s.retry.takeForReplay();
@@ -70,6 +106,38 @@ final class SessionEnds {
     s.inFlight.discardUntilSync(false);
     s.queue.putFirst(again.stream().map(f -> new Queued(f, Classified.NONE)).toList());
     s.waitForBackend();
+    return true;
+  }
+
+  private void releaseHeldFatal() {
+    if (heldFatal != null) {
+      heldFatal.release();
+      heldFatal = null;
+    }
+  }
+
+  /** Whether every statement the batch runs certainly changes nothing. */
+  private boolean readOnly(List<Frame> batch) {
+    String encoding = s.params.desired().get("client_encoding");
+    for (Frame f : batch) {
+      FrontendType t = f.isRun() ? FrontendType.COPY_DATA : FrontendType.of(f.type());
+      boolean ok =
+          switch (t) {
+            case QUERY -> ReadOnly.test(ClientText.decode(f.body(), encoding));
+            case PARSE -> ReadOnly.test(Parse.decode(f.body()).query());
+            case BIND -> {
+              String name = Bind.decode(f.body()).statement();
+              StatementKey key = name.isEmpty() ? null : s.statements.get(name);
+              // the unnamed statement's Parse is in the batch and judged there
+              yield name.isEmpty() || (key != null && ReadOnly.test(key.query()));
+            }
+            case DESCRIBE, EXECUTE, SYNC, FLUSH, CLOSE -> true;
+            default -> false;
+          };
+      if (!ok) {
+        return false;
+      }
+    }
     return true;
   }
 
@@ -114,6 +182,7 @@ final class SessionEnds {
    * (session mode, or a pinned client) is reset. Only then does it return to the pool.
    */
   void clientGone(boolean syncing) {
+    releaseHeldFatal();
     s.out.owed().clear();
     s.retry.close();
     s.queue.drain(q -> q.frame().release());

@@ -306,15 +306,22 @@ class ClientSessionTest {
   }
 
   @Test
-  void aFatalAnsweringSluicesOwnSettingsQueryStillReachesTheClient() {
+  void aBackendLostWhileTheSettingsAreAppliedIsSimplyReplaced() {
     EngineHarness e = new EngineHarness(b -> b, Map.of("DateStyle", "German"));
     Backend b = e.newBackend("b");
     e.fromClient(query("SELECT 1"));
     e.grant(b);
     e.fromBackend(b, error("FATAL", "57P01", "terminating connection"));
     e.session.onBackendClosed(b);
-    assertThat(e.client.received()).containsExactly("E:57P01");
-    assertThat(e.client.closedFor).isEqualTo(CloseReason.SERVER_FATAL);
+    assertThat(e.client.received()).as("nothing of the client's had gone out").isEmpty();
+    assertThat(e.client.closedFor).isNull();
+    assertThat(e.pool.events()).containsExactly("acquire", "link b", "acquire");
+
+    Backend c = e.newBackend("c");
+    e.grant(c);
+    assertThat(c.received()).hasSize(1).allMatch(m -> m.contains("set_config"));
+    e.fromBackend(c, commandComplete("SELECT 1"), ready('I'));
+    assertThat(c.received()).containsExactly("Q:SELECT 1");
     b.release();
   }
 

@@ -129,7 +129,7 @@ class ExtensionPointsTest {
 
   @Test
   void aBatchOfWhichNothingReachedTheClientIsSentAgainOnAnotherBackend() {
-    EngineHarness h = new EngineHarness(QueryHooks.NONE, () -> true);
+    EngineHarness h = new EngineHarness(QueryHooks.NONE, readOnly -> true);
     Backend first = h.newBackend("s1");
     h.fromClient(parse("S_1", "SELECT 1"), bind("", "S_1", 0), execute(""), sync());
     h.grant(first);
@@ -153,7 +153,7 @@ class ExtensionPointsTest {
 
   @Test
   void noReplayOnceSomethingReachedTheClient() {
-    EngineHarness h = new EngineHarness(QueryHooks.NONE, () -> true);
+    EngineHarness h = new EngineHarness(QueryHooks.NONE, readOnly -> true);
     Backend first = h.newBackend("s1");
     h.fromClient(parse("", "SELECT 1"), bind("", "", 0), execute(""), sync());
     h.grant(first);

@@ -8,7 +8,7 @@ import dev.sluice.error.ServerErrorException;
 import dev.sluice.error.SluiceException;
 import dev.sluice.error.SqlState;
 import dev.sluice.protocol.FrameDecoder;
-import dev.sluice.protocol.Severity;
+import dev.sluice.resilience.TransientConnectException;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -63,8 +63,7 @@ final class BackendConnector {
     l.schedule(
         () -> {
           result.completeExceptionally(
-              SluiceException.fatal(
-                  SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+              new TransientConnectException(
                   "could not connect to the upstream server within "
                       + config.connectTimeout().toMillis()
                       + " ms (--connect-timeout)"));
@@ -194,13 +193,8 @@ final class BackendConnector {
   }
 
   private static SluiceException unableToConnect(HostAndPort hp, Throwable cause) {
-    return new SluiceException(
-        SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
-        Severity.FATAL,
-        "could not connect to the upstream server at " + hp + ": " + rootMessage(cause),
-        null,
-        null,
-        null);
+    return new TransientConnectException(
+        "could not connect to the upstream server at " + hp + ": " + rootMessage(cause));
   }
 
   private static String rootMessage(Throwable t) {

@@ -3,6 +3,8 @@ package dev.sluice.server;
 import dev.sluice.engine.ClientSession;
 import dev.sluice.engine.ClientState;
 import dev.sluice.engine.CloseReason;
+import dev.sluice.engine.QueryHooks;
+import dev.sluice.engine.ReplayPolicy;
 import dev.sluice.engine.SessionErrors;
 import dev.sluice.error.SafeErrors;
 import dev.sluice.error.ServerErrorException;
@@ -323,7 +325,10 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
             new ChannelClientPort(channel, readGate, this::close),
             id,
             pool.forSession(channel.eventLoop()),
-            params);
+            params,
+            QueryHooks.NONE,
+            // a read-only batch whose backend died before answering runs again elsewhere
+            ReplayPolicy.READ_ONLY);
     ConnLog.debug(
         log, id, "client logged in to {} in {} ms", pool.key(), ConnLog.ageMillis(createdNanos));
   }

@@ -5,6 +5,8 @@ import dev.sluice.config.ProxyConfig;
 import dev.sluice.engine.ProxyStats;
 import dev.sluice.logging.LogThrottle;
 import dev.sluice.protocol.MessageMemory;
+import dev.sluice.resilience.ConnectGuard;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
@@ -13,6 +15,8 @@ import java.security.SecureRandom;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What every connection of one running Sluice shares: the configuration snapshot, the pools, the
@@ -20,6 +24,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * through its constructor; nothing here is static.
  */
 final class ProxyContext {
+  private static final Logger log = LoggerFactory.getLogger(ProxyContext.class);
+
   private final ProxyConfig config;
   private final PoolRegistry pools;
   private final CancelRegistry cancels = new CancelRegistry();
@@ -37,6 +43,9 @@ final class ProxyContext {
    */
   private final LogThrottle logThrottle = new LogThrottle(10_000_000_000L, System::nanoTime);
 
+  private final EventLoopGroup workers;
+  private final ConnectGuard connectGuard;
+
   /** Every open client and backend channel, so shutdown can close them itself. */
   private final ChannelGroup clientChannels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
 
@@ -45,7 +54,13 @@ final class ProxyContext {
 
   ProxyContext(ProxyConfig config, Transport transport, EventLoopGroup workers) {
     this.config = config;
+    this.workers = workers;
     this.connector = new BackendConnector(config, transport, workers, backendChannels);
+    this.connectGuard =
+        new ConnectGuard(
+            config.upstream().hosts().toString(),
+            config.connectRetries(),
+            change -> log.warn("upstream {}: circuit {}", config.upstream().hosts(), change));
     this.cancelForwarder = new CancelForwarder(transport);
     this.pools = new PoolRegistry(this);
     this.pendingLogins = new PendingLogins(config.maxPendingLogins());
@@ -101,6 +116,16 @@ final class ProxyContext {
 
   ProxyStats stats() {
     return stats;
+  }
+
+  /** Retries and the circuit breaker for backend connects to the upstream. */
+  ConnectGuard connectGuard() {
+    return connectGuard;
+  }
+
+  /** An event loop for work that belongs to no client (warm-up connects). */
+  EventLoop anyLoop() {
+    return workers.next();
   }
 
   LogThrottle logThrottle() {

@@ -19,6 +19,7 @@ import dev.sluice.protocol.backend.BackendKeyData;
 import dev.sluice.protocol.backend.ErrorResponse;
 import dev.sluice.protocol.backend.ParameterStatus;
 import dev.sluice.protocol.frontend.StartupMessage;
+import dev.sluice.resilience.TransientConnectException;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -279,9 +280,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
     inbox.clear();
     if (!loggedIn) {
       failLogin(
-          SluiceException.fatal(
-              SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
-              "the upstream server closed the connection during login"));
+          new TransientConnectException("the upstream server closed the connection during login"));
       return;
     }
     gone = true;

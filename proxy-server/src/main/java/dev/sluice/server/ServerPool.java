@@ -60,7 +60,10 @@ final class ServerPool {
     this.pool =
         new ConnectionPool<>(
             settings,
-            affinity -> ctx.connector().connect((EventLoop) affinity, this),
+            affinity -> {
+              EventLoop loop = affinity != null ? (EventLoop) affinity : ctx.anyLoop();
+              return ctx.connectGuard().connect(() -> ctx.connector().connect(loop, this), loop);
+            },
             System::nanoTime,
             ctx.logThrottle());
   }

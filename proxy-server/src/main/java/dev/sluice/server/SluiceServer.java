@@ -175,7 +175,13 @@ public final class SluiceServer implements AutoCloseable {
           .append(statements)
           .append(']');
     }
-    return sb.append(", ").append(ctx.stats().summary()).toString();
+    return sb.append(", ")
+        .append(ctx.stats().summary())
+        .append(", connect attempts=")
+        .append(ctx.connectGuard().attempts.sum())
+        .append(", circuit ")
+        .append(ctx.connectGuard().state())
+        .toString();
   }
 
   /** The address clients connect to; the real port when the configured one was 0. */
@@ -186,6 +192,16 @@ public final class SluiceServer implements AutoCloseable {
   /** The shared budget for clients' incomplete messages. */
   MessageMemory messageMemory() {
     return ctx.messageMemory();
+  }
+
+  /** Backend connect attempts made (each retry counts). */
+  long connectAttempts() {
+    return ctx.connectGuard().attempts.sum();
+  }
+
+  /** The upstream's circuit breaker: CLOSED, OPEN or HALF_OPEN. */
+  String circuitState() {
+    return ctx.connectGuard().state();
   }
 
   /** Connections that have not completed their login. */
