@@ -103,6 +103,9 @@ final class ConfigAssembler {
               (int) FlagValues.size(key, text, 1024, ProxyConfig.MAX_MESSAGE_SIZE_LIMIT));
       case CLIENT_LOGIN_TIMEOUT -> b.clientLoginTimeout(positive(key, text));
       case CONNECT_RETRIES -> b.connectRetries(FlagValues.integer(key, text, 0));
+      case ADMIN_LISTEN ->
+          b.adminListen(text.strip().equals("off") ? null : HostAndPort.parse(key, text));
+      case ADMIN_TOKEN -> b.adminToken(text);
       case MAX_PENDING_LOGINS -> b.maxPendingLogins(FlagValues.integer(key, text, 1));
       case MAX_MESSAGE_MEMORY ->
           b.maxMessageMemory(

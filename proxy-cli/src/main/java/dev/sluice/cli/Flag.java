@@ -70,6 +70,14 @@ enum Flag {
       "N",
       "Server-side prepared statements kept per backend (least recently used closed first)."),
   WORKERS("workers", "N", "Event-loop threads; 0 picks one per available processor."),
+  ADMIN_LISTEN(
+      "admin-listen",
+      "HOST:PORT|off",
+      "The admin HTTP port: health, readiness, Prometheus metrics, pools, clients, config."),
+  ADMIN_TOKEN(
+      "admin-token",
+      "TOKEN",
+      "Bearer token for the admin port; required when it listens beyond loopback."),
   LOG_LEVEL("log-level", "LEVEL", "trace, debug, info, warn, error or off.");
 
   private final String flagName;
@@ -99,7 +107,7 @@ enum Flag {
 
   /** The value used when neither the flag nor its variable is given, as help shows it. */
   String defaultText() {
-    return this == UPSTREAM ? "none" : render(ConfigAssembler.DEFAULTS);
+    return this == UPSTREAM || this == ADMIN_TOKEN ? "none" : render(ConfigAssembler.DEFAULTS);
   }
 
   /** The effective value in the spelling the flag accepts; the password is masked. */
@@ -126,6 +134,8 @@ enum Flag {
       case SESSION_STATE -> c.sessionState().flagValue();
       case MAX_PREPARED_STATEMENTS -> Integer.toString(c.maxPreparedStatements());
       case WORKERS -> Integer.toString(c.workerThreads());
+      case ADMIN_LISTEN -> c.adminListen() == null ? "off" : c.adminListen().toString();
+      case ADMIN_TOKEN -> c.adminToken() == null ? "none" : "****";
       case LOG_LEVEL -> settings.logLevel().flagValue();
     };
   }

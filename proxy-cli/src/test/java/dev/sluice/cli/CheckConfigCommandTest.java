@@ -37,6 +37,8 @@ class CheckConfigCommandTest {
                 "session-state = pin",
                 "max-prepared-statements = 200",
                 "workers = 0",
+                "admin-listen = 127.0.0.1:9930",
+                "admin-token = none",
                 "log-level = info",
                 ""));
   }

@@ -79,6 +79,8 @@ class ConfigAssemblerTest {
     env.put("SLUICE_CLIENT_LOGIN_TIMEOUT", "4s");
     env.put("SLUICE_MAX_PENDING_LOGINS", "70");
     env.put("SLUICE_CONNECT_RETRIES", "2");
+    env.put("SLUICE_ADMIN_LISTEN", "0.0.0.0:9999");
+    env.put("SLUICE_ADMIN_TOKEN", "s3cret");
     env.put("SLUICE_SERVER_RESET_QUERY", "RESET ALL");
     env.put("SLUICE_CLIENT_AUTH", "md5");
     env.put("SLUICE_MAX_PREPARED_STATEMENTS", "50");
@@ -105,6 +107,8 @@ class ConfigAssemblerTest {
     assertThat(c.clientLoginTimeout()).isEqualTo(Duration.ofSeconds(4));
     assertThat(c.maxPendingLogins()).isEqualTo(70);
     assertThat(c.connectRetries()).isEqualTo(2);
+    assertThat(c.adminListen()).isEqualTo(new HostAndPort("0.0.0.0", 9999));
+    assertThat(c.adminToken()).isEqualTo("s3cret");
     assertThat(c.serverResetQuery()).isEqualTo("RESET ALL");
     assertThat(c.clientAuth()).isEqualTo(ClientAuth.MD5);
     assertThat(c.maxPreparedStatements()).isEqualTo(50);

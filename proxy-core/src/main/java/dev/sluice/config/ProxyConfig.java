@@ -30,6 +30,8 @@ import java.util.Objects;
  * @param maxMessageMemory bytes all clients' incomplete messages may hold together; a client whose
  *     large message does not fit waits (is not read) until it does
  * @param connectRetries how many times a backend connect is tried again after a transient failure
+ * @param adminListen where the admin HTTP server listens; null for none
+ * @param adminToken the bearer token the admin port's changing endpoints need; null for none
  */
 public record ProxyConfig(
     HostAndPort listen,
@@ -51,7 +53,9 @@ public record ProxyConfig(
     Duration clientLoginTimeout,
     int maxPendingLogins,
     long maxMessageMemory,
-    int connectRetries) {
+    int connectRetries,
+    HostAndPort adminListen,
+    String adminToken) {
 
   /** PostgreSQL's own cap on a message is 1 GB; nothing bigger can be meaningful. */
   public static final int MAX_MESSAGE_SIZE_LIMIT = 1 << 30;
@@ -94,6 +98,13 @@ public record ProxyConfig(
     positive("--client-login-timeout", clientLoginTimeout);
     atLeast("--max-pending-logins", maxPendingLogins, 1);
     atLeast("--connect-retries", connectRetries, 0);
+    adminToken = adminToken == null || adminToken.isBlank() ? null : adminToken;
+    if (adminListen != null && adminToken == null && !isLoopback(adminListen.host())) {
+      throw new ConfigException(
+          "--admin-listen",
+          adminListen.toString(),
+          "an admin port beyond loopback needs --admin-token");
+    }
     if (maxMessageMemory < MIN_MESSAGE_MEMORY || maxMessageMemory > MAX_MESSAGE_MEMORY_LIMIT) {
       throw new ConfigException(
           "--max-message-memory",
@@ -129,6 +140,8 @@ public record ProxyConfig(
     private int maxPendingLogins = 1000;
     private long maxMessageMemory = DEFAULT_MAX_MESSAGE_MEMORY;
     private int connectRetries = 8;
+    private HostAndPort adminListen = new HostAndPort("127.0.0.1", 9930);
+    private String adminToken;
 
     private Builder(Upstream upstream) {
       this.upstream = upstream;
@@ -234,6 +247,17 @@ public record ProxyConfig(
       return this;
     }
 
+    /** Null turns the admin port off. */
+    public Builder adminListen(HostAndPort v) {
+      adminListen = v;
+      return this;
+    }
+
+    public Builder adminToken(String v) {
+      adminToken = v;
+      return this;
+    }
+
     public ProxyConfig build() {
       return new ProxyConfig(
           listen,
@@ -255,8 +279,32 @@ public record ProxyConfig(
           clientLoginTimeout,
           maxPendingLogins,
           maxMessageMemory,
-          connectRetries);
+          connectRetries,
+          adminListen,
+          adminToken);
     }
+  }
+
+  /** A loopback address by its text: 127.x.x.x, ::1, localhost. */
+  static boolean isLoopback(String host) {
+    return host.equals("localhost") || host.startsWith("127.") || host.equals("::1");
+  }
+
+  /** Never the token itself. */
+  @Override
+  public String toString() {
+    return "ProxyConfig[listen="
+        + listen
+        + ", upstream="
+        + upstream
+        + ", poolMode="
+        + poolMode
+        + ", poolSize="
+        + poolSize
+        + ", adminListen="
+        + adminListen
+        + (adminToken == null ? "" : ", adminToken=****")
+        + "]";
   }
 
   private static void atLeast(String key, int value, int min) {

@@ -134,6 +134,16 @@ public final class ClientSession {
     return machine.state();
   }
 
+  /** The id of the backend linked now, or null. */
+  public String backendId() {
+    return server == null ? null : server.id();
+  }
+
+  /** Whether the client is pinned to its backend for the rest of its session. */
+  public boolean pinned() {
+    return gate.pinned();
+  }
+
   // ---- from the client ----
 
   /** A message from the logged-in client (Terminate is handled by the connection). */

@@ -29,6 +29,10 @@ public final class ProxyStats {
    */
   public final LongAdder bugs = new LongAdder();
 
+  /** How long the latest backend login took (TCP, TLS, authentication), ms; -1 before any. */
+  public final java.util.concurrent.atomic.AtomicLong lastLoginMillis =
+      new java.util.concurrent.atomic.AtomicLong(-1);
+
   /** Backend logins that succeeded (new backend connections). */
   public final LongAdder backendLogins = new LongAdder();
 

@@ -436,6 +436,20 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     }
   }
 
+  /** What the admin port shows of this client, on this connection's event loop. */
+  java.util.Map<String, Object> view() {
+    java.util.Map<String, Object> v = new java.util.LinkedHashMap<>();
+    v.put("id", id);
+    v.put("state", machine.state().name());
+    v.put("remote", String.valueOf(channel.remoteAddress()));
+    v.put("ageMillis", ConnLog.ageMillis(createdNanos));
+    v.put("database", database);
+    v.put("user", user);
+    v.put("backend", session == null ? null : session.backendId());
+    v.put("pinned", session != null && session.pinned());
+    return v;
+  }
+
   /** Diagnostics, on this connection's event loop: see {@link ClientSession#describeIfStalled}. */
   String describeIfStalled(long minNanos) {
     if (machine.state().compareTo(ClientState.IDLE) < 0) {

@@ -341,7 +341,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
         loggedIn = true;
         auth = null;
         session.moveTo(BackendState.IDLE);
-        pool.learnDefaults(startupReport);
+        pool.learnDefaults(startupReport, ConnLog.ageMillis(createdNanos));
         ConnLog.debug(
             log,
             id,

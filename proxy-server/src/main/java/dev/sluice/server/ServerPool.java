@@ -143,8 +143,9 @@ final class ServerPool {
   }
 
   /** Records what the server reports at login; the first successful login wins. */
-  void learnDefaults(Map<String, String> reported) {
+  void learnDefaults(Map<String, String> reported, long loginMillis) {
     ctx.stats().backendLogins.increment();
+    ctx.stats().lastLoginMillis.set(loginMillis);
     if (serverDefaults == null) {
       serverDefaults = Collections.unmodifiableMap(new LinkedHashMap<>(reported));
       reportedSettings =

@@ -52,6 +52,7 @@ public final class SluiceServer implements AutoCloseable {
   private final EventLoopGroup workers;
   private final ProxyContext ctx;
   private final Channel listener;
+  private volatile AdminServer admin;
   private final CountDownLatch terminated = new CountDownLatch(1);
 
   private SluiceServer(
@@ -111,13 +112,23 @@ public final class SluiceServer implements AutoCloseable {
       Channel listener =
           b.bind(config.listen().host(), config.listen().port()).syncUninterruptibly().channel();
       SluiceServer server = new SluiceServer(config, boss, workers, ctx, listener);
+      if (config.adminListen() != null) {
+        try {
+          server.admin = AdminServer.start(config.adminListen(), transport, ctx);
+        } catch (RuntimeException e) {
+          listener.close().syncUninterruptibly();
+          throw new ConfigException(
+              "--admin-listen", config.adminListen().toString(), "cannot bind: " + e.getMessage());
+        }
+      }
       server.warmUp();
       log.info(
-          "listening on {} ({}, {} event loops), upstream {}",
+          "listening on {} ({}, {} event loops), upstream {}, admin port {}",
           server.localAddress(),
           transport.name(),
           threads,
-          config.upstream());
+          config.upstream(),
+          server.adminAddress() == null ? "off" : server.adminAddress());
       return server;
     } catch (RuntimeException e) {
       boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
@@ -187,6 +198,11 @@ public final class SluiceServer implements AutoCloseable {
   /** The address clients connect to; the real port when the configured one was 0. */
   public InetSocketAddress localAddress() {
     return (InetSocketAddress) listener.localAddress();
+  }
+
+  /** Where the admin port listens; null when it is off. */
+  public InetSocketAddress adminAddress() {
+    return admin == null ? null : admin.localAddress();
   }
 
   /** The shared budget for clients' incomplete messages. */
@@ -266,6 +282,9 @@ public final class SluiceServer implements AutoCloseable {
     }
     log.info("stats at shutdown: {}", statsLine());
     listener.close().syncUninterruptibly();
+    if (admin != null) {
+      admin.close();
+    }
     ctx.pools().all().forEach(p -> p.pool().close());
     // Clients hear why (as from a PostgreSQL shutting down), then every connection is closed
     // here rather than left to the event loops' end.

@@ -70,7 +70,7 @@ class ClientStateMachineTest {
     report.put("server_version", "15.0");
     report.put("application_name", "");
     report.put("DateStyle", "ISO, MDY");
-    c.pools().get(new PoolKey("db", "app")).learnDefaults(report);
+    c.pools().get(new PoolKey("db", "app")).learnDefaults(report, 1);
     return c;
   }
 

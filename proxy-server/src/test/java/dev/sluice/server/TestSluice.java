@@ -37,6 +37,7 @@ final class TestSluice implements AutoCloseable {
     ProxyConfig.Builder b =
         ProxyConfig.builder(up)
             .listen(new HostAndPort("127.0.0.1", 0))
+            .adminListen(new HostAndPort("127.0.0.1", 0))
             .minIdle(1)
             .poolSize(10)
             .workerThreads(2);

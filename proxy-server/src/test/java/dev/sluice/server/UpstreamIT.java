@@ -39,6 +39,7 @@ class UpstreamIT {
     return SluiceServer.start(
         ProxyConfig.builder(up)
             .listen(new HostAndPort("127.0.0.1", 0))
+            .adminListen(new HostAndPort("127.0.0.1", 0))
             .minIdle(0)
             .workerThreads(1)
             .connectTimeout(java.time.Duration.ofSeconds(5))

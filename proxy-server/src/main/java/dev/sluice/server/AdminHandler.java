@@ -1,0 +1,208 @@
+package dev.sluice.server;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.util.ReferenceCountUtil;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+
+/**
+ * Answers the admin port's requests.
+ *
+ * <pre>
+ *   GET /healthz   200 "ok" while the process serves
+ *   GET /readyz    200 when the upstream's circuit is closed and every pool holds its warm
+ *                  backends; 503 with the reason otherwise
+ *   GET /health    the JSON health report (status, upstream, pools, clients)
+ *   GET /metrics   Prometheus text (Micrometer)
+ *   GET /pools, /clients, /servers, /config   JSON
+ * </pre>
+ *
+ * Anything else is 404; a method other than GET (and HEAD) on these is 405. A request whose body is
+ * compressed is refused (415): nothing here inflates what a client sends.
+ */
+final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+  private static final ObjectMapper JSON =
+      new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  /** What every connection of the admin port shares. */
+  static final class Routes {
+    final AdminViews views;
+    final AdminMetrics metrics;
+
+    Routes(ProxyContext ctx) {
+      this.views = new AdminViews(ctx);
+      this.metrics = new AdminMetrics(ctx);
+    }
+  }
+
+  private final Routes routes;
+
+  AdminHandler(Routes routes) {
+    this.routes = routes;
+  }
+
+  @Override
+  protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+    if (!req.decoderResult().isSuccess()) {
+      respond(ctx, req, HttpResponseStatus.BAD_REQUEST, "text/plain", "bad request\n", true);
+      return;
+    }
+    if (req.headers().contains(HttpHeaderNames.CONTENT_ENCODING)
+        && !req.headers()
+            .get(HttpHeaderNames.CONTENT_ENCODING)
+            .equalsIgnoreCase(HttpHeaderValues.IDENTITY.toString())) {
+      respond(
+          ctx,
+          req,
+          HttpResponseStatus.UNSUPPORTED_MEDIA_TYPE,
+          "text/plain",
+          "compressed request bodies are not accepted\n",
+          true);
+      return;
+    }
+    String path = new QueryStringDecoder(req.uri()).path();
+    boolean get = req.method().equals(HttpMethod.GET) || req.method().equals(HttpMethod.HEAD);
+    if (!isRoute(path)) {
+      respond(ctx, req, HttpResponseStatus.NOT_FOUND, "text/plain", "not found\n", false);
+      return;
+    }
+    if (!get) {
+      respond(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, "text/plain", "GET only\n", false);
+      return;
+    }
+    switch (path) {
+      case "/healthz" -> respond(ctx, req, HttpResponseStatus.OK, "text/plain", "ok\n", false);
+      case "/readyz" -> {
+        String why = routes.views.notReadyBecause();
+        respond(
+            ctx,
+            req,
+            why == null ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
+            "text/plain",
+            why == null ? "ready\n" : "not ready: " + why + "\n",
+            false);
+      }
+      case "/metrics" ->
+          respond(
+              ctx,
+              req,
+              HttpResponseStatus.OK,
+              "text/plain; version=0.0.4; charset=utf-8",
+              routes.metrics.scrape(),
+              false);
+      case "/health" -> json(ctx, req, routes.views.health());
+      case "/pools" -> json(ctx, req, routes.views.pools());
+      case "/clients" -> json(ctx, req, routes.views.clients());
+      case "/servers" -> json(ctx, req, routes.views.servers());
+      default -> json(ctx, req, routes.views.config());
+    }
+  }
+
+  private static boolean isRoute(String path) {
+    return switch (path) {
+      case "/healthz",
+          "/readyz",
+          "/health",
+          "/metrics",
+          "/pools",
+          "/clients",
+          "/servers",
+          "/config" ->
+          true;
+      default -> false;
+    };
+  }
+
+  private static void json(ChannelHandlerContext ctx, FullHttpRequest req, Object body) {
+    String text;
+    try {
+      text = JSON.writeValueAsString(body) + "\n";
+    } catch (JsonProcessingException e) {
+      respond(ctx, req, HttpResponseStatus.INTERNAL_SERVER_ERROR, "text/plain", "error\n", true);
+      return;
+    }
+    if (body instanceof Map<?, ?> m && "degraded".equals(m.get("status"))) {
+      respond(ctx, req, HttpResponseStatus.SERVICE_UNAVAILABLE, "application/json", text, false);
+      return;
+    }
+    respond(ctx, req, HttpResponseStatus.OK, "application/json", text, false);
+  }
+
+  private static void respond(
+      ChannelHandlerContext ctx,
+      HttpRequest req,
+      HttpResponseStatus status,
+      String type,
+      String body,
+      boolean close) {
+    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    FullHttpResponse res =
+        new DefaultFullHttpResponse(
+            HttpVersion.HTTP_1_1,
+            status,
+            req != null && req.method().equals(HttpMethod.HEAD)
+                ? Unpooled.EMPTY_BUFFER
+                : Unpooled.wrappedBuffer(bytes));
+    res.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
+    res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
+    res.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-store");
+    boolean keepAlive = !close && req != null && HttpUtil.isKeepAlive(req);
+    if (keepAlive) {
+      res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+      ctx.writeAndFlush(res);
+    } else {
+      ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    ctx.close();
+  }
+
+  /**
+   * Before the aggregator: a request line or header block over the codec's limits becomes 414 or
+   * 431 and the connection closes, instead of a half-read request.
+   */
+  static final class Limits extends ChannelInboundHandlerAdapter {
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof HttpObject o && o.decoderResult().isFailure()) {
+        DecoderResult r = o.decoderResult();
+        HttpResponseStatus status =
+            r.cause() instanceof TooLongFrameException t
+                    && t.getMessage() != null
+                    && t.getMessage().contains("header")
+                ? HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
+                : r.cause() instanceof TooLongFrameException
+                    ? HttpResponseStatus.REQUEST_URI_TOO_LONG
+                    : HttpResponseStatus.BAD_REQUEST;
+        ReferenceCountUtil.release(msg);
+        respond(ctx, null, status, "text/plain", status.reasonPhrase() + "\n", true);
+        return;
+      }
+      ctx.fireChannelRead(msg);
+    }
+  }
+}

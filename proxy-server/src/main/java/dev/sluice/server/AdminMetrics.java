@@ -1,0 +1,103 @@
+package dev.sluice.server;
+
+import dev.sluice.engine.ProxyStats;
+import dev.sluice.pool.PoolStats;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * Sluice's metrics in a Micrometer Prometheus registry: client and pool gauges, the counters of
+ * {@link ProxyStats}, backend connects and the circuit, and the JVM's own. Gauges read live state
+ * when scraped; nothing on the relay path touches the registry.
+ */
+final class AdminMetrics {
+  private final PrometheusMeterRegistry registry =
+      new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final ProxyContext ctx;
+  private final Set<PoolKey> poolsSeen = ConcurrentHashMap.newKeySet();
+
+  AdminMetrics(ProxyContext ctx) {
+    this.ctx = ctx;
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmGcMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ClassLoaderMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    Gauge.builder("sluice_clients", ctx, ProxyContext::clientCount)
+        .description("Clients logged in")
+        .register(registry);
+    Gauge.builder("sluice_clients_logging_in", ctx, c -> c.pendingLogins().size())
+        .description("Connections that have not completed their login")
+        .register(registry);
+    Gauge.builder("sluice_message_memory_reserved_bytes", ctx, c -> c.messageMemory().reserved())
+        .description("Bytes reserved for clients' incomplete large messages")
+        .register(registry);
+    Gauge.builder(
+            "sluice_upstream_circuit_open",
+            ctx,
+            c -> c.connectGuard().state().equals("CLOSED") ? 0 : 1)
+        .description("1 while the upstream's circuit breaker is open or half open")
+        .register(registry);
+    counter(
+        "sluice_backend_connect_attempts",
+        "Backend connect attempts, retries included",
+        ctx.connectGuard().attempts);
+    counter(
+        "sluice_upstream_circuit_opened",
+        "Times the upstream's circuit opened",
+        ctx.connectGuard().opened);
+    ProxyStats s = ctx.stats();
+    counter("sluice_backend_logins", "Backend logins that succeeded", s.backendLogins);
+    counter("sluice_client_parses", "Named Parse messages from clients", s.clientParses);
+    counter(
+        "sluice_server_parses",
+        "Parse messages Sluice sent to create server statements",
+        s.serverParses);
+    counter(
+        "sluice_statement_evictions",
+        "Server statements closed by the per-backend LRU",
+        s.evictions);
+    counter("sluice_pins", "Clients pinned to their backend", s.pins);
+    counter("sluice_rejections", "Statements refused (--session-state reject)", s.rejections);
+    counter("sluice_plan_retries", "Batches run again after a stale plan", s.retries);
+    counter("sluice_replays", "Batches sent again on another backend after a lost one", s.replays);
+    counter("sluice_broken_invariants", "Sluice's own bookkeeping found wrong (a bug)", s.bugs);
+  }
+
+  private void counter(String name, String help, LongAdder adder) {
+    FunctionCounter.builder(name, adder, LongAdder::sum).description(help).register(registry);
+  }
+
+  /** Gauges for pools created since the last scrape, then the Prometheus text. */
+  String scrape() {
+    for (ServerPool p : ctx.pools().all()) {
+      if (poolsSeen.add(p.key())) {
+        pool(p, "size", PoolStats::total);
+        pool(p, "active", PoolStats::active);
+        pool(p, "idle", PoolStats::idle);
+        pool(p, "connecting", PoolStats::connecting);
+        pool(p, "waiting", PoolStats::waiting);
+      }
+    }
+    return registry.scrape();
+  }
+
+  private void pool(ServerPool p, String what, ToDoubleFunction<PoolStats> f) {
+    Gauge.builder("sluice_pool_" + what, p, sp -> f.applyAsDouble(sp.pool().stats()))
+        .description("Backends of the pool, " + what)
+        .tag("database", p.key().database())
+        .tag("user", p.key().user())
+        .register(registry);
+  }
+}

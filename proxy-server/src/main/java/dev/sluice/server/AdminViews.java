@@ -1,0 +1,156 @@
+package dev.sluice.server;
+
+import dev.sluice.config.ProxyConfig;
+import dev.sluice.pool.PoolStats;
+import io.netty.channel.Channel;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * What the admin port shows, as plain maps and lists for Jackson: health, pools, clients, backends
+ * and the effective configuration (secrets masked). Client views are read on each client's own
+ * event loop.
+ */
+final class AdminViews {
+  private final ProxyContext ctx;
+
+  AdminViews(ProxyContext ctx) {
+    this.ctx = ctx;
+  }
+
+  /** Why the proxy is not ready to serve, or null when it is. */
+  String notReadyBecause() {
+    if (!ctx.connectGuard().state().equals("CLOSED")) {
+      return "the upstream's circuit is " + ctx.connectGuard().state().toLowerCase(Locale.ROOT);
+    }
+    for (ServerPool p : ctx.pools().all()) {
+      PoolStats s = p.pool().stats();
+      int open = s.total() - s.connecting();
+      if (open < p.pool().settings().minIdle()) {
+        return "pool "
+            + p.key()
+            + " holds "
+            + open
+            + " of its "
+            + p.pool().settings().minIdle()
+            + " warm backends";
+      }
+    }
+    return null;
+  }
+
+  Map<String, Object> health() {
+    String why = notReadyBecause();
+    Map<String, Object> h = new LinkedHashMap<>();
+    h.put("status", why == null ? "up" : "degraded");
+    if (why != null) {
+      h.put("reason", why);
+    }
+    Map<String, Object> upstream = new LinkedHashMap<>();
+    upstream.put("hosts", ctx.config().upstream().hosts().stream().map(Object::toString).toList());
+    upstream.put("circuit", ctx.connectGuard().state());
+    upstream.put("connectAttempts", ctx.connectGuard().attempts.sum());
+    upstream.put("lastLoginMillis", ctx.stats().lastLoginMillis.get());
+    h.put("upstream", upstream);
+    h.put("clients", ctx.clientCount());
+    h.put("pools", pools());
+    h.put("cache", Map.of("enabled", false));
+    return h;
+  }
+
+  List<Map<String, Object>> pools() {
+    List<Map<String, Object>> out = new ArrayList<>();
+    for (ServerPool p : ctx.pools().all()) {
+      PoolStats s = p.pool().stats();
+      Map<String, Object> v = new LinkedHashMap<>();
+      v.put("database", p.key().database());
+      v.put("user", p.key().user());
+      v.put("total", s.total());
+      v.put("active", s.active());
+      v.put("idle", s.idle());
+      v.put("connecting", s.connecting());
+      v.put("waiting", s.waiting());
+      v.put("maxSize", p.pool().settings().maxSize());
+      v.put("minIdle", p.pool().settings().minIdle());
+      out.add(v);
+    }
+    return out;
+  }
+
+  List<Map<String, Object>> servers() {
+    List<Map<String, Object>> out = new ArrayList<>();
+    for (ServerPool p : ctx.pools().all()) {
+      for (ServerConnection s : p.pool().openConnections()) {
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("id", s.id());
+        v.put("pool", p.key().toString());
+        v.put("state", s.session().state().name());
+        v.put("remote", String.valueOf(s.channel().remoteAddress()));
+        v.put("preparedStatements", s.session().statements().size());
+        out.add(v);
+      }
+    }
+    return out;
+  }
+
+  List<Map<String, Object>> clients() {
+    List<Map<String, Object>> out = new ArrayList<>();
+    for (Channel ch : ctx.clientChannels()) {
+      ClientConnection c = ch.pipeline().get(ClientConnection.class);
+      if (c == null) {
+        continue;
+      }
+      try {
+        out.add(ch.eventLoop().submit(c::view).get(2, TimeUnit.SECONDS));
+      } catch (ExecutionException | TimeoutException e) {
+        // gone meanwhile, or its loop is busy: left out of this view
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    return out;
+  }
+
+  /** Every setting as it is in effect; the password and the admin token never appear. */
+  Map<String, Object> config() {
+    ProxyConfig c = ctx.config();
+    Map<String, Object> v = new LinkedHashMap<>();
+    v.put("listen", c.listen().toString());
+    v.put("upstream", c.upstream().toString());
+    Map<String, String> params = new LinkedHashMap<>();
+    c.upstream()
+        .parameters()
+        .forEach(
+            (k, val) ->
+                params.put(k, k.toLowerCase(Locale.ROOT).contains("password") ? "****" : val));
+    v.put("upstreamParameters", params);
+    v.put("poolMode", c.poolMode().flagValue());
+    v.put("poolSize", c.poolSize());
+    v.put("minIdle", c.minIdle());
+    v.put("acquireTimeout", c.acquireTimeout().toString());
+    v.put("maxClientConnections", c.maxClientConnections());
+    v.put("maxPendingLogins", c.maxPendingLogins());
+    v.put("clientLoginTimeout", c.clientLoginTimeout().toString());
+    v.put("serverLifetime", c.serverLifetime().toString());
+    v.put("serverIdleTimeout", c.serverIdleTimeout().toString());
+    v.put("connectTimeout", c.connectTimeout().toString());
+    v.put("connectRetries", c.connectRetries());
+    v.put("maxMessageSize", c.maxMessageSize());
+    v.put("maxMessageMemory", c.maxMessageMemory());
+    v.put("serverResetQuery", c.serverResetQuery());
+    v.put("clientAuth", c.clientAuth().flagValue());
+    v.put("sessionState", c.sessionState().flagValue());
+    v.put("maxPreparedStatements", c.maxPreparedStatements());
+    v.put("workers", c.workerThreads());
+    v.put("adminListen", c.adminListen() == null ? "off" : c.adminListen().toString());
+    v.put("adminToken", c.adminToken() == null ? null : "****");
+    return v;
+  }
+}
