@@ -103,6 +103,8 @@ final class ConfigAssembler {
               (int) FlagValues.size(key, text, 1024, ProxyConfig.MAX_MESSAGE_SIZE_LIMIT));
       case CLIENT_LOGIN_TIMEOUT -> b.clientLoginTimeout(positive(key, text));
       case CONNECT_RETRIES -> b.connectRetries(FlagValues.integer(key, text, 0));
+      case SERVER_CHECK_DELAY -> b.serverCheckDelay(positive(key, text));
+      case SHUTDOWN_TIMEOUT -> b.shutdownTimeout(positive(key, text));
       case ADMIN_LISTEN ->
           b.adminListen(text.strip().equals("off") ? null : HostAndPort.parse(key, text));
       case ADMIN_TOKEN -> b.adminToken(text);

@@ -37,6 +37,14 @@ enum Flag {
       "connect-retries",
       "N",
       "Times a backend connect is tried again after a transient failure, with backoff."),
+  SERVER_CHECK_DELAY(
+      "server-check-delay",
+      "DURATION",
+      "A backend idle longer than this is checked (an empty query) before it is reused."),
+  SHUTDOWN_TIMEOUT(
+      "shutdown-timeout",
+      "DURATION",
+      "On SIGTERM or SIGINT, how long transactions in flight may take to finish."),
   MAX_MESSAGE_SIZE(
       "max-message-size",
       "SIZE",
@@ -125,6 +133,8 @@ enum Flag {
       case SERVER_IDLE_TIMEOUT -> Durations.format(c.serverIdleTimeout());
       case CONNECT_TIMEOUT -> Durations.format(c.connectTimeout());
       case CONNECT_RETRIES -> Integer.toString(c.connectRetries());
+      case SERVER_CHECK_DELAY -> Durations.format(c.serverCheckDelay());
+      case SHUTDOWN_TIMEOUT -> Durations.format(c.shutdownTimeout());
       case MAX_MESSAGE_SIZE -> FlagValues.formatSize(c.maxMessageSize());
       case MAX_MESSAGE_MEMORY -> FlagValues.formatSize(c.maxMessageMemory());
       case CLIENT_LOGIN_TIMEOUT -> Durations.format(c.clientLoginTimeout());

@@ -20,6 +20,11 @@ interface Launcher {
 
     void awaitTermination() throws InterruptedException;
 
+    /** Stops accepting, lets transactions in flight finish (bounded), then closes. */
+    default void drain() {
+      close();
+    }
+
     @Override
     void close();
   }
@@ -36,6 +41,11 @@ interface Launcher {
         @Override
         public void awaitTermination() throws InterruptedException {
           server.awaitTermination();
+        }
+
+        @Override
+        public void drain() {
+          server.drain(config.shutdownTimeout());
         }
 
         @Override

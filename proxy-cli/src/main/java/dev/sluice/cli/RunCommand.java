@@ -62,9 +62,9 @@ final class RunCommand implements Callable<Integer> {
     return serveUntilClosed(server);
   }
 
-  /** Blocks until the server stops; SIGINT and SIGTERM close it through a shutdown hook. */
+  /** Blocks until the server stops; SIGINT and SIGTERM drain it through a shutdown hook. */
   private static int serveUntilClosed(Launcher.Running server) {
-    Thread hook = new Thread(server::close, "sluice-shutdown");
+    Thread hook = new Thread(server::drain, "sluice-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
     try {
       server.awaitTermination();

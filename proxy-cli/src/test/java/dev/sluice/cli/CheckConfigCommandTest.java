@@ -28,6 +28,8 @@ class CheckConfigCommandTest {
                 "server-idle-timeout = 10m",
                 "connect-timeout = 10s",
                 "connect-retries = 8",
+                "server-check-delay = 30s",
+                "shutdown-timeout = 30s",
                 "max-message-size = 128MB",
                 "max-message-memory = 256MB",
                 "client-login-timeout = 15s",

@@ -79,6 +79,8 @@ class ConfigAssemblerTest {
     env.put("SLUICE_CLIENT_LOGIN_TIMEOUT", "4s");
     env.put("SLUICE_MAX_PENDING_LOGINS", "70");
     env.put("SLUICE_CONNECT_RETRIES", "2");
+    env.put("SLUICE_SERVER_CHECK_DELAY", "5s");
+    env.put("SLUICE_SHUTDOWN_TIMEOUT", "7s");
     env.put("SLUICE_ADMIN_LISTEN", "0.0.0.0:9999");
     env.put("SLUICE_ADMIN_TOKEN", "s3cret");
     env.put("SLUICE_SERVER_RESET_QUERY", "RESET ALL");
@@ -107,6 +109,8 @@ class ConfigAssemblerTest {
     assertThat(c.clientLoginTimeout()).isEqualTo(Duration.ofSeconds(4));
     assertThat(c.maxPendingLogins()).isEqualTo(70);
     assertThat(c.connectRetries()).isEqualTo(2);
+    assertThat(c.serverCheckDelay()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(c.shutdownTimeout()).isEqualTo(Duration.ofSeconds(7));
     assertThat(c.adminListen()).isEqualTo(new HostAndPort("0.0.0.0", 9999));
     assertThat(c.adminToken()).isEqualTo("s3cret");
     assertThat(c.serverResetQuery()).isEqualTo("RESET ALL");

@@ -30,6 +30,8 @@ import java.util.Objects;
  * @param maxMessageMemory bytes all clients' incomplete messages may hold together; a client whose
  *     large message does not fit waits (is not read) until it does
  * @param connectRetries how many times a backend connect is tried again after a transient failure
+ * @param serverCheckDelay a backend idle longer than this is checked (an empty query) before reuse
+ * @param shutdownTimeout how long a drain (SIGTERM) waits for transactions in flight
  * @param adminListen where the admin HTTP server listens; null for none
  * @param adminToken the bearer token the admin port's changing endpoints need; null for none
  */
@@ -54,6 +56,8 @@ public record ProxyConfig(
     int maxPendingLogins,
     long maxMessageMemory,
     int connectRetries,
+    Duration serverCheckDelay,
+    Duration shutdownTimeout,
     HostAndPort adminListen,
     String adminToken) {
 
@@ -98,6 +102,8 @@ public record ProxyConfig(
     positive("--client-login-timeout", clientLoginTimeout);
     atLeast("--max-pending-logins", maxPendingLogins, 1);
     atLeast("--connect-retries", connectRetries, 0);
+    positive("--server-check-delay", serverCheckDelay);
+    positive("--shutdown-timeout", shutdownTimeout);
     adminToken = adminToken == null || adminToken.isBlank() ? null : adminToken;
     if (adminListen != null && adminToken == null && !isLoopback(adminListen.host())) {
       throw new ConfigException(
@@ -140,6 +146,8 @@ public record ProxyConfig(
     private int maxPendingLogins = 1000;
     private long maxMessageMemory = DEFAULT_MAX_MESSAGE_MEMORY;
     private int connectRetries = 8;
+    private Duration serverCheckDelay = Duration.ofSeconds(30);
+    private Duration shutdownTimeout = Duration.ofSeconds(30);
     private HostAndPort adminListen = new HostAndPort("127.0.0.1", 9930);
     private String adminToken;
 
@@ -247,6 +255,16 @@ public record ProxyConfig(
       return this;
     }
 
+    public Builder serverCheckDelay(Duration v) {
+      serverCheckDelay = v;
+      return this;
+    }
+
+    public Builder shutdownTimeout(Duration v) {
+      shutdownTimeout = v;
+      return this;
+    }
+
     /** Null turns the admin port off. */
     public Builder adminListen(HostAndPort v) {
       adminListen = v;
@@ -280,6 +298,8 @@ public record ProxyConfig(
           maxPendingLogins,
           maxMessageMemory,
           connectRetries,
+          serverCheckDelay,
+          shutdownTimeout,
           adminListen,
           adminToken);
     }

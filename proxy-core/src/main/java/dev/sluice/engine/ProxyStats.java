@@ -54,6 +54,9 @@ public final class ProxyStats {
    */
   public final LongAdder retries = new LongAdder();
 
+  /** Idle backends that failed their check before reuse and were replaced. */
+  public final LongAdder failedChecks = new LongAdder();
+
   /** Batches sent again on another backend after their backend went away (a ReplayPolicy). */
   public final LongAdder replays = new LongAdder();
 

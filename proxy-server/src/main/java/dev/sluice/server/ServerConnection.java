@@ -81,6 +81,17 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
   private boolean loggedIn;
   private volatile Sink sink;
 
+  /** When it last did work for a client (or logged in); see --server-check-delay. */
+  private volatile long idleSinceNanos = System.nanoTime();
+
+  long idleSinceNanos() {
+    return idleSinceNanos;
+  }
+
+  void markUsed() {
+    idleSinceNanos = System.nanoTime();
+  }
+
   /** Set once the channel is inactive, before the sink is told. */
   private volatile boolean gone;
 

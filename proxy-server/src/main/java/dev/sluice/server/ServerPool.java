@@ -168,6 +168,7 @@ final class ServerPool {
     }
     s.afterCancels(
         () -> {
+          s.markUsed();
           s.session().moveTo(BackendState.IDLE);
           pool.release(s, true, reason);
         });
@@ -183,11 +184,43 @@ final class ServerPool {
         loop,
         loop,
         (s, e) -> {
-          if (s != null) {
+          if (s == null) {
+            callback.done(null, e);
+          } else if (System.nanoTime() - s.idleSinceNanos()
+              < ctx.config().serverCheckDelay().toNanos()) {
             s.session().moveTo(BackendState.LINKED);
+            callback.done(s, null);
+          } else {
+            checkThenHandOver(s, loop, callback);
           }
-          callback.done(s, e);
         });
+  }
+
+  /**
+   * A backend idle longer than {@code --server-check-delay} answers an empty query before it is
+   * handed over; one that does not (the server restarted, the network dropped it) is closed and
+   * another asked for, without the caller noticing.
+   */
+  private void checkThenHandOver(
+      ServerConnection s, EventLoop loop, AcquireCallback<ServerConnection> callback) {
+    s.setAutoRead(true);
+    s.session().moveTo(BackendState.RESETTING);
+    InternalQuery.check(
+        s,
+        "",
+        r ->
+            loop.execute(
+                () -> {
+                  if (r.ok()) {
+                    s.markUsed();
+                    s.session().moveTo(BackendState.LINKED);
+                    callback.done(s, null);
+                  } else {
+                    ctx.stats().failedChecks.increment();
+                    pool.release(s, false, "failed its check after being idle");
+                    acquire(loop, callback);
+                  }
+                }));
   }
 
   /** This pool as a client session on {@code loop} uses it. */

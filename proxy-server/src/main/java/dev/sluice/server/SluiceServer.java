@@ -275,6 +275,42 @@ public final class SluiceServer implements AutoCloseable {
     terminated.await();
   }
 
+  /**
+   * A graceful stop (SIGTERM): no new clients; no new transactions (a client that asks for a
+   * backend now hears 57P01); transactions in flight finish, for up to {@code timeout}; then {@link
+   * #close} tells everyone left 57P01 and stops.
+   */
+  public void drain(Duration timeout) {
+    if (terminated.getCount() == 0) {
+      return;
+    }
+    log.info("draining: no new clients or transactions; up to {} for those in flight", timeout);
+    listener.close().syncUninterruptibly();
+    ctx.pools().all().forEach(p -> p.pool().close());
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (activeBackends() > 0 && System.nanoTime() - deadline < 0) {
+      try {
+        Thread.sleep(20); // polling a count; nothing to wait on that says "all released"
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    int left = activeBackends();
+    if (left > 0) {
+      log.info("drain timed out with {} backends still in use; closing them", left);
+    }
+    close();
+  }
+
+  private int activeBackends() {
+    int n = 0;
+    for (ServerPool p : ctx.pools().all()) {
+      n += p.pool().stats().active();
+    }
+    return n;
+  }
+
   @Override
   public void close() {
     if (terminated.getCount() == 0) {
