@@ -103,6 +103,8 @@ final class ConfigAssembler {
               (int) FlagValues.size(key, text, 1024, ProxyConfig.MAX_MESSAGE_SIZE_LIMIT));
       case CLIENT_LOGIN_TIMEOUT -> b.clientLoginTimeout(positive(key, text));
       case CONNECT_RETRIES -> b.connectRetries(FlagValues.integer(key, text, 0));
+      case ALLOW_DATABASES -> b.allowDatabases(databases(key, text));
+      case MAX_POOLS -> b.maxPools(FlagValues.integer(key, text, 1));
       case SERVER_CHECK_DELAY -> b.serverCheckDelay(positive(key, text));
       case SHUTDOWN_TIMEOUT -> b.shutdownTimeout(positive(key, text));
       case ADMIN_LISTEN ->
@@ -121,6 +123,20 @@ final class ConfigAssembler {
       case UPSTREAM, LOG_LEVEL ->
           throw new IllegalArgumentException(flag + " is not a builder field");
     }
+  }
+
+  /** A comma-separated list of database names, or {@code none}. */
+  private static java.util.Set<String> databases(String key, String text) {
+    java.util.Set<String> out = new java.util.LinkedHashSet<>();
+    for (String part : text.split(",")) {
+      String name = part.strip();
+      if (name.isEmpty()) {
+        throw new ConfigException(key, text, "expected database names separated by commas, or *");
+      }
+      out.add(name);
+    }
+    out.remove("none");
+    return out;
   }
 
   /** Checked here as well as in ProxyConfig so that the error names a variable when it is one. */

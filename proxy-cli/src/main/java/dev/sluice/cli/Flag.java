@@ -45,6 +45,11 @@ enum Flag {
       "shutdown-timeout",
       "DURATION",
       "On SIGTERM or SIGINT, how long transactions in flight may take to finish."),
+  ALLOW_DATABASES(
+      "allow-databases",
+      "LIST",
+      "Databases clients may reach besides the upstream's, comma-separated; * for any."),
+  MAX_POOLS("max-pools", "N", "Pools (database, user pairs) at most."),
   MAX_MESSAGE_SIZE(
       "max-message-size",
       "SIZE",
@@ -135,6 +140,11 @@ enum Flag {
       case CONNECT_RETRIES -> Integer.toString(c.connectRetries());
       case SERVER_CHECK_DELAY -> Durations.format(c.serverCheckDelay());
       case SHUTDOWN_TIMEOUT -> Durations.format(c.shutdownTimeout());
+      case ALLOW_DATABASES ->
+          c.allowDatabases().isEmpty()
+              ? "none"
+              : String.join(",", new java.util.TreeSet<>(c.allowDatabases()));
+      case MAX_POOLS -> Integer.toString(c.maxPools());
       case MAX_MESSAGE_SIZE -> FlagValues.formatSize(c.maxMessageSize());
       case MAX_MESSAGE_MEMORY -> FlagValues.formatSize(c.maxMessageMemory());
       case CLIENT_LOGIN_TIMEOUT -> Durations.format(c.clientLoginTimeout());

@@ -90,7 +90,7 @@ class BadValueTest {
   @ParameterizedTest
   @EnumSource(
       value = Flag.class,
-      names = {"SERVER_RESET_QUERY", "ADMIN_TOKEN"},
+      names = {"SERVER_RESET_QUERY", "ADMIN_TOKEN", "ALLOW_DATABASES"},
       mode = EnumSource.Mode.EXCLUDE)
   void badEnvironmentValueNamesTheVariable(Flag flag) {
     Map<String, String> env =

@@ -81,6 +81,8 @@ class ConfigAssemblerTest {
     env.put("SLUICE_CONNECT_RETRIES", "2");
     env.put("SLUICE_SERVER_CHECK_DELAY", "5s");
     env.put("SLUICE_SHUTDOWN_TIMEOUT", "7s");
+    env.put("SLUICE_ALLOW_DATABASES", "reports, archive");
+    env.put("SLUICE_MAX_POOLS", "12");
     env.put("SLUICE_ADMIN_LISTEN", "0.0.0.0:9999");
     env.put("SLUICE_ADMIN_TOKEN", "s3cret");
     env.put("SLUICE_SERVER_RESET_QUERY", "RESET ALL");
@@ -111,6 +113,8 @@ class ConfigAssemblerTest {
     assertThat(c.connectRetries()).isEqualTo(2);
     assertThat(c.serverCheckDelay()).isEqualTo(Duration.ofSeconds(5));
     assertThat(c.shutdownTimeout()).isEqualTo(Duration.ofSeconds(7));
+    assertThat(c.allowDatabases()).containsExactlyInAnyOrder("reports", "archive");
+    assertThat(c.maxPools()).isEqualTo(12);
     assertThat(c.adminListen()).isEqualTo(new HostAndPort("0.0.0.0", 9999));
     assertThat(c.adminToken()).isEqualTo("s3cret");
     assertThat(c.serverResetQuery()).isEqualTo("RESET ALL");

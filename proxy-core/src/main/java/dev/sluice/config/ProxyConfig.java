@@ -32,6 +32,8 @@ import java.util.Objects;
  * @param connectRetries how many times a backend connect is tried again after a transient failure
  * @param serverCheckDelay a backend idle longer than this is checked (an empty query) before reuse
  * @param shutdownTimeout how long a drain (SIGTERM) waits for transactions in flight
+ * @param allowDatabases databases clients may reach besides the upstream's; {@code *} for any
+ * @param maxPools pools (database, user pairs) at most; a client beyond gets 53300
  * @param adminListen where the admin HTTP server listens; null for none
  * @param adminToken the bearer token the admin port's changing endpoints need; null for none
  */
@@ -58,6 +60,8 @@ public record ProxyConfig(
     int connectRetries,
     Duration serverCheckDelay,
     Duration shutdownTimeout,
+    java.util.Set<String> allowDatabases,
+    int maxPools,
     HostAndPort adminListen,
     String adminToken) {
 
@@ -104,6 +108,9 @@ public record ProxyConfig(
     atLeast("--connect-retries", connectRetries, 0);
     positive("--server-check-delay", serverCheckDelay);
     positive("--shutdown-timeout", shutdownTimeout);
+    allowDatabases =
+        allowDatabases == null ? java.util.Set.of() : java.util.Set.copyOf(allowDatabases);
+    atLeast("--max-pools", maxPools, 1);
     adminToken = adminToken == null || adminToken.isBlank() ? null : adminToken;
     if (adminListen != null && adminToken == null && !isLoopback(adminListen.host())) {
       throw new ConfigException(
@@ -148,6 +155,8 @@ public record ProxyConfig(
     private int connectRetries = 8;
     private Duration serverCheckDelay = Duration.ofSeconds(30);
     private Duration shutdownTimeout = Duration.ofSeconds(30);
+    private java.util.Set<String> allowDatabases = java.util.Set.of();
+    private int maxPools = 100;
     private HostAndPort adminListen = new HostAndPort("127.0.0.1", 9930);
     private String adminToken;
 
@@ -265,6 +274,16 @@ public record ProxyConfig(
       return this;
     }
 
+    public Builder allowDatabases(java.util.Set<String> v) {
+      allowDatabases = v;
+      return this;
+    }
+
+    public Builder maxPools(int v) {
+      maxPools = v;
+      return this;
+    }
+
     /** Null turns the admin port off. */
     public Builder adminListen(HostAndPort v) {
       adminListen = v;
@@ -300,9 +319,18 @@ public record ProxyConfig(
           connectRetries,
           serverCheckDelay,
           shutdownTimeout,
+          allowDatabases,
+          maxPools,
           adminListen,
           adminToken);
     }
+  }
+
+  /** Whether clients may reach {@code database}: the upstream's, one listed, or any with *. */
+  public boolean allowsDatabase(String database) {
+    return database.equals(upstream.database())
+        || allowDatabases.contains("*")
+        || allowDatabases.contains(database);
   }
 
   /** A loopback address by its text: 127.x.x.x, ::1, localhost. */

@@ -264,6 +264,16 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   /** The client proved who it is; see {@link LoginCheck} for what is checked before it is in. */
   private void onAuthenticated() {
     machine.transitionTo(ClientState.LOGGING_IN);
+    if (!ctx.config().allowsDatabase(database)) {
+      // As PostgreSQL answers a name it does not know; the upstream role opens only what the
+      // operator listed (--allow-databases).
+      close(
+          CloseReason.LOGIN_FAILED,
+          SluiceException.fatal(
+                  SqlState.INVALID_CATALOG_NAME, "database \"" + database + "\" does not exist")
+              .toErrorResponse());
+      return;
+    }
     pool = ctx.pools().get(new PoolKey(database, user));
     LoginCheck.run(
         pool,

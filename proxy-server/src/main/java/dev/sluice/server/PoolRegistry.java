@@ -1,5 +1,7 @@
 package dev.sluice.server;
 
+import dev.sluice.error.SluiceException;
+import dev.sluice.error.SqlState;
 import java.util.Collection;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -12,8 +14,24 @@ final class PoolRegistry {
     this.ctx = ctx;
   }
 
+  /**
+   * The pool of {@code key}, made on first use.
+   *
+   * @throws SluiceException 53300 when {@code --max-pools} pools exist already
+   */
   ServerPool get(PoolKey key) {
-    return pools.computeIfAbsent(key, k -> new ServerPool(k, ctx));
+    ServerPool p = pools.get(key);
+    if (p != null) {
+      return p;
+    }
+    synchronized (this) {
+      if (!pools.containsKey(key) && pools.size() >= ctx.config().maxPools()) {
+        throw SluiceException.fatal(
+            SqlState.TOO_MANY_CONNECTIONS,
+            "sorry, too many pools already (--max-pools " + ctx.config().maxPools() + ")");
+      }
+      return pools.computeIfAbsent(key, k -> new ServerPool(k, ctx));
+    }
   }
 
   Collection<ServerPool> all() {

@@ -65,7 +65,9 @@ class AuthenticationIT {
 
   @Test
   void unknownDatabaseGetsTheServersOwnError() throws SQLException {
-    try (TestSluice s = TestSluice.start(pg, PoolMode.TRANSACTION)) {
+    try (TestSluice s =
+        TestSluice.start(
+            pg, b -> b.poolMode(PoolMode.TRANSACTION).allowDatabases(java.util.Set.of("*")))) {
       assertThatThrownBy(() -> login(s, pg.appUser(), pg.appPassword(), "no_such_db"))
           .isInstanceOf(PSQLException.class)
           .satisfies(e -> assertThat(sqlState(e)).isEqualTo("3D000"))
@@ -80,8 +82,41 @@ class AuthenticationIT {
   }
 
   @Test
+  void onlyTheUpstreamsDatabaseIsReachableUnlessOthersAreListed() throws SQLException {
+    try (TestSluice s = TestSluice.start(pg, PoolMode.TRANSACTION)) {
+      for (String db : List.of("postgres", "template1")) {
+        assertThatThrownBy(() -> login(s, pg.appUser(), pg.appPassword(), db))
+            .isInstanceOf(PSQLException.class)
+            .satisfies(e -> assertThat(sqlState(e)).isEqualTo("3D000"))
+            .hasMessageContaining("database \"" + db + "\" does not exist");
+      }
+      assertThat(s.server.poolNames()).containsExactly("sluice_test/sluice_app");
+    }
+  }
+
+  @Test
+  void poolsAreCapped() throws SQLException {
+    try (TestSluice s =
+        TestSluice.start(
+            pg,
+            b ->
+                b.poolMode(PoolMode.TRANSACTION)
+                    .allowDatabases(java.util.Set.of("*"))
+                    .maxPools(1))) {
+      assertThatThrownBy(() -> login(s, pg.appUser(), pg.appPassword(), "postgres"))
+          .isInstanceOf(PSQLException.class)
+          .satisfies(e -> assertThat(sqlState(e)).isEqualTo("53300"))
+          .hasMessageContaining("--max-pools 1");
+    }
+  }
+
+  @Test
   void otherDatabasesGetTheirOwnPool() throws SQLException {
-    try (TestSluice s = TestSluice.start(pg, PoolMode.TRANSACTION);
+    try (TestSluice s =
+            TestSluice.start(
+                pg,
+                b ->
+                    b.poolMode(PoolMode.TRANSACTION).allowDatabases(java.util.Set.of("postgres")));
         Connection c = login(s, pg.appUser(), pg.appPassword(), "postgres")) {
       ResultSet rs = c.createStatement().executeQuery("SELECT current_database()");
       rs.next();
