@@ -103,6 +103,8 @@ final class ConfigAssembler {
               (int) FlagValues.size(key, text, 1024, ProxyConfig.MAX_MESSAGE_SIZE_LIMIT));
       case CLIENT_LOGIN_TIMEOUT -> b.clientLoginTimeout(positive(key, text));
       case CONNECT_RETRIES -> b.connectRetries(FlagValues.integer(key, text, 0));
+      case TCP_KEEPALIVE_IDLE -> b.tcpKeepaliveIdle(positive(key, text));
+      case TCP_USER_TIMEOUT -> b.tcpUserTimeout(positive(key, text));
       case ALLOW_DATABASES -> b.allowDatabases(databases(key, text));
       case MAX_POOLS -> b.maxPools(FlagValues.integer(key, text, 1));
       case SERVER_CHECK_DELAY -> b.serverCheckDelay(positive(key, text));

@@ -45,6 +45,14 @@ enum Flag {
       "shutdown-timeout",
       "DURATION",
       "On SIGTERM or SIGINT, how long transactions in flight may take to finish."),
+  TCP_KEEPALIVE_IDLE(
+      "tcp-keepalive-idle",
+      "DURATION",
+      "Backend sockets: idle time before TCP keepalive probes (every 10s, 3 unanswered drop it)."),
+  TCP_USER_TIMEOUT(
+      "tcp-user-timeout",
+      "DURATION",
+      "Backend sockets: how long sent data may go unacknowledged before the connection drops."),
   ALLOW_DATABASES(
       "allow-databases",
       "LIST",
@@ -140,6 +148,8 @@ enum Flag {
       case CONNECT_RETRIES -> Integer.toString(c.connectRetries());
       case SERVER_CHECK_DELAY -> Durations.format(c.serverCheckDelay());
       case SHUTDOWN_TIMEOUT -> Durations.format(c.shutdownTimeout());
+      case TCP_KEEPALIVE_IDLE -> Durations.format(c.tcpKeepaliveIdle());
+      case TCP_USER_TIMEOUT -> Durations.format(c.tcpUserTimeout());
       case ALLOW_DATABASES ->
           c.allowDatabases().isEmpty()
               ? "none"

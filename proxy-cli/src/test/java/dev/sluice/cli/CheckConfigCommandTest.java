@@ -30,6 +30,8 @@ class CheckConfigCommandTest {
                 "connect-retries = 8",
                 "server-check-delay = 30s",
                 "shutdown-timeout = 30s",
+                "tcp-keepalive-idle = 30s",
+                "tcp-user-timeout = 30s",
                 "allow-databases = none",
                 "max-pools = 100",
                 "max-message-size = 128MB",

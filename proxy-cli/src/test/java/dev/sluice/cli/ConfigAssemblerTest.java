@@ -83,6 +83,8 @@ class ConfigAssemblerTest {
     env.put("SLUICE_SHUTDOWN_TIMEOUT", "7s");
     env.put("SLUICE_ALLOW_DATABASES", "reports, archive");
     env.put("SLUICE_MAX_POOLS", "12");
+    env.put("SLUICE_TCP_KEEPALIVE_IDLE", "20s");
+    env.put("SLUICE_TCP_USER_TIMEOUT", "15s");
     env.put("SLUICE_ADMIN_LISTEN", "0.0.0.0:9999");
     env.put("SLUICE_ADMIN_TOKEN", "s3cret");
     env.put("SLUICE_SERVER_RESET_QUERY", "RESET ALL");
@@ -115,6 +117,8 @@ class ConfigAssemblerTest {
     assertThat(c.shutdownTimeout()).isEqualTo(Duration.ofSeconds(7));
     assertThat(c.allowDatabases()).containsExactlyInAnyOrder("reports", "archive");
     assertThat(c.maxPools()).isEqualTo(12);
+    assertThat(c.tcpKeepaliveIdle()).isEqualTo(Duration.ofSeconds(20));
+    assertThat(c.tcpUserTimeout()).isEqualTo(Duration.ofSeconds(15));
     assertThat(c.adminListen()).isEqualTo(new HostAndPort("0.0.0.0", 9999));
     assertThat(c.adminToken()).isEqualTo("s3cret");
     assertThat(c.serverResetQuery()).isEqualTo("RESET ALL");

@@ -32,6 +32,9 @@ import java.util.Objects;
  * @param connectRetries how many times a backend connect is tried again after a transient failure
  * @param serverCheckDelay a backend idle longer than this is checked (an empty query) before reuse
  * @param shutdownTimeout how long a drain (SIGTERM) waits for transactions in flight
+ * @param tcpKeepaliveIdle idle time before TCP keepalive probes on backend sockets (epoll)
+ * @param tcpUserTimeout how long unacknowledged data may sit on a backend socket before the kernel
+ *     drops the connection (epoll's TCP_USER_TIMEOUT)
  * @param allowDatabases databases clients may reach besides the upstream's; {@code *} for any
  * @param maxPools pools (database, user pairs) at most; a client beyond gets 53300
  * @param adminListen where the admin HTTP server listens; null for none
@@ -60,6 +63,8 @@ public record ProxyConfig(
     int connectRetries,
     Duration serverCheckDelay,
     Duration shutdownTimeout,
+    Duration tcpKeepaliveIdle,
+    Duration tcpUserTimeout,
     java.util.Set<String> allowDatabases,
     int maxPools,
     HostAndPort adminListen,
@@ -108,6 +113,8 @@ public record ProxyConfig(
     atLeast("--connect-retries", connectRetries, 0);
     positive("--server-check-delay", serverCheckDelay);
     positive("--shutdown-timeout", shutdownTimeout);
+    positive("--tcp-keepalive-idle", tcpKeepaliveIdle);
+    positive("--tcp-user-timeout", tcpUserTimeout);
     allowDatabases =
         allowDatabases == null ? java.util.Set.of() : java.util.Set.copyOf(allowDatabases);
     atLeast("--max-pools", maxPools, 1);
@@ -155,6 +162,8 @@ public record ProxyConfig(
     private int connectRetries = 8;
     private Duration serverCheckDelay = Duration.ofSeconds(30);
     private Duration shutdownTimeout = Duration.ofSeconds(30);
+    private Duration tcpKeepaliveIdle = Duration.ofSeconds(30);
+    private Duration tcpUserTimeout = Duration.ofSeconds(30);
     private java.util.Set<String> allowDatabases = java.util.Set.of();
     private int maxPools = 100;
     private HostAndPort adminListen = new HostAndPort("127.0.0.1", 9930);
@@ -274,6 +283,16 @@ public record ProxyConfig(
       return this;
     }
 
+    public Builder tcpKeepaliveIdle(Duration v) {
+      tcpKeepaliveIdle = v;
+      return this;
+    }
+
+    public Builder tcpUserTimeout(Duration v) {
+      tcpUserTimeout = v;
+      return this;
+    }
+
     public Builder allowDatabases(java.util.Set<String> v) {
       allowDatabases = v;
       return this;
@@ -319,6 +338,8 @@ public record ProxyConfig(
           connectRetries,
           serverCheckDelay,
           shutdownTimeout,
+          tcpKeepaliveIdle,
+          tcpUserTimeout,
           allowDatabases,
           maxPools,
           adminListen,

@@ -151,6 +151,7 @@ final class BackendConnector {
                         .addLast("server", new ServerConnection(pool, login));
                   }
                 });
+    transport.tuneBackendSocket(b, config.tcpKeepaliveIdle(), config.tcpUserTimeout());
     ChannelFuture cf = b.connect(address);
     cf.addListener(
         f -> {

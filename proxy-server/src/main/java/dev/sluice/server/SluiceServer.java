@@ -200,6 +200,11 @@ public final class SluiceServer implements AutoCloseable {
     return (InetSocketAddress) listener.localAddress();
   }
 
+  /** The pools, for tests and diagnostics. */
+  java.util.Collection<ServerPool> pools() {
+    return ctx.pools().all();
+  }
+
   /** Where the admin port listens; null when it is off. */
   public InetSocketAddress adminAddress() {
     return admin == null ? null : admin.localAddress();

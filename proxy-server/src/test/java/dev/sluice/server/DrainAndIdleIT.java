@@ -61,6 +61,30 @@ class DrainAndIdleIT {
     }
   }
 
+  /** Backend sockets carry keepalive and a user timeout, so a black-holed backend is noticed. */
+  @Test
+  void backendSocketsAreTunedToNoticeALostBackend() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        io.netty.channel.epoll.Epoll.isAvailable(), "the options are set with epoll only");
+    try (TestSluice s =
+            TestSluice.start(
+                pg,
+                b ->
+                    b.minIdle(1)
+                        .tcpKeepaliveIdle(Duration.ofSeconds(17))
+                        .tcpUserTimeout(Duration.ofSeconds(23)));
+        Connection c = s.connect()) {
+      assertThat(one(c, "SELECT 1")).isEqualTo(1);
+      ServerConnection backend = s.server.pools().iterator().next().pool().openConnections().get(0);
+      var config = ((io.netty.channel.epoll.EpollSocketChannel) backend.channel()).config();
+      assertThat(config.isKeepAlive()).isTrue();
+      assertThat(config.getTcpKeepIdle()).isEqualTo(17);
+      assertThat(config.getTcpKeepIntvl()).isEqualTo(10);
+      assertThat(config.getTcpKeepCnt()).isEqualTo(3);
+      assertThat(config.getTcpUserTimeout()).isEqualTo(23_000);
+    }
+  }
+
   /**
    * SIGTERM's drain: transactions in flight finish and their commits hold; a client that starts a
    * new transaction hears 57P01; no new client gets in; the drain returns once they are done.
