@@ -7,6 +7,7 @@ import dev.sluice.config.HostAndPort;
 import dev.sluice.config.PoolMode;
 import dev.sluice.config.ProxyConfig;
 import dev.sluice.config.SessionStateMode;
+import dev.sluice.config.TlsMode;
 import dev.sluice.config.Upstream;
 import dev.sluice.config.UpstreamUrl;
 import java.time.Duration;
@@ -109,6 +110,9 @@ final class ConfigAssembler {
       case MAX_POOLS -> b.maxPools(FlagValues.integer(key, text, 1));
       case SERVER_CHECK_DELAY -> b.serverCheckDelay(positive(key, text));
       case SHUTDOWN_TIMEOUT -> b.shutdownTimeout(positive(key, text));
+      case TLS_MODE -> b.tlsMode(TlsMode.parse(key, text));
+      case TLS_CERT -> b.tlsCert(text.strip());
+      case TLS_KEY -> b.tlsKey(text.strip());
       case ADMIN_LISTEN ->
           b.adminListen(text.strip().equals("off") ? null : HostAndPort.parse(key, text));
       case ADMIN_TOKEN -> b.adminToken(text);

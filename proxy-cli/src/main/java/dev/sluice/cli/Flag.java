@@ -91,6 +91,12 @@ enum Flag {
       "N",
       "Server-side prepared statements kept per backend (least recently used closed first)."),
   WORKERS("workers", "N", "Event-loop threads; 0 picks one per available processor."),
+  TLS_MODE(
+      "tls-mode",
+      "disable|allow|require",
+      "TLS from clients: off, for clients that ask (with a certificate), or required."),
+  TLS_CERT("tls-cert", "FILE", "PEM certificate chain clients see."),
+  TLS_KEY("tls-key", "FILE", "PEM (PKCS#8) private key of --tls-cert."),
   ADMIN_LISTEN(
       "admin-listen",
       "HOST:PORT|off",
@@ -128,7 +134,9 @@ enum Flag {
 
   /** The value used when neither the flag nor its variable is given, as help shows it. */
   String defaultText() {
-    return this == UPSTREAM || this == ADMIN_TOKEN ? "none" : render(ConfigAssembler.DEFAULTS);
+    return this == UPSTREAM || this == ADMIN_TOKEN || this == TLS_CERT || this == TLS_KEY
+        ? "none"
+        : render(ConfigAssembler.DEFAULTS);
   }
 
   /** The effective value in the spelling the flag accepts; the password is masked. */
@@ -164,6 +172,9 @@ enum Flag {
       case SESSION_STATE -> c.sessionState().flagValue();
       case MAX_PREPARED_STATEMENTS -> Integer.toString(c.maxPreparedStatements());
       case WORKERS -> Integer.toString(c.workerThreads());
+      case TLS_MODE -> c.tlsMode().flagValue();
+      case TLS_CERT -> c.tlsCert() == null ? "none" : c.tlsCert();
+      case TLS_KEY -> c.tlsKey() == null ? "none" : c.tlsKey();
       case ADMIN_LISTEN -> c.adminListen() == null ? "off" : c.adminListen().toString();
       case ADMIN_TOKEN -> c.adminToken() == null ? "none" : "****";
       case LOG_LEVEL -> settings.logLevel().flagValue();

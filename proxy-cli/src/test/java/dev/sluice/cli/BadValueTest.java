@@ -90,7 +90,7 @@ class BadValueTest {
   @ParameterizedTest
   @EnumSource(
       value = Flag.class,
-      names = {"SERVER_RESET_QUERY", "ADMIN_TOKEN", "ALLOW_DATABASES"},
+      names = {"SERVER_RESET_QUERY", "ADMIN_TOKEN", "ALLOW_DATABASES", "TLS_CERT", "TLS_KEY"},
       mode = EnumSource.Mode.EXCLUDE)
   void badEnvironmentValueNamesTheVariable(Flag flag) {
     Map<String, String> env =

@@ -85,6 +85,9 @@ class ConfigAssemblerTest {
     env.put("SLUICE_MAX_POOLS", "12");
     env.put("SLUICE_TCP_KEEPALIVE_IDLE", "20s");
     env.put("SLUICE_TCP_USER_TIMEOUT", "15s");
+    env.put("SLUICE_TLS_MODE", "allow");
+    env.put("SLUICE_TLS_CERT", "/etc/sluice/cert.pem");
+    env.put("SLUICE_TLS_KEY", "/etc/sluice/key.pem");
     env.put("SLUICE_ADMIN_LISTEN", "0.0.0.0:9999");
     env.put("SLUICE_ADMIN_TOKEN", "s3cret");
     env.put("SLUICE_SERVER_RESET_QUERY", "RESET ALL");
@@ -119,6 +122,8 @@ class ConfigAssemblerTest {
     assertThat(c.maxPools()).isEqualTo(12);
     assertThat(c.tcpKeepaliveIdle()).isEqualTo(Duration.ofSeconds(20));
     assertThat(c.tcpUserTimeout()).isEqualTo(Duration.ofSeconds(15));
+    assertThat(c.tlsCert()).isEqualTo("/etc/sluice/cert.pem");
+    assertThat(c.tlsKey()).isEqualTo("/etc/sluice/key.pem");
     assertThat(c.adminListen()).isEqualTo(new HostAndPort("0.0.0.0", 9999));
     assertThat(c.adminToken()).isEqualTo("s3cret");
     assertThat(c.serverResetQuery()).isEqualTo("RESET ALL");

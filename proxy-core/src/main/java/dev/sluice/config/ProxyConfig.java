@@ -37,6 +37,9 @@ import java.util.Objects;
  *     drops the connection (epoll's TCP_USER_TIMEOUT)
  * @param allowDatabases databases clients may reach besides the upstream's; {@code *} for any
  * @param maxPools pools (database, user pairs) at most; a client beyond gets 53300
+ * @param tlsMode TLS from clients: disable, allow (when asked), require
+ * @param tlsCert the PEM certificate chain clients see; null for none
+ * @param tlsKey its PEM (PKCS#8) private key; null for none
  * @param adminListen where the admin HTTP server listens; null for none
  * @param adminToken the bearer token the admin port's changing endpoints need; null for none
  */
@@ -67,6 +70,9 @@ public record ProxyConfig(
     Duration tcpUserTimeout,
     java.util.Set<String> allowDatabases,
     int maxPools,
+    TlsMode tlsMode,
+    String tlsCert,
+    String tlsKey,
     HostAndPort adminListen,
     String adminToken) {
 
@@ -118,6 +124,16 @@ public record ProxyConfig(
     allowDatabases =
         allowDatabases == null ? java.util.Set.of() : java.util.Set.copyOf(allowDatabases);
     atLeast("--max-pools", maxPools, 1);
+    tlsMode = tlsMode == null ? TlsMode.ALLOW : tlsMode;
+    if ((tlsCert == null) != (tlsKey == null)) {
+      throw new ConfigException(
+          tlsCert == null ? "--tls-key" : "--tls-cert",
+          tlsCert == null ? tlsKey : tlsCert,
+          "--tls-cert and --tls-key go together");
+    }
+    if (tlsMode == TlsMode.REQUIRE && tlsCert == null) {
+      throw new ConfigException("--tls-mode", "require", "needs --tls-cert and --tls-key");
+    }
     adminToken = adminToken == null || adminToken.isBlank() ? null : adminToken;
     if (adminListen != null && adminToken == null && !isLoopback(adminListen.host())) {
       throw new ConfigException(
@@ -166,6 +182,9 @@ public record ProxyConfig(
     private Duration tcpUserTimeout = Duration.ofSeconds(30);
     private java.util.Set<String> allowDatabases = java.util.Set.of();
     private int maxPools = 100;
+    private TlsMode tlsMode = TlsMode.ALLOW;
+    private String tlsCert;
+    private String tlsKey;
     private HostAndPort adminListen = new HostAndPort("127.0.0.1", 9930);
     private String adminToken;
 
@@ -303,6 +322,21 @@ public record ProxyConfig(
       return this;
     }
 
+    public Builder tlsMode(TlsMode v) {
+      tlsMode = v;
+      return this;
+    }
+
+    public Builder tlsCert(String v) {
+      tlsCert = v;
+      return this;
+    }
+
+    public Builder tlsKey(String v) {
+      tlsKey = v;
+      return this;
+    }
+
     /** Null turns the admin port off. */
     public Builder adminListen(HostAndPort v) {
       adminListen = v;
@@ -342,6 +376,9 @@ public record ProxyConfig(
           tcpUserTimeout,
           allowDatabases,
           maxPools,
+          tlsMode,
+          tlsCert,
+          tlsKey,
           adminListen,
           adminToken);
     }

@@ -1,5 +1,6 @@
 package dev.sluice.server;
 
+import dev.sluice.config.TlsMode;
 import dev.sluice.engine.ClientSession;
 import dev.sluice.engine.ClientState;
 import dev.sluice.engine.CloseReason;
@@ -64,6 +65,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
       new StateMachine<>(ClientState.TABLE, ClientState.AWAITING_STARTUP);
   private boolean counted;
   private boolean pendingLogin;
+  private boolean tls;
   private ReadGate readGate;
   private ScheduledFuture<?> loginTimer;
 
@@ -193,8 +195,17 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     ByteBuf body = f.body();
     try {
       int code = body.getInt(body.readerIndex());
+      if (code == ProtocolCodes.SSL_REQUEST_CODE && ctx.clientTls() != null && !tls) {
+        // 'S' goes out in plain text, then everything is TLS: the handler is first in line
+        // before anything more is read, so no byte sent before the handshake is read as
+        // protocol (the decoder already refused bytes that came with the request).
+        channel.writeAndFlush(channel.alloc().buffer(1).writeByte('S'), channel.voidPromise());
+        channel.pipeline().addFirst("tls", ctx.clientTls().newHandler(channel.alloc()));
+        tls = true;
+        return;
+      }
       if (code == ProtocolCodes.SSL_REQUEST_CODE || code == ProtocolCodes.GSSENC_REQUEST_CODE) {
-        // No TLS or GSS encryption yet: 'N' tells the client to go on in plain text.
+        // No TLS here (or already in it), no GSS encryption: 'N', go on in plain text.
         channel.writeAndFlush(channel.alloc().buffer(1).writeByte('N'), channel.voidPromise());
         return;
       }
@@ -215,6 +226,15 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
 
   private void onStartupMessage(StartupMessage m) {
     StartupRequest r = StartupRequest.of(m);
+    if (!tls && ctx.config().tlsMode() == TlsMode.REQUIRE) {
+      close(
+          CloseReason.AUTHENTICATION_FAILED,
+          SluiceException.fatal(
+                  SqlState.INVALID_AUTHORIZATION_SPECIFICATION,
+                  "TLS required: connect with sslmode=require or stronger (--tls-mode require)")
+              .toErrorResponse());
+      return;
+    }
     if (ctx.clientCount() >= ctx.config().maxClientConnections()) {
       close(
           CloseReason.TOO_MANY_CLIENTS,

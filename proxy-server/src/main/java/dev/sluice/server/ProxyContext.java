@@ -44,6 +44,7 @@ final class ProxyContext {
   private final LogThrottle logThrottle = new LogThrottle(10_000_000_000L, System::nanoTime);
 
   private final EventLoopGroup workers;
+  private final ClientTls clientTls;
   private final ConnectGuard connectGuard;
 
   /** Every open client and backend channel, so shutdown can close them itself. */
@@ -55,6 +56,7 @@ final class ProxyContext {
   ProxyContext(ProxyConfig config, Transport transport, EventLoopGroup workers) {
     this.config = config;
     this.workers = workers;
+    this.clientTls = ClientTls.of(config);
     this.connector = new BackendConnector(config, transport, workers, backendChannels);
     this.connectGuard =
         new ConnectGuard(
@@ -121,6 +123,11 @@ final class ProxyContext {
   /** Retries and the circuit breaker for backend connects to the upstream. */
   ConnectGuard connectGuard() {
     return connectGuard;
+  }
+
+  /** TLS for clients, or null when they cannot have it. */
+  ClientTls clientTls() {
+    return clientTls;
   }
 
   /** An event loop for work that belongs to no client (warm-up connects). */

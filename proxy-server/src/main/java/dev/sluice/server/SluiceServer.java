@@ -78,6 +78,9 @@ public final class SluiceServer implements AutoCloseable {
     }
     // Certificate and key files are read now, so that a bad one stops the start.
     BackendTls.of(config.upstream());
+    if (ClientTls.of(config) == null && config.tlsMode() != dev.sluice.config.TlsMode.DISABLE) {
+      log.info("TLS from clients is off: no --tls-cert and --tls-key (SSLRequest answered N)");
+    }
     Transport transport = Transport.best();
     int threads =
         config.workerThreads() > 0
