@@ -81,8 +81,7 @@ sluice_port=""
 pgbouncer_port=""
 pg_bin=""
 failed=false      # something went wrong: exit non-zero and keep the logs
-sluice_dead=false
-pgbouncer_dead=false
+declare -A dead=()  # the proxies that died, by target name
 load_at_start=""
 
 # Parts of the upstream URL, filled by parse_upstream_url.
@@ -289,14 +288,21 @@ wait_until_ready() {
   die "$name did not accept connections on 127.0.0.1:$port within ${READY_TIMEOUT_SECONDS}s; its log is $log"
 }
 
+# Starts a Sluice jar as TARGET on a free port and sets TARGET_port and TARGET_pid:
+#   start_sluice TARGET JAR
 start_sluice() {
-  sluice_port=$(pick_free_port) || die "found no free port"
-  say "starting Sluice on 127.0.0.1:$sluice_port (transaction mode, pool size $pool_size; log: $logs/sluice.log)"
+  local target=$1 jar=$2 name port pid
+  name=$(proxy_name "$target")
+  port=$(pick_free_port) || die "found no free port"
+  say "starting $name on 127.0.0.1:$port (transaction mode, pool size $pool_size; log: $(log_of "$target"))"
   # shellcheck disable=SC2086 # JAVA_OPTS holds several words on purpose
-  java ${JAVA_OPTS:-} -jar "$JAR" run --listen "127.0.0.1:$sluice_port" --upstream "$upstream" \
-    --pool-mode transaction --pool-size "$pool_size" "${sluice_flags[@]}" >"$logs/sluice.log" 2>&1 &
-  sluice_pid=$!
-  wait_until_ready Sluice "$sluice_pid" "$sluice_port" "$logs/sluice.log"
+  java ${JAVA_OPTS:-} -jar "$jar" run --listen "127.0.0.1:$port" --upstream "$upstream" \
+    --pool-mode transaction --pool-size "$pool_size" "${sluice_flags[@]}" >"$(log_of "$target")" 2>&1 &
+  pid=$!
+  # Set before waiting, so that cleanup stops it even when it never becomes ready.
+  printf -v "${target}_pid" %s "$pid"
+  printf -v "${target}_port" %s "$port"
+  wait_until_ready "$name" "$pid" "$port" "$(log_of "$target")"
 }
 
 # The SCRAM secret PostgreSQL stores for the user, when we may read pg_authid: PgBouncer then
@@ -402,11 +408,7 @@ reset_tpcb_tables() {
 }
 
 target_dead() {
-  case $1 in
-    sluice) $sluice_dead ;;
-    pgbouncer) $pgbouncer_dead ;;
-    *) false ;;
-  esac
+  [[ -n ${dead[$1]:-} ]]
 }
 
 # PgBouncer pools protocol-level prepared statements in transaction mode from 1.21 on.
@@ -426,6 +428,19 @@ proxy_pid() {
     pgbouncer) echo "$pgbouncer_pid" ;;
     sluice) echo "$sluice_pid" ;;
   esac
+}
+
+# How the messages name TARGET's proxy.
+proxy_name() {
+  case $1 in
+    pgbouncer) echo PgBouncer ;;
+    sluice) echo Sluice ;;
+  esac
+}
+
+# The log file of TARGET's proxy.
+log_of() {
+  echo "$logs/$1.log"
 }
 
 # The CPU time process PID has used so far, user plus system, over all its threads, in clock
@@ -522,18 +537,16 @@ tps_of() {
 }
 
 check_alive() {
-  if ! $sluice_dead && ! kill -0 "$sluice_pid" 2>/dev/null; then
-    sluice_dead=true
+  local target
+  for target in "${TARGETS[@]}"; do
+    if [[ $target == direct ]] || target_dead "$target" || kill -0 "$(proxy_pid "$target")" 2>/dev/null; then
+      continue
+    fi
+    dead[$target]=true
     failed=true
-    warn "Sluice died; the last lines of $logs/sluice.log:"
-    tail -n 40 "$logs/sluice.log" >&2
-  fi
-  if ! $pgbouncer_dead && ! kill -0 "$pgbouncer_pid" 2>/dev/null; then
-    pgbouncer_dead=true
-    failed=true
-    warn "PgBouncer died; the last lines of $logs/pgbouncer.log:"
-    tail -n 40 "$logs/pgbouncer.log" >&2
-  fi
+    warn "$(proxy_name "$target") died; the last lines of $(log_of "$target"):"
+    tail -n 40 "$(log_of "$target")" >&2
+  done
 }
 
 run_all() {
@@ -583,6 +596,29 @@ failures_of() {
     END { s = f + 0; for (k in bad) s = s " (" bad[k] " " k ")"; print s }' "$work/results"
 }
 
+# Runs FUNCTION WORKLOAD TARGET ARGS... for each target in TARGETS order and prints what each
+# printed on a line of its own (an empty line when it printed nothing):
+#   each_target FUNCTION WORKLOAD ARGS...
+each_target() {
+  local function=$1 workload=$2 target value
+  shift 2
+  for target in "${TARGETS[@]}"; do
+    value=$("$function" "$workload" "$target" "$@")
+    echo "$value"
+  done
+}
+
+# A row of the tables with a column per target: LABEL, then one cell per target in TARGETS order.
+target_row() {
+  local label=$1 widths=(12 15 12 12) i
+  shift
+  printf '%-16s' "$label"
+  for ((i = 1; i <= $#; i++)); do
+    printf ' | %*s' "${widths[i - 1]}" "${!i}"
+  done
+  echo
+}
+
 one_decimal() {
   if [[ -n $1 ]]; then awk -v n="$1" 'BEGIN { printf "%.1f", n }'; else echo -; fi
 }
@@ -617,7 +653,7 @@ rss_of() {
 }
 
 print_report() {
-  local sluice_rss pgbouncer_rss workload
+  local sluice_rss pgbouncer_rss workload cells
   sluice_rss=$(rss_of "$sluice_pid")
   pgbouncer_rss=$(rss_of "$pgbouncer_pid")
   local line
@@ -649,16 +685,16 @@ print_report() {
       "$(ratio "$s" "$d")" "$(ratio "$s" "$p")" "$(ratio "$sc" "$pc")"
   done
   echo "$line"
-  printf '%-16s | %12s | %15s | %12s\n' "latency avg ms" direct pgbouncer sluice
+  target_row "latency avg ms" "${TARGETS[@]}"
   for workload in "${WORKLOADS[@]}"; do
-    printf '%-16s | %12s | %15s | %12s\n' "$workload" "$(median "$workload" direct 6)" \
-      "$(median "$workload" pgbouncer 6)" "$(median "$workload" sluice 6)"
+    mapfile -t cells < <(each_target median "$workload" 6)
+    target_row "$workload" "${cells[@]}"
   done
   echo "$line"
-  printf '%-16s | %12s | %15s | %12s\n' "failed txns" direct pgbouncer sluice
+  target_row "failed txns" "${TARGETS[@]}"
   for workload in "${WORKLOADS[@]}"; do
-    printf '%-16s | %12s | %15s | %12s\n' "$workload" "$(failures_of "$workload" direct)" \
-      "$(failures_of "$workload" pgbouncer)" "$(failures_of "$workload" sluice)"
+    mapfile -t cells < <(each_target failures_of "$workload")
+    target_row "$workload" "${cells[@]}"
   done
   echo "$line"
   echo "Sluice RSS after the runs:    $sluice_rss"
@@ -731,7 +767,7 @@ main() {
   parse_upstream_url "$upstream" || die "the upstream must be a postgres:// URL with one host"
   touch "$work/results"
   init_pgbench_tables
-  start_sluice
+  start_sluice sluice "$JAR"
   start_pgbouncer
   local per_round=$((${#WORKLOADS[@]} * ${#TARGETS[@]}))
   say "$((per_round * rounds)) pgbench runs of ${duration}s after a ${warmup}s warm-up of each:" \
