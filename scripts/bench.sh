@@ -2,8 +2,8 @@
 # Benchmark Sluice against direct PostgreSQL and PgBouncer, all measured in the same run.
 #
 #   scripts/bench.sh [--duration S] [--clients N] [--jobs N] [--rounds R] [--scale S]
-#                    [--pool-size N] [--warmup S] [--upstream URL] [--quick] [--keep-logs]
-#                    [-- MORE_SLUICE_FLAGS...]
+#                    [--pool-size N] [--warmup S] [--upstream URL] [--baseline-jar PATH]
+#                    [--quick] [--keep-logs] [-- MORE_SLUICE_FLAGS...]
 #
 # Starts a throwaway PostgreSQL (scripts/local-postgres.sh), or uses --upstream (its pgbench_*
 # tables are replaced), loads it once with pgbench -i -s SCALE (default 10), then starts Sluice
@@ -35,10 +35,19 @@
 # is cheaper). PgBouncer uses one thread, Sluice one event loop per CPU; both share the CPUs
 # with pgbench and PostgreSQL, so CPU/txn also depends on the load, like TPS.
 #
-# Exits non-zero when a pgbench run failed, hung or reported failed transactions, or when Sluice
-# or PgBouncer died; the logs are then kept and their directory printed (--keep-logs: always).
-# MORE_SLUICE_FLAGS go to 'sluice run' (not --pool-mode or --pool-size, which bench.sh sets);
-# JAVA_OPTS passes options to Sluice's JVM.
+# --baseline-jar PATH also measures a second Sluice build (say, the jar of the commit before a
+# change) as a fourth target, baseline: started like sluice (transaction mode, --pool-size,
+# MORE_SLUICE_FLAGS, JAVA_OPTS) on a port of its own, warmed up and run in every round with the
+# other three, the order of all four rotating, its TPS and CPU/txn measured like sluice's. The
+# report then has a TPS table and a CPU/txn table, with baseline/pgbouncer next to
+# sluice/pgbouncer, and sluice/baseline (below 1: sluice is cheaper than the baseline).
+# PgBouncer's own CPU/txn differs between runs by more than most changes to Sluice do, so
+# compare two builds within one run, not across runs.
+#
+# Exits non-zero when a pgbench run failed, hung or reported failed transactions, or when Sluice,
+# the baseline or PgBouncer died; the logs are then kept and their directory printed
+# (--keep-logs: always). MORE_SLUICE_FLAGS go to 'sluice run', the baseline's too (not
+# --pool-mode or --pool-size, which bench.sh sets); JAVA_OPTS passes options to Sluice's JVMs.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -48,7 +57,8 @@ readonly LOCAL_PG=$ROOT/scripts/local-postgres.sh
 readonly READY_TIMEOUT_SECONDS=30
 # A pgbench that runs this much past its -T is hung, not slow.
 readonly HANG_GRACE_SECONDS=60
-readonly TARGETS=(direct pgbouncer sluice)
+# baseline joins them with --baseline-jar.
+TARGETS=(direct pgbouncer sluice)
 readonly WORKLOADS=(select-simple select-extended select-prepared tpcb-simple connect-select)
 CLOCK_TICKS_PER_SECOND=$(getconf CLK_TCK 2>/dev/null || echo 100)
 readonly CLOCK_TICKS_PER_SECOND
@@ -69,6 +79,7 @@ rounds=3
 scale=10
 pool_size=20
 upstream=""
+baseline_jar=""   # --baseline-jar: a second Sluice build, measured as the target baseline
 sluice_flags=()
 
 work=""           # temporary directory for everything this run creates
@@ -77,8 +88,10 @@ local_pg_dir=""   # set when we started the throwaway PostgreSQL
 policy_rc_d=""    # set when we created /usr/sbin/policy-rc.d for the PgBouncer install
 sluice_pid=""
 pgbouncer_pid=""
+baseline_pid=""
 sluice_port=""
 pgbouncer_port=""
+baseline_port=""
 pg_bin=""
 failed=false      # something went wrong: exit non-zero and keep the logs
 declare -A dead=()  # the proxies that died, by target name
@@ -120,13 +133,14 @@ need_number() {
 parse_args() {
   while (($# > 0)); do
     case $1 in
-      --duration | --clients | --jobs | --rounds | --scale | --pool-size | --warmup | --upstream)
+      --duration | --clients | --jobs | --rounds | --scale | --pool-size | --warmup | --upstream | \
+        --baseline-jar)
         [[ $# -ge 2 ]] || die "$1 needs a value"
         set_option "$1" "$2"
         shift 2
         ;;
       --duration=* | --clients=* | --jobs=* | --rounds=* | --scale=* | --pool-size=* | --warmup=* | \
-        --upstream=*)
+        --upstream=* | --baseline-jar=*)
         set_option "${1%%=*}" "${1#*=}"
         shift
         ;;
@@ -152,6 +166,10 @@ set_option() {
       warmup=$2
       ;;
     --upstream) upstream=$2 ;;
+    --baseline-jar)
+      [[ -f $2 && -r $2 ]] || die "--baseline-jar must name a readable jar file, got '$2'"
+      baseline_jar=$2
+      ;;
   esac
 }
 
@@ -243,6 +261,7 @@ target_port() {
     direct) echo "$url_port" ;;
     pgbouncer) echo "$pgbouncer_port" ;;
     sluice) echo "$sluice_port" ;;
+    baseline) echo "$baseline_port" ;;
   esac
 }
 
@@ -427,6 +446,7 @@ proxy_pid() {
   case $1 in
     pgbouncer) echo "$pgbouncer_pid" ;;
     sluice) echo "$sluice_pid" ;;
+    baseline) echo "$baseline_pid" ;;
   esac
 }
 
@@ -435,6 +455,7 @@ proxy_name() {
   case $1 in
     pgbouncer) echo PgBouncer ;;
     sluice) echo Sluice ;;
+    baseline) echo "the baseline Sluice" ;;
   esac
 }
 
@@ -652,19 +673,9 @@ rss_of() {
   echo "$rss (peak $hwm)"
 }
 
-print_report() {
-  local sluice_rss pgbouncer_rss workload cells
-  sluice_rss=$(rss_of "$sluice_pid")
-  pgbouncer_rss=$(rss_of "$pgbouncer_pid")
-  local line
-  line=$(printf '%0105d' 0 | tr 0 -)
-  echo
-  echo "pgbench -c $clients -j $jobs -T $duration, scale $scale, $rounds round(s), medians;" \
-    "pool size $pool_size (Sluice and PgBouncer, transaction mode)"
-  echo "$(nproc) CPUs, load average $load_at_start at the start, $(load_average) at the end;" \
-    "PostgreSQL $(as_client psql direct -X -A -t -d "$url_db" -c 'SHOW server_version' 2>/dev/null || echo '?')"
-  echo "proxy CPU/txn: the proxy process's utime+stime over each run (/proc/PID/stat) per transaction"
-  echo "$line"
+# The table of TPS and proxy CPU/txn for direct, pgbouncer and sluice, between two lines LINE.
+print_three_target_table() {
+  local line=$1 workload
   # A row's columns, grouped under the first header line.
   local row='%-16s | %9s %9s %9s | %9s %9s | %13s | %7s %8s\n'
   printf '%-16s | %-29s | %-19s | %-13s | %-16s\n' "" TPS "proxy CPU us/txn" sluice/direct sluice/pgbouncer
@@ -684,6 +695,71 @@ print_report() {
       "${pc:-$(missing "$workload" pgbouncer)}" "${sc:-$(missing "$workload" sluice)}" \
       "$(ratio "$s" "$d")" "$(ratio "$s" "$p")" "$(ratio "$sc" "$pc")"
   done
+}
+
+# With a baseline the table would be too wide: a TPS table and a proxy CPU/txn table, each with
+# its ratios, separated by LINE.
+print_baseline_tables() {
+  local line=$1 workload
+  local row='%-16s | %9s %9s %9s %9s | %13s %16s %15s\n'
+  printf '%-16s | %-39s | %s\n' "" TPS "TPS ratio"
+  # shellcheck disable=SC2059 # the format is the row layout, shared by the header and the rows
+  printf "$row" workload direct pgbouncer sluice baseline sluice/direct sluice/pgbouncer sluice/baseline
+  echo "$line"
+  for workload in "${WORKLOADS[@]}"; do
+    local d p s b
+    d=$(median "$workload" direct 5)
+    p=$(median "$workload" pgbouncer 5)
+    s=$(median "$workload" sluice 5)
+    b=$(median "$workload" baseline 5)
+    # shellcheck disable=SC2059
+    printf "$row" "$workload" "${d:-$(missing "$workload" direct)}" \
+      "${p:-$(missing "$workload" pgbouncer)}" "${s:-$(missing "$workload" sluice)}" \
+      "${b:-$(missing "$workload" baseline)}" "$(ratio "$s" "$d")" "$(ratio "$s" "$p")" "$(ratio "$s" "$b")"
+  done
+  echo "$line"
+  row='%-16s | %9s %9s %9s | %16s %18s %15s\n'
+  printf '%-16s | %-29s | %s\n' "" "proxy CPU us/txn" "CPU/txn ratio"
+  # shellcheck disable=SC2059
+  printf "$row" workload pgbouncer sluice baseline sluice/pgbouncer baseline/pgbouncer sluice/baseline
+  echo "$line"
+  for workload in "${WORKLOADS[@]}"; do
+    local pc sc bc
+    pc=$(median "$workload" pgbouncer 10)
+    sc=$(median "$workload" sluice 10)
+    bc=$(median "$workload" baseline 10)
+    # shellcheck disable=SC2059
+    printf "$row" "$workload" "${pc:-$(missing "$workload" pgbouncer)}" \
+      "${sc:-$(missing "$workload" sluice)}" "${bc:-$(missing "$workload" baseline)}" \
+      "$(ratio "$sc" "$pc")" "$(ratio "$bc" "$pc")" "$(ratio "$sc" "$bc")"
+  done
+}
+
+print_report() {
+  local sluice_rss pgbouncer_rss baseline_rss workload cells line proxies="Sluice and PgBouncer"
+  sluice_rss=$(rss_of "$sluice_pid")
+  pgbouncer_rss=$(rss_of "$pgbouncer_pid")
+  baseline_rss=$(rss_of "$baseline_pid")
+  line=$(printf '%0105d' 0 | tr 0 -)
+  if [[ -n $baseline_jar ]]; then
+    line=$(printf '%0107d' 0 | tr 0 -)
+    proxies="Sluice, baseline and PgBouncer"
+  fi
+  echo
+  echo "pgbench -c $clients -j $jobs -T $duration, scale $scale, $rounds round(s), medians;" \
+    "pool size $pool_size ($proxies, transaction mode)"
+  echo "$(nproc) CPUs, load average $load_at_start at the start, $(load_average) at the end;" \
+    "PostgreSQL $(as_client psql direct -X -A -t -d "$url_db" -c 'SHOW server_version' 2>/dev/null || echo '?')"
+  echo "proxy CPU/txn: the proxy process's utime+stime over each run (/proc/PID/stat) per transaction"
+  if [[ -n $baseline_jar ]]; then
+    echo "baseline: $baseline_jar, run like sluice ($JAR)"
+  fi
+  echo "$line"
+  if [[ -n $baseline_jar ]]; then
+    print_baseline_tables "$line"
+  else
+    print_three_target_table "$line"
+  fi
   echo "$line"
   target_row "latency avg ms" "${TARGETS[@]}"
   for workload in "${WORKLOADS[@]}"; do
@@ -698,9 +774,15 @@ print_report() {
   done
   echo "$line"
   echo "Sluice RSS after the runs:    $sluice_rss"
+  if [[ -n $baseline_jar ]]; then
+    echo "Baseline RSS after the runs:  $baseline_rss"
+  fi
   echo "PgBouncer RSS after the runs: $pgbouncer_rss"
   echo "Sluice log: $(log_levels "$logs/sluice.log" ' WARN ' ' ERROR ');" \
     "PgBouncer log: $(log_levels "$logs/pgbouncer.log" ' WARNING ' ' ERROR ')"
+  if [[ -n $baseline_jar ]]; then
+    echo "Baseline log: $(log_levels "$logs/baseline.log" ' WARN ' ' ERROR ')"
+  fi
 }
 
 stop_pid() {
@@ -725,6 +807,7 @@ cleanup() {
   trap - EXIT INT TERM
   remove_policy_rc_d
   stop_pid "$sluice_pid" Sluice
+  stop_pid "$baseline_pid" "the baseline Sluice"
   stop_pid "$pgbouncer_pid" PgBouncer
   # An error exit keeps the logs; Ctrl-C (130) or SIGTERM (143) alone does not.
   if [[ $status -ne 0 && $status -ne 130 && $status -ne 143 ]]; then
@@ -757,6 +840,8 @@ cleanup() {
 
 main() {
   parse_args "$@"
+  [[ -z $baseline_jar ]] || TARGETS+=(baseline)
+  readonly TARGETS
   build_if_needed
   trap cleanup EXIT
   trap 'exit 130' INT
@@ -768,6 +853,10 @@ main() {
   touch "$work/results"
   init_pgbench_tables
   start_sluice sluice "$JAR"
+  if [[ -n $baseline_jar ]]; then
+    say "baseline: $baseline_jar"
+    start_sluice baseline "$baseline_jar"
+  fi
   start_pgbouncer
   local per_round=$((${#WORKLOADS[@]} * ${#TARGETS[@]}))
   say "$((per_round * rounds)) pgbench runs of ${duration}s after a ${warmup}s warm-up of each:" \
