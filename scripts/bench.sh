@@ -2,8 +2,8 @@
 # Benchmark Sluice against direct PostgreSQL and PgBouncer, all measured in the same run.
 #
 #   scripts/bench.sh [--duration S] [--clients N] [--jobs N] [--rounds R] [--scale S]
-#                    [--pool-size N] [--warmup S] [--upstream URL] [--quick] [--keep-logs]
-#                    [-- MORE_SLUICE_FLAGS...]
+#                    [--pool-size N] [--warmup S] [--upstream URL] [--baseline-jar PATH]
+#                    [--quick] [--keep-logs] [-- MORE_SLUICE_FLAGS...]
 #
 # Starts a throwaway PostgreSQL (scripts/local-postgres.sh), or uses --upstream (its pgbench_*
 # tables are replaced), loads it once with pgbench -i -s SCALE (default 10), then starts Sluice
@@ -35,10 +35,19 @@
 # is cheaper). PgBouncer uses one thread, Sluice one event loop per CPU; both share the CPUs
 # with pgbench and PostgreSQL, so CPU/txn also depends on the load, like TPS.
 #
-# Exits non-zero when a pgbench run failed, hung or reported failed transactions, or when Sluice
-# or PgBouncer died; the logs are then kept and their directory printed (--keep-logs: always).
-# MORE_SLUICE_FLAGS go to 'sluice run' (not --pool-mode or --pool-size, which bench.sh sets);
-# JAVA_OPTS passes options to Sluice's JVM.
+# --baseline-jar PATH also measures a second Sluice build (say, the jar of the commit before a
+# change) as a fourth target, baseline: started like sluice (transaction mode, --pool-size,
+# MORE_SLUICE_FLAGS, JAVA_OPTS) on a port of its own, warmed up and run in every round with the
+# other three, the order of all four rotating, its TPS and CPU/txn measured like sluice's. The
+# report then has a TPS table and a CPU/txn table, with baseline/pgbouncer next to
+# sluice/pgbouncer, and sluice/baseline (below 1: sluice is cheaper than the baseline).
+# PgBouncer's own CPU/txn differs between runs by more than most changes to Sluice do, so
+# compare two builds within one run, not across runs.
+#
+# Exits non-zero when a pgbench run failed, hung or reported failed transactions, or when Sluice,
+# the baseline or PgBouncer died; the logs are then kept and their directory printed
+# (--keep-logs: always). MORE_SLUICE_FLAGS go to 'sluice run', the baseline's too (not
+# --pool-mode or --pool-size, which bench.sh sets); JAVA_OPTS passes options to Sluice's JVMs.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -48,7 +57,8 @@ readonly LOCAL_PG=$ROOT/scripts/local-postgres.sh
 readonly READY_TIMEOUT_SECONDS=30
 # A pgbench that runs this much past its -T is hung, not slow.
 readonly HANG_GRACE_SECONDS=60
-readonly TARGETS=(direct pgbouncer sluice)
+# baseline joins them with --baseline-jar.
+TARGETS=(direct pgbouncer sluice)
 readonly WORKLOADS=(select-simple select-extended select-prepared tpcb-simple connect-select)
 CLOCK_TICKS_PER_SECOND=$(getconf CLK_TCK 2>/dev/null || echo 100)
 readonly CLOCK_TICKS_PER_SECOND
@@ -69,6 +79,7 @@ rounds=3
 scale=10
 pool_size=20
 upstream=""
+baseline_jar=""   # --baseline-jar: a second Sluice build, measured as the target baseline
 sluice_flags=()
 
 work=""           # temporary directory for everything this run creates
@@ -77,12 +88,13 @@ local_pg_dir=""   # set when we started the throwaway PostgreSQL
 policy_rc_d=""    # set when we created /usr/sbin/policy-rc.d for the PgBouncer install
 sluice_pid=""
 pgbouncer_pid=""
+baseline_pid=""
 sluice_port=""
 pgbouncer_port=""
+baseline_port=""
 pg_bin=""
 failed=false      # something went wrong: exit non-zero and keep the logs
-sluice_dead=false
-pgbouncer_dead=false
+declare -A dead=()  # the proxies that died, by target name
 load_at_start=""
 
 # Parts of the upstream URL, filled by parse_upstream_url.
@@ -121,13 +133,14 @@ need_number() {
 parse_args() {
   while (($# > 0)); do
     case $1 in
-      --duration | --clients | --jobs | --rounds | --scale | --pool-size | --warmup | --upstream)
+      --duration | --clients | --jobs | --rounds | --scale | --pool-size | --warmup | --upstream | \
+        --baseline-jar)
         [[ $# -ge 2 ]] || die "$1 needs a value"
         set_option "$1" "$2"
         shift 2
         ;;
       --duration=* | --clients=* | --jobs=* | --rounds=* | --scale=* | --pool-size=* | --warmup=* | \
-        --upstream=*)
+        --upstream=* | --baseline-jar=*)
         set_option "${1%%=*}" "${1#*=}"
         shift
         ;;
@@ -153,6 +166,10 @@ set_option() {
       warmup=$2
       ;;
     --upstream) upstream=$2 ;;
+    --baseline-jar)
+      [[ -f $2 && -r $2 ]] || die "--baseline-jar must name a readable jar file, got '$2'"
+      baseline_jar=$2
+      ;;
   esac
 }
 
@@ -244,6 +261,7 @@ target_port() {
     direct) echo "$url_port" ;;
     pgbouncer) echo "$pgbouncer_port" ;;
     sluice) echo "$sluice_port" ;;
+    baseline) echo "$baseline_port" ;;
   esac
 }
 
@@ -289,14 +307,21 @@ wait_until_ready() {
   die "$name did not accept connections on 127.0.0.1:$port within ${READY_TIMEOUT_SECONDS}s; its log is $log"
 }
 
+# Starts a Sluice jar as TARGET on a free port and sets TARGET_port and TARGET_pid:
+#   start_sluice TARGET JAR
 start_sluice() {
-  sluice_port=$(pick_free_port) || die "found no free port"
-  say "starting Sluice on 127.0.0.1:$sluice_port (transaction mode, pool size $pool_size; log: $logs/sluice.log)"
+  local target=$1 jar=$2 name port pid
+  name=$(proxy_name "$target")
+  port=$(pick_free_port) || die "found no free port"
+  say "starting $name on 127.0.0.1:$port (transaction mode, pool size $pool_size; log: $(log_of "$target"))"
   # shellcheck disable=SC2086 # JAVA_OPTS holds several words on purpose
-  java ${JAVA_OPTS:-} -jar "$JAR" run --listen "127.0.0.1:$sluice_port" --upstream "$upstream" \
-    --pool-mode transaction --pool-size "$pool_size" "${sluice_flags[@]}" >"$logs/sluice.log" 2>&1 &
-  sluice_pid=$!
-  wait_until_ready Sluice "$sluice_pid" "$sluice_port" "$logs/sluice.log"
+  java ${JAVA_OPTS:-} -jar "$jar" run --listen "127.0.0.1:$port" --upstream "$upstream" \
+    --pool-mode transaction --pool-size "$pool_size" "${sluice_flags[@]}" >"$(log_of "$target")" 2>&1 &
+  pid=$!
+  # Set before waiting, so that cleanup stops it even when it never becomes ready.
+  printf -v "${target}_pid" %s "$pid"
+  printf -v "${target}_port" %s "$port"
+  wait_until_ready "$name" "$pid" "$port" "$(log_of "$target")"
 }
 
 # The SCRAM secret PostgreSQL stores for the user, when we may read pg_authid: PgBouncer then
@@ -402,11 +427,7 @@ reset_tpcb_tables() {
 }
 
 target_dead() {
-  case $1 in
-    sluice) $sluice_dead ;;
-    pgbouncer) $pgbouncer_dead ;;
-    *) false ;;
-  esac
+  [[ -n ${dead[$1]:-} ]]
 }
 
 # PgBouncer pools protocol-level prepared statements in transaction mode from 1.21 on.
@@ -425,7 +446,22 @@ proxy_pid() {
   case $1 in
     pgbouncer) echo "$pgbouncer_pid" ;;
     sluice) echo "$sluice_pid" ;;
+    baseline) echo "$baseline_pid" ;;
   esac
+}
+
+# How the messages name TARGET's proxy.
+proxy_name() {
+  case $1 in
+    pgbouncer) echo PgBouncer ;;
+    sluice) echo Sluice ;;
+    baseline) echo "the baseline Sluice" ;;
+  esac
+}
+
+# The log file of TARGET's proxy.
+log_of() {
+  echo "$logs/$1.log"
 }
 
 # The CPU time process PID has used so far, user plus system, over all its threads, in clock
@@ -522,18 +558,16 @@ tps_of() {
 }
 
 check_alive() {
-  if ! $sluice_dead && ! kill -0 "$sluice_pid" 2>/dev/null; then
-    sluice_dead=true
+  local target
+  for target in "${TARGETS[@]}"; do
+    if [[ $target == direct ]] || target_dead "$target" || kill -0 "$(proxy_pid "$target")" 2>/dev/null; then
+      continue
+    fi
+    dead[$target]=true
     failed=true
-    warn "Sluice died; the last lines of $logs/sluice.log:"
-    tail -n 40 "$logs/sluice.log" >&2
-  fi
-  if ! $pgbouncer_dead && ! kill -0 "$pgbouncer_pid" 2>/dev/null; then
-    pgbouncer_dead=true
-    failed=true
-    warn "PgBouncer died; the last lines of $logs/pgbouncer.log:"
-    tail -n 40 "$logs/pgbouncer.log" >&2
-  fi
+    warn "$(proxy_name "$target") died; the last lines of $(log_of "$target"):"
+    tail -n 40 "$(log_of "$target")" >&2
+  done
 }
 
 run_all() {
@@ -583,6 +617,29 @@ failures_of() {
     END { s = f + 0; for (k in bad) s = s " (" bad[k] " " k ")"; print s }' "$work/results"
 }
 
+# Runs FUNCTION WORKLOAD TARGET ARGS... for each target in TARGETS order and prints what each
+# printed on a line of its own (an empty line when it printed nothing):
+#   each_target FUNCTION WORKLOAD ARGS...
+each_target() {
+  local function=$1 workload=$2 target value
+  shift 2
+  for target in "${TARGETS[@]}"; do
+    value=$("$function" "$workload" "$target" "$@")
+    echo "$value"
+  done
+}
+
+# A row of the tables with a column per target: LABEL, then one cell per target in TARGETS order.
+target_row() {
+  local label=$1 widths=(12 15 12 12) i
+  shift
+  printf '%-16s' "$label"
+  for ((i = 1; i <= $#; i++)); do
+    printf ' | %*s' "${widths[i - 1]}" "${!i}"
+  done
+  echo
+}
+
 one_decimal() {
   if [[ -n $1 ]]; then awk -v n="$1" 'BEGIN { printf "%.1f", n }'; else echo -; fi
 }
@@ -616,19 +673,9 @@ rss_of() {
   echo "$rss (peak $hwm)"
 }
 
-print_report() {
-  local sluice_rss pgbouncer_rss workload
-  sluice_rss=$(rss_of "$sluice_pid")
-  pgbouncer_rss=$(rss_of "$pgbouncer_pid")
-  local line
-  line=$(printf '%0105d' 0 | tr 0 -)
-  echo
-  echo "pgbench -c $clients -j $jobs -T $duration, scale $scale, $rounds round(s), medians;" \
-    "pool size $pool_size (Sluice and PgBouncer, transaction mode)"
-  echo "$(nproc) CPUs, load average $load_at_start at the start, $(load_average) at the end;" \
-    "PostgreSQL $(as_client psql direct -X -A -t -d "$url_db" -c 'SHOW server_version' 2>/dev/null || echo '?')"
-  echo "proxy CPU/txn: the proxy process's utime+stime over each run (/proc/PID/stat) per transaction"
-  echo "$line"
+# The table of TPS and proxy CPU/txn for direct, pgbouncer and sluice, between two lines LINE.
+print_three_target_table() {
+  local line=$1 workload
   # A row's columns, grouped under the first header line.
   local row='%-16s | %9s %9s %9s | %9s %9s | %13s | %7s %8s\n'
   printf '%-16s | %-29s | %-19s | %-13s | %-16s\n' "" TPS "proxy CPU us/txn" sluice/direct sluice/pgbouncer
@@ -648,23 +695,94 @@ print_report() {
       "${pc:-$(missing "$workload" pgbouncer)}" "${sc:-$(missing "$workload" sluice)}" \
       "$(ratio "$s" "$d")" "$(ratio "$s" "$p")" "$(ratio "$sc" "$pc")"
   done
+}
+
+# With a baseline the table would be too wide: a TPS table and a proxy CPU/txn table, each with
+# its ratios, separated by LINE.
+print_baseline_tables() {
+  local line=$1 workload
+  local row='%-16s | %9s %9s %9s %9s | %13s %16s %15s\n'
+  printf '%-16s | %-39s | %s\n' "" TPS "TPS ratio"
+  # shellcheck disable=SC2059 # the format is the row layout, shared by the header and the rows
+  printf "$row" workload direct pgbouncer sluice baseline sluice/direct sluice/pgbouncer sluice/baseline
   echo "$line"
-  printf '%-16s | %12s | %15s | %12s\n' "latency avg ms" direct pgbouncer sluice
   for workload in "${WORKLOADS[@]}"; do
-    printf '%-16s | %12s | %15s | %12s\n' "$workload" "$(median "$workload" direct 6)" \
-      "$(median "$workload" pgbouncer 6)" "$(median "$workload" sluice 6)"
+    local d p s b
+    d=$(median "$workload" direct 5)
+    p=$(median "$workload" pgbouncer 5)
+    s=$(median "$workload" sluice 5)
+    b=$(median "$workload" baseline 5)
+    # shellcheck disable=SC2059
+    printf "$row" "$workload" "${d:-$(missing "$workload" direct)}" \
+      "${p:-$(missing "$workload" pgbouncer)}" "${s:-$(missing "$workload" sluice)}" \
+      "${b:-$(missing "$workload" baseline)}" "$(ratio "$s" "$d")" "$(ratio "$s" "$p")" "$(ratio "$s" "$b")"
   done
   echo "$line"
-  printf '%-16s | %12s | %15s | %12s\n' "failed txns" direct pgbouncer sluice
+  row='%-16s | %9s %9s %9s | %16s %18s %15s\n'
+  printf '%-16s | %-29s | %s\n' "" "proxy CPU us/txn" "CPU/txn ratio"
+  # shellcheck disable=SC2059
+  printf "$row" workload pgbouncer sluice baseline sluice/pgbouncer baseline/pgbouncer sluice/baseline
+  echo "$line"
   for workload in "${WORKLOADS[@]}"; do
-    printf '%-16s | %12s | %15s | %12s\n' "$workload" "$(failures_of "$workload" direct)" \
-      "$(failures_of "$workload" pgbouncer)" "$(failures_of "$workload" sluice)"
+    local pc sc bc
+    pc=$(median "$workload" pgbouncer 10)
+    sc=$(median "$workload" sluice 10)
+    bc=$(median "$workload" baseline 10)
+    # shellcheck disable=SC2059
+    printf "$row" "$workload" "${pc:-$(missing "$workload" pgbouncer)}" \
+      "${sc:-$(missing "$workload" sluice)}" "${bc:-$(missing "$workload" baseline)}" \
+      "$(ratio "$sc" "$pc")" "$(ratio "$bc" "$pc")" "$(ratio "$sc" "$bc")"
+  done
+}
+
+print_report() {
+  local sluice_rss pgbouncer_rss baseline_rss workload cells line proxies="Sluice and PgBouncer"
+  sluice_rss=$(rss_of "$sluice_pid")
+  pgbouncer_rss=$(rss_of "$pgbouncer_pid")
+  baseline_rss=$(rss_of "$baseline_pid")
+  line=$(printf '%0105d' 0 | tr 0 -)
+  if [[ -n $baseline_jar ]]; then
+    line=$(printf '%0107d' 0 | tr 0 -)
+    proxies="Sluice, baseline and PgBouncer"
+  fi
+  echo
+  echo "pgbench -c $clients -j $jobs -T $duration, scale $scale, $rounds round(s), medians;" \
+    "pool size $pool_size ($proxies, transaction mode)"
+  echo "$(nproc) CPUs, load average $load_at_start at the start, $(load_average) at the end;" \
+    "PostgreSQL $(as_client psql direct -X -A -t -d "$url_db" -c 'SHOW server_version' 2>/dev/null || echo '?')"
+  echo "proxy CPU/txn: the proxy process's utime+stime over each run (/proc/PID/stat) per transaction"
+  if [[ -n $baseline_jar ]]; then
+    echo "baseline: $baseline_jar, run like sluice ($JAR)"
+  fi
+  echo "$line"
+  if [[ -n $baseline_jar ]]; then
+    print_baseline_tables "$line"
+  else
+    print_three_target_table "$line"
+  fi
+  echo "$line"
+  target_row "latency avg ms" "${TARGETS[@]}"
+  for workload in "${WORKLOADS[@]}"; do
+    mapfile -t cells < <(each_target median "$workload" 6)
+    target_row "$workload" "${cells[@]}"
+  done
+  echo "$line"
+  target_row "failed txns" "${TARGETS[@]}"
+  for workload in "${WORKLOADS[@]}"; do
+    mapfile -t cells < <(each_target failures_of "$workload")
+    target_row "$workload" "${cells[@]}"
   done
   echo "$line"
   echo "Sluice RSS after the runs:    $sluice_rss"
+  if [[ -n $baseline_jar ]]; then
+    echo "Baseline RSS after the runs:  $baseline_rss"
+  fi
   echo "PgBouncer RSS after the runs: $pgbouncer_rss"
   echo "Sluice log: $(log_levels "$logs/sluice.log" ' WARN ' ' ERROR ');" \
     "PgBouncer log: $(log_levels "$logs/pgbouncer.log" ' WARNING ' ' ERROR ')"
+  if [[ -n $baseline_jar ]]; then
+    echo "Baseline log: $(log_levels "$logs/baseline.log" ' WARN ' ' ERROR ')"
+  fi
 }
 
 stop_pid() {
@@ -689,6 +807,7 @@ cleanup() {
   trap - EXIT INT TERM
   remove_policy_rc_d
   stop_pid "$sluice_pid" Sluice
+  stop_pid "$baseline_pid" "the baseline Sluice"
   stop_pid "$pgbouncer_pid" PgBouncer
   # An error exit keeps the logs; Ctrl-C (130) or SIGTERM (143) alone does not.
   if [[ $status -ne 0 && $status -ne 130 && $status -ne 143 ]]; then
@@ -721,6 +840,8 @@ cleanup() {
 
 main() {
   parse_args "$@"
+  [[ -z $baseline_jar ]] || TARGETS+=(baseline)
+  readonly TARGETS
   build_if_needed
   trap cleanup EXIT
   trap 'exit 130' INT
@@ -731,7 +852,11 @@ main() {
   parse_upstream_url "$upstream" || die "the upstream must be a postgres:// URL with one host"
   touch "$work/results"
   init_pgbench_tables
-  start_sluice
+  start_sluice sluice "$JAR"
+  if [[ -n $baseline_jar ]]; then
+    say "baseline: $baseline_jar"
+    start_sluice baseline "$baseline_jar"
+  fi
   start_pgbouncer
   local per_round=$((${#WORKLOADS[@]} * ${#TARGETS[@]}))
   say "$((per_round * rounds)) pgbench runs of ${duration}s after a ${warmup}s warm-up of each:" \
