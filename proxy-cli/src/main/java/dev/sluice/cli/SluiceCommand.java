@@ -27,6 +27,8 @@ final class SluiceCommand implements Callable<Integer> {
     CommandLine root = new CommandLine(new SluiceCommand());
     root.addSubcommand(withFlags(new CommandLine(new RunCommand(env, launcher))));
     root.addSubcommand(withFlags(new CommandLine(new CheckConfigCommand(env))));
+    root.addSubcommand(new CommandLine(new StatusCommand(env)));
+    root.addSubcommand(new CommandLine(new VersionCommand()));
     OneLineErrors errors = new OneLineErrors();
     // Set after the subcommands are added: Picocli copies these settings down the tree.
     root.setParameterExceptionHandler(errors);

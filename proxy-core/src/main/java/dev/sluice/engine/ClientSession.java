@@ -136,7 +136,8 @@ public final class ClientSession {
 
   /** The id of the backend linked now, or null. */
   public String backendId() {
-    return server == null ? null : server.id();
+    BackendPort s = server; // read once: diagnostics may read from another thread
+    return s == null ? null : s.id();
   }
 
   /** Whether the client is pinned to its backend for the rest of its session. */

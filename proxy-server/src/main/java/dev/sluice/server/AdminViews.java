@@ -99,11 +99,25 @@ final class AdminViews {
     return out;
   }
 
+  /** Each client as its own event loop sees it (called off the client loops only). */
   List<Map<String, Object>> clients() {
+    return clients(false);
+  }
+
+  /**
+   * Each client. {@code onClientLoop}: the caller runs on a client event loop (the console) and
+   * must not wait for another; it reads each client directly, a diagnostic view that may be a
+   * moment stale for clients of other loops.
+   */
+  List<Map<String, Object>> clients(boolean onClientLoop) {
     List<Map<String, Object>> out = new ArrayList<>();
     for (Channel ch : ctx.clientChannels()) {
       ClientConnection c = ch.pipeline().get(ClientConnection.class);
       if (c == null) {
+        continue;
+      }
+      if (onClientLoop || ch.eventLoop().inEventLoop()) {
+        out.add(c.view());
         continue;
       }
       try {

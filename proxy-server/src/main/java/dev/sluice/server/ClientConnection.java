@@ -77,6 +77,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   private BackendKeyData cancelKey;
 
   private ClientSession session;
+  private AdminConsole console;
 
   ClientConnection(ProxyContext ctx) {
     this.ctx = ctx;
@@ -284,6 +285,10 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   /** The client proved who it is; see {@link LoginCheck} for what is checked before it is in. */
   private void onAuthenticated() {
     machine.transitionTo(ClientState.LOGGING_IN);
+    if (database.equals(AdminConsole.DATABASE)) {
+      finishConsoleLogin();
+      return;
+    }
     if (!ctx.config().allowsDatabase(database)) {
       // As PostgreSQL answers a name it does not know; the upstream role opens only what the
       // operator listed (--allow-databases).
@@ -322,19 +327,43 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
         });
   }
 
-  private void finishLogin() {
+  /** The admin console: no pool, no backend; Sluice answers itself. */
+  private void finishConsoleLogin() {
+    if (!admitted()) {
+      return;
+    }
+    ByteBuf out = channel.alloc().buffer(256);
+    Authentication.encodeOk(out);
+    AdminConsole.parameters().forEach((k, v) -> new ParameterStatus(k, v).encode(out));
+    ReadyForQuery.IDLE.encode(out);
+    channel.writeAndFlush(out, channel.voidPromise());
+    console = new AdminConsole(ctx, channel);
+    machine.transitionTo(ClientState.IDLE);
+    ConnLog.debug(log, id, "admin console login in {} ms", ConnLog.ageMillis(createdNanos));
+  }
+
+  /** Counts the client in, unless --max-client-connections are; the login phase is over. */
+  private boolean admitted() {
     if (!ctx.tryAdmitClient()) {
       close(
           CloseReason.TOO_MANY_CLIENTS,
           LoginErrors.tooManyClients(ctx.config().maxClientConnections()));
-      return;
+      return false;
     }
     counted = true;
     pendingLogin = false;
     ctx.pendingLogins().remove(this);
+    loginTimer.cancel(false);
     FrameDecoder decoder = channel.pipeline().get(FrameDecoder.class);
     if (decoder != null) {
       decoder.loginCompleted();
+    }
+    return true;
+  }
+
+  private void finishLogin() {
+    if (!admitted()) {
+      return;
     }
     cancelKey = ctx.cancels().register(this);
     ByteBuf out = channel.alloc().buffer(512);
@@ -345,7 +374,6 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     cancelKey.encode(out);
     ReadyForQuery.IDLE.encode(out);
     channel.writeAndFlush(out, channel.voidPromise());
-    loginTimer.cancel(false);
     session =
         new ClientSession(
             ctx.config(),
@@ -387,6 +415,10 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     if (f.type() == FrontendType.TERMINATE.code()) {
       f.release();
       close(CloseReason.CLIENT_TERMINATE, null);
+      return;
+    }
+    if (console != null) {
+      console.onMessage(f);
       return;
     }
     session.onMessage(f);

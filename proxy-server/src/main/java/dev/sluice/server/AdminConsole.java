@@ -1,0 +1,238 @@
+package dev.sluice.server;
+
+import dev.sluice.error.SqlState;
+import dev.sluice.protocol.Frame;
+import dev.sluice.protocol.FrontendType;
+import dev.sluice.protocol.Severity;
+import dev.sluice.protocol.backend.CommandComplete;
+import dev.sluice.protocol.backend.ErrorResponse;
+import dev.sluice.protocol.backend.ReadyForQuery;
+import dev.sluice.protocol.backend.TextRows;
+import dev.sluice.protocol.frontend.Query;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The admin console, PgBouncer's way: a client that logs in to the virtual database {@value
+ * #DATABASE} (as the upstream's role) talks to Sluice itself. Simple queries only:
+ *
+ * <pre>
+ *   SHOW POOLS | CLIENTS | SERVERS | STATS | CONFIG | VERSION | HELP
+ * </pre>
+ *
+ * Column names follow PgBouncer's where they mean the same ({@code cl_active}, {@code sv_idle},
+ * ...). Anything else is an error for that statement; the console stays usable.
+ */
+final class AdminConsole {
+  static final String DATABASE = "sluice";
+
+  private final ProxyContext ctx;
+  private final Channel channel;
+  private final AdminViews views;
+
+  AdminConsole(ProxyContext ctx, Channel channel) {
+    this.ctx = ctx;
+    this.channel = channel;
+    this.views = new AdminViews(ctx);
+  }
+
+  /** The ParameterStatus a console client is told at login. */
+  static Map<String, String> parameters() {
+    return Map.of(
+        "server_version", "15.0 (Sluice console)",
+        "server_encoding", "UTF8",
+        "client_encoding", "UTF8",
+        "DateStyle", "ISO, MDY",
+        "integer_datetimes", "on",
+        "standard_conforming_strings", "on");
+  }
+
+  void onMessage(Frame f) {
+    ByteBuf out = channel.alloc().buffer(512);
+    try {
+      if (f.type() == FrontendType.QUERY.code()) {
+        answer(Query.decode(f.body()).sql(), out);
+      } else if (f.type() != FrontendType.SYNC.code() && f.type() != FrontendType.FLUSH.code()) {
+        error(out, SqlState.FEATURE_NOT_SUPPORTED, "the Sluice console takes simple queries only");
+      }
+      if (f.type() != FrontendType.FLUSH.code()) {
+        ReadyForQuery.IDLE.encode(out);
+      }
+    } catch (RuntimeException e) {
+      out.release();
+      throw e;
+    } finally {
+      f.release();
+    }
+    channel.writeAndFlush(out, channel.voidPromise());
+  }
+
+  private void answer(String sql, ByteBuf out) {
+    String command =
+        sql.strip().replaceAll(";+$", "").strip().replaceAll("\\s+", " ").toUpperCase(Locale.ROOT);
+    switch (command) {
+      case "SHOW POOLS" -> pools(out);
+      case "SHOW CLIENTS" -> clients(out);
+      case "SHOW SERVERS" -> servers(out);
+      case "SHOW STATS" -> stats(out);
+      case "SHOW CONFIG" -> config(out);
+      case "SHOW VERSION" ->
+          table(out, "SHOW", List.of("version"), List.of(List.of("Sluice " + version())));
+      case "SHOW HELP", "HELP" ->
+          table(
+              out,
+              "SHOW",
+              List.of("command"),
+              List.of(
+                  List.of("SHOW POOLS"),
+                  List.of("SHOW CLIENTS"),
+                  List.of("SHOW SERVERS"),
+                  List.of("SHOW STATS"),
+                  List.of("SHOW CONFIG"),
+                  List.of("SHOW VERSION")));
+      case "" -> out.writeByte('I').writeInt(4); // EmptyQueryResponse
+      default ->
+          error(
+              out,
+              SqlState.SYNTAX_ERROR,
+              "unknown console command: try SHOW POOLS, CLIENTS, SERVERS, STATS, CONFIG, VERSION");
+    }
+  }
+
+  private void pools(ByteBuf out) {
+    List<Map<String, Object>> clients = views.clients(true);
+    List<List<String>> rows = new ArrayList<>();
+    for (Map<String, Object> p : views.pools()) {
+      String db = String.valueOf(p.get("database"));
+      String user = String.valueOf(p.get("user"));
+      long clActive =
+          clients.stream()
+              .filter(c -> db.equals(c.get("database")) && user.equals(c.get("user")))
+              .count();
+      rows.add(
+          List.of(
+              db,
+              user,
+              Long.toString(clActive),
+              String.valueOf(p.get("waiting")),
+              String.valueOf(p.get("active")),
+              String.valueOf(p.get("idle")),
+              String.valueOf(p.get("connecting")),
+              String.valueOf(p.get("maxSize")),
+              ctx.config().poolMode().flagValue()));
+    }
+    table(
+        out,
+        "SHOW",
+        List.of(
+            "database",
+            "user",
+            "cl_active",
+            "cl_waiting",
+            "sv_active",
+            "sv_idle",
+            "sv_login",
+            "pool_size",
+            "pool_mode"),
+        rows);
+  }
+
+  private void clients(ByteBuf out) {
+    List<List<String>> rows = new ArrayList<>();
+    for (Map<String, Object> c : views.clients(true)) {
+      rows.add(
+          nullable(
+              "C",
+              c.get("user"),
+              c.get("database"),
+              c.get("state"),
+              c.get("remote"),
+              c.get("ageMillis"),
+              c.get("backend"),
+              c.get("pinned"),
+              c.get("id")));
+    }
+    table(
+        out,
+        "SHOW",
+        List.of("type", "user", "database", "state", "addr", "age_ms", "link", "pinned", "id"),
+        rows);
+  }
+
+  private void servers(ByteBuf out) {
+    List<List<String>> rows = new ArrayList<>();
+    for (Map<String, Object> s : views.servers()) {
+      String[] pool = String.valueOf(s.get("pool")).split("/", 2);
+      rows.add(
+          nullable(
+              "S",
+              pool.length > 1 ? pool[1] : "",
+              pool[0],
+              s.get("state"),
+              s.get("remote"),
+              s.get("preparedStatements"),
+              s.get("id")));
+    }
+    table(
+        out,
+        "SHOW",
+        List.of("type", "user", "database", "state", "addr", "prepared_statements", "id"),
+        rows);
+  }
+
+  private void stats(ByteBuf out) {
+    List<List<String>> rows = new ArrayList<>();
+    var s = ctx.stats();
+    rows.add(List.of("clients", Integer.toString(ctx.clientCount())));
+    rows.add(List.of("clients_logging_in", Integer.toString(ctx.pendingLogins().size())));
+    rows.add(List.of("backend_logins", Long.toString(s.backendLogins.sum())));
+    rows.add(List.of("connect_attempts", Long.toString(ctx.connectGuard().attempts.sum())));
+    rows.add(List.of("circuit", ctx.connectGuard().state()));
+    rows.add(List.of("replays", Long.toString(s.replays.sum())));
+    rows.add(List.of("plan_retries", Long.toString(s.retries.sum())));
+    rows.add(List.of("pins", Long.toString(s.pins.sum())));
+    rows.add(List.of("rejections", Long.toString(s.rejections.sum())));
+    rows.add(List.of("client_parses", Long.toString(s.clientParses.sum())));
+    rows.add(List.of("server_parses", Long.toString(s.serverParses.sum())));
+    rows.add(List.of("statement_evictions", Long.toString(s.evictions.sum())));
+    rows.add(List.of("failed_idle_checks", Long.toString(s.failedChecks.sum())));
+    table(out, "SHOW", List.of("stat", "value"), rows);
+  }
+
+  private void config(ByteBuf out) {
+    List<List<String>> rows = new ArrayList<>();
+    views.config().forEach((k, v) -> rows.add(nullable(k, v)));
+    table(out, "SHOW", List.of("key", "value"), rows);
+  }
+
+  private static List<String> nullable(Object... values) {
+    List<String> out = new ArrayList<>(values.length);
+    for (Object v : values) {
+      out.add(v == null ? null : String.valueOf(v));
+    }
+    return out;
+  }
+
+  private static void table(
+      ByteBuf out, String tag, List<String> columns, List<List<String>> rows) {
+    TextRows.rowDescription(out, columns);
+    for (List<String> r : rows) {
+      TextRows.dataRow(out, r);
+    }
+    new CommandComplete(tag).encode(out);
+  }
+
+  private static void error(ByteBuf out, SqlState state, String message) {
+    ErrorResponse.of(Severity.ERROR, state.code(), message, null, null).encode(out);
+  }
+
+  private static String version() {
+    Package p = AdminConsole.class.getPackage();
+    String v = p == null ? null : p.getImplementationVersion();
+    return v == null ? "(development build)" : v;
+  }
+}

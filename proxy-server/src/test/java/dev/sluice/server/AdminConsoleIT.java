@@ -1,0 +1,73 @@
+package dev.sluice.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sluice.testing.PostgresExtension;
+import dev.sluice.testing.PostgresServer;
+import dev.sluice.testing.ProcessResult;
+import java.sql.Connection;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** The admin console on the client port, through psql, as an operator would use it. */
+@ExtendWith(PostgresExtension.class)
+class AdminConsoleIT {
+  private final PostgresServer pg;
+
+  AdminConsoleIT(PostgresServer pg) {
+    this.pg = pg;
+  }
+
+  private ProcessResult psql(TestSluice s, String... commands) {
+    Map<String, String> env = new HashMap<>(s.libpqEnv());
+    env.put("PGDATABASE", "sluice");
+    List<String> cmd =
+        new java.util.ArrayList<>(List.of("psql", "-X", "-A", "-v", "ON_ERROR_STOP=0"));
+    for (String c : commands) {
+      cmd.add("-c");
+      cmd.add(c);
+    }
+    return pg.run(cmd, env, Duration.ofSeconds(30));
+  }
+
+  @Test
+  void psqlPrintsPoolsClientsServersStatsAndConfig() throws Exception {
+    try (TestSluice s = TestSluice.start(pg, b -> b.minIdle(2));
+        Connection app = s.connect()) {
+      app.createStatement().execute("SELECT 1");
+      ProcessResult r =
+          psql(
+              s,
+              "SHOW POOLS",
+              "SHOW CLIENTS",
+              "SHOW SERVERS",
+              "SHOW STATS",
+              "SHOW CONFIG",
+              "SHOW VERSION");
+      assertThat(r.succeeded()).as(r.toString()).isTrue();
+      assertThat(r.stdout())
+          .contains("database|user|cl_active|cl_waiting|sv_active|sv_idle|sv_login|pool_size")
+          .contains("sluice_test|sluice_app|1|0|0|2|0|10|transaction")
+          .contains("type|user|database|state")
+          .contains("C|sluice_app|sluice_test|IDLE")
+          .contains("S|sluice_app|sluice_test|IDLE")
+          .contains("backend_logins|2")
+          .contains("poolMode|transaction")
+          .contains("Sluice ");
+      assertThat(r.stdout()).doesNotContain(pg.appPassword());
+    }
+  }
+
+  @Test
+  void anUnknownCommandIsAnErrorAndTheConsoleGoesOn() {
+    try (TestSluice s = TestSluice.start(pg, b -> b)) {
+      ProcessResult r = psql(s, "DROP TABLE everything", "SHOW VERSION");
+      assertThat(r.stderr()).contains("unknown console command");
+      assertThat(r.stdout()).contains("Sluice ");
+    }
+  }
+}
