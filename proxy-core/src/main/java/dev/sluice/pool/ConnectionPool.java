@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
@@ -53,13 +54,15 @@ public final class ConnectionPool<C extends PooledConnection> {
     final long createdNanos;
     final long expiresNanos;
     final long idleLimitNanos;
+    final long generation;
     State state = State.ACTIVE;
     long idleSinceNanos;
 
-    Entry(long created, long lifetime, long idleLimit) {
+    Entry(long created, long lifetime, long idleLimit, long generation) {
       this.createdNanos = created;
       this.expiresNanos = created + lifetime;
       this.idleLimitNanos = idleLimit;
+      this.generation = generation;
     }
   }
 
@@ -84,7 +87,7 @@ public final class ConnectionPool<C extends PooledConnection> {
     void cancel();
   }
 
-  private final PoolSettings settings;
+  private volatile PoolSettings settings;
   private final Connector<C> connector;
   private final LongSupplier nanoClock;
   private final Map<C, Entry> entries = new HashMap<>();
@@ -94,6 +97,15 @@ public final class ConnectionPool<C extends PooledConnection> {
   private int active;
   private Throwable lastConnectFailure;
   private boolean closed;
+
+  /** Paused: nothing is handed out or opened, and released connections are closed. */
+  private boolean paused;
+
+  /** Futures of {@link #pause} callers, completed once no connection is handed out. */
+  private final List<CompletableFuture<Void>> quietWaiters = new ArrayList<>();
+
+  /** Connections opened before the last {@link #reconnect} are closed instead of reused. */
+  private long generation;
 
   private final WarmUpBackoff warmUp = new WarmUpBackoff();
 
@@ -127,6 +139,11 @@ public final class ConnectionPool<C extends PooledConnection> {
     return List.copyOf(entries.keySet());
   }
 
+  /** Whether {@link #pause} is in effect. */
+  public synchronized boolean paused() {
+    return paused;
+  }
+
   public synchronized PoolStats stats() {
     return new PoolStats(
         entries.size() + connecting, active, idle.size(), connecting, waiters.size());
@@ -146,7 +163,7 @@ public final class ConnectionPool<C extends PooledConnection> {
     Waiter w = null;
     synchronized (this) {
       if (!closed) {
-        ready = takeIdle(affinity);
+        ready = paused ? null : takeIdle(affinity);
         if (ready != null) {
           moveTo(ready, State.ACTIVE);
         } else {
@@ -197,6 +214,12 @@ public final class ConnectionPool<C extends PooledConnection> {
         closeReason = reason;
       } else if (nanoClock.getAsLong() - e.expiresNanos >= 0) {
         closeReason = "lifetime reached";
+      } else if (paused) {
+        closeReason = "pool paused";
+      } else if (e.generation != generation) {
+        closeReason = "reconnect requested";
+      } else if (entries.size() > settings.maxSize()) {
+        closeReason = "pool size reduced";
       }
       if (closeReason != null) {
         forget(conn);
@@ -213,6 +236,7 @@ public final class ConnectionPool<C extends PooledConnection> {
     } else if (handTo != null) {
       deliver(handTo, conn);
     }
+    completeQuietWaiters();
   }
 
   /** The connection closed by itself (server gone, network error): forget it. */
@@ -225,6 +249,7 @@ public final class ConnectionPool<C extends PooledConnection> {
     if (known) {
       fillWaiters();
     }
+    completeQuietWaiters();
   }
 
   /**
@@ -260,7 +285,7 @@ public final class ConnectionPool<C extends PooledConnection> {
   public void ensureMinIdle() {
     int n;
     synchronized (this) {
-      if (closed || warmUp.waiting(nanoClock.getAsLong())) {
+      if (closed || paused || warmUp.waiting(nanoClock.getAsLong())) {
         return;
       }
       int want = settings.minIdle() + waiters.size() - idle.size() - connecting;
@@ -270,6 +295,91 @@ public final class ConnectionPool<C extends PooledConnection> {
     for (int i = 0; i < n; i++) {
       startConnect(null);
     }
+  }
+
+  /**
+   * PgBouncer's PAUSE: hands nothing out and opens nothing; closes idle connections now and each
+   * handed-out one when it comes back, so the database can be restarted or moved underneath.
+   * Clients that ask meanwhile wait (their acquire timeout still runs). The future completes when
+   * no connection is handed out any more; {@link #resume} completes it too, exceptionally.
+   */
+  public CompletableFuture<Void> pause() {
+    CompletableFuture<Void> quiet = new CompletableFuture<>();
+    List<C> toClose;
+    synchronized (this) {
+      paused = true;
+      toClose = new ArrayList<>(idle);
+      toClose.forEach(this::forget);
+      quietWaiters.add(quiet);
+    }
+    toClose.forEach(c -> c.close("pool paused"));
+    completeQuietWaiters();
+    return quiet;
+  }
+
+  /** Ends a {@link #pause}: the waiting clients are served and warm connections reopened. */
+  public void resume() {
+    List<CompletableFuture<Void>> unfinished;
+    synchronized (this) {
+      if (!paused) {
+        return;
+      }
+      paused = false;
+      unfinished = new ArrayList<>(quietWaiters);
+      quietWaiters.clear();
+    }
+    unfinished.forEach(
+        f -> f.completeExceptionally(new IllegalStateException("resumed before quiet")));
+    fillWaiters();
+    ensureMinIdle();
+  }
+
+  /**
+   * PgBouncer's RECONNECT: every connection open now is closed, idle ones at once and handed-out
+   * ones when they come back, and new ones are opened as needed. Nobody waits for it.
+   */
+  public void reconnect() {
+    List<C> toClose;
+    synchronized (this) {
+      generation++;
+      toClose = new ArrayList<>(idle);
+      toClose.forEach(this::forget);
+    }
+    toClose.forEach(c -> c.close("reconnect requested"));
+    fillWaiters();
+    ensureMinIdle();
+  }
+
+  /**
+   * New limits from a reload. A smaller size closes idle connections above it now and handed-out
+   * ones as they come back; a larger one serves waiters at once. Connections keep the lifetime they
+   * were given when they opened.
+   */
+  public void updateSettings(PoolSettings next) {
+    List<C> toClose = new ArrayList<>();
+    synchronized (this) {
+      settings = next;
+      Iterator<C> it = idle.descendingIterator();
+      while (it.hasNext() && entries.size() - toClose.size() + connecting > next.maxSize()) {
+        toClose.add(it.next());
+      }
+      toClose.forEach(this::forget);
+    }
+    toClose.forEach(c -> c.close("pool size reduced"));
+    fillWaiters();
+    ensureMinIdle();
+  }
+
+  private void completeQuietWaiters() {
+    List<CompletableFuture<Void>> done;
+    synchronized (this) {
+      if (!paused || active > 0 || quietWaiters.isEmpty()) {
+        return;
+      }
+      done = new ArrayList<>(quietWaiters);
+      quietWaiters.clear();
+    }
+    done.forEach(f -> f.complete(null));
   }
 
   /** Stops handing out connections, fails the waiters and closes idle connections. */
@@ -359,7 +469,7 @@ public final class ConnectionPool<C extends PooledConnection> {
   private void fillWaiters() {
     List<Object> affinities = new ArrayList<>();
     synchronized (this) {
-      if (closed) {
+      if (closed || paused) {
         return;
       }
       int n =
@@ -399,7 +509,7 @@ public final class ConnectionPool<C extends PooledConnection> {
       connecting--;
       lastConnectFailure = null;
       warmUp.succeeded();
-      close = closed || !conn.isOpen();
+      close = closed || paused || !conn.isOpen();
       if (!close) {
         long now = nanoClock.getAsLong();
         ThreadLocalRandom r = ThreadLocalRandom.current();
@@ -409,7 +519,8 @@ public final class ConnectionPool<C extends PooledConnection> {
             new Entry(
                 now,
                 lifetime - (long) (lifetime * 0.1 * r.nextDouble()),
-                idleLimit - (long) (idleLimit * 0.1 * r.nextDouble()));
+                idleLimit - (long) (idleLimit * 0.1 * r.nextDouble()),
+                generation);
         entries.put(conn, e);
         active++;
         handTo = nextWaiter();
@@ -419,7 +530,7 @@ public final class ConnectionPool<C extends PooledConnection> {
       }
     }
     if (close) {
-      conn.close(closed ? "shutting down" : "closed during login");
+      conn.close(closed ? "shutting down" : paused ? "pool paused" : "closed during login");
       // The waiter this connect was for still waits: start another for it.
       fillWaiters();
     } else if (handTo != null) {
@@ -433,7 +544,7 @@ public final class ConnectionPool<C extends PooledConnection> {
       connecting--;
       lastConnectFailure = failure;
       warmUp.failed(nanoClock.getAsLong());
-      if (entries.isEmpty() && connecting == 0) {
+      if (entries.isEmpty() && connecting == 0 && !paused) {
         // Nothing live can serve the waiters: fail them now with the real reason rather than
         // after the acquire timeout (a wrong database name or a down server will not heal in
         // the next few seconds, and the client deserves the server's own error).
@@ -462,6 +573,7 @@ public final class ConnectionPool<C extends PooledConnection> {
   private void timeOut(Waiter w) {
     PoolStats s;
     Throwable last;
+    boolean wasPaused;
     synchronized (this) {
       if (w.done) {
         return;
@@ -470,12 +582,13 @@ public final class ConnectionPool<C extends PooledConnection> {
       waiters.remove(w);
       s = stats();
       last = lastConnectFailure;
+      wasPaused = paused;
     }
-    fail(w, acquireTimedOut(s, last == null ? null : unwrap(last)));
+    fail(w, acquireTimedOut(s, last == null ? null : unwrap(last), wasPaused));
   }
 
   /** 53300, saying what the pool looked like and the last real connect failure, if any. */
-  private SluiceException acquireTimedOut(PoolStats s, Throwable lastFailure) {
+  private SluiceException acquireTimedOut(PoolStats s, Throwable lastFailure, boolean wasPaused) {
     return new SluiceException(
         SqlState.TOO_MANY_CONNECTIONS,
         Severity.ERROR,
@@ -485,6 +598,7 @@ public final class ConnectionPool<C extends PooledConnection> {
             + settings.name()
             + ": "
             + s
+            + (wasPaused ? ", paused by an administrator" : "")
             + ")",
         lastFailure == null
             ? null

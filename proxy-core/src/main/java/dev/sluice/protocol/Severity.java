@@ -1,7 +1,10 @@
 package dev.sluice.protocol;
 
-/** ErrorResponse severities Sluice sends: ERROR keeps the session, FATAL ends it. */
+/**
+ * Severities Sluice sends: ERROR keeps the session, FATAL ends it; WARNING is for a NoticeResponse.
+ */
 public enum Severity {
+  WARNING,
   ERROR,
   FATAL
 }

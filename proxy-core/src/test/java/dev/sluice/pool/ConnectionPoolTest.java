@@ -269,4 +269,102 @@ class ConnectionPoolTest {
     assertThat(a.conn.closedBecause).isEqualTo("client left mid-transaction");
     assertThat(p.stats().total()).isZero();
   }
+
+  @Test
+  void pauseClosesIdleAtOnceAndBusyOnReturnThenHoldsClientsUntilResume() {
+    ConnectionPool<Conn> p = pool(3, 1, Duration.ofSeconds(30));
+    Result a = acquire(p, "L1");
+    Result b = acquire(p, "L1");
+    connects.forEach(f -> f.complete(new Conn("L1")));
+    p.release(b.conn, true, "done");
+    Conn idle = b.conn;
+    assertThat(p.stats()).isEqualTo(new PoolStats(2, 1, 1, 0, 0));
+
+    CompletableFuture<Void> quiet = p.pause();
+    assertThat(idle.closedBecause).isEqualTo("pool paused");
+    assertThat(quiet).isNotDone();
+    Result held = acquire(p, "L1");
+    assertThat(held.calls()).isZero();
+    int connectsBefore = connects.size();
+    p.release(a.conn, true, "done");
+    assertThat(a.conn.closedBecause).isEqualTo("pool paused");
+    assertThat(quiet).isCompleted();
+    assertThat(p.paused()).isTrue();
+    // nothing was handed out and nothing opened while paused
+    p.maintain();
+    assertThat(held.calls()).isZero();
+    assertThat(connects).hasSize(connectsBefore);
+    assertThat(p.stats()).isEqualTo(new PoolStats(0, 0, 0, 0, 1));
+
+    p.resume();
+    assertThat(p.paused()).isFalse();
+    connects.subList(connectsBefore, connects.size()).forEach(f -> f.complete(new Conn("L1")));
+    assertThat(held.conn).isNotNull();
+    assertThat(held.failure).isNull();
+  }
+
+  @Test
+  void aClientHeldByAPauseStillTimesOutAndHearsWhy() {
+    ConnectionPool<Conn> p = pool(2, 0, Duration.ofSeconds(5));
+    p.pause();
+    Result held = acquire(p, "L1");
+    time.advance(Duration.ofSeconds(5));
+    assertThat(held.failure)
+        .isInstanceOf(SluiceException.class)
+        .hasMessageContaining("paused by an administrator");
+  }
+
+  @Test
+  void resumeBeforeQuietFailsThePauseFuture() {
+    ConnectionPool<Conn> p = pool(2, 0, Duration.ofSeconds(30));
+    Result a = acquire(p, "L1");
+    connects.get(0).complete(new Conn("L1"));
+    CompletableFuture<Void> quiet = p.pause();
+    p.resume();
+    assertThat(quiet).isCompletedExceptionally();
+    p.release(a.conn, true, "done");
+    assertThat(a.conn.isOpen()).isTrue();
+  }
+
+  @Test
+  void reconnectReplacesEveryConnectionOpenBeforeIt() {
+    ConnectionPool<Conn> p = pool(3, 1, Duration.ofSeconds(30));
+    Result a = acquire(p, "L1");
+    Result b = acquire(p, "L1");
+    connects.forEach(f -> f.complete(new Conn("L1")));
+    p.release(b.conn, true, "done");
+    int before = connects.size();
+    p.reconnect();
+    assertThat(b.conn.closedBecause).isEqualTo("reconnect requested");
+    assertThat(a.conn.isOpen()).as("a busy connection finishes its work").isTrue();
+    assertThat(connects).as("min-idle reopened").hasSize(before + 1);
+    connects.get(before).complete(new Conn("L1"));
+    p.release(a.conn, true, "done");
+    assertThat(a.conn.closedBecause).isEqualTo("reconnect requested");
+    Result c = acquire(p, "L1");
+    assertThat(c.conn).isSameAs(connects.get(before).join());
+  }
+
+  @Test
+  void aLargerSizeServesWaitersAtOnceAndASmallerOneShrinksAsConnectionsReturn() {
+    ConnectionPool<Conn> p = pool(1, 0, Duration.ofSeconds(30));
+    Result a = acquire(p, "L1");
+    Result b = acquire(p, "L1");
+    connects.get(0).complete(new Conn("L1"));
+    assertThat(b.calls()).isZero();
+    p.updateSettings(
+        new PoolSettings(
+            "db/u", 2, 0, Duration.ofSeconds(30), Duration.ofMinutes(60), Duration.ofMinutes(10)));
+    assertThat(connects).hasSize(2);
+    connects.get(1).complete(new Conn("L1"));
+    assertThat(b.conn).isNotNull();
+    p.updateSettings(
+        new PoolSettings(
+            "db/u", 1, 0, Duration.ofSeconds(30), Duration.ofMinutes(60), Duration.ofMinutes(10)));
+    p.release(a.conn, true, "done");
+    assertThat(a.conn.closedBecause).isEqualTo("pool size reduced");
+    p.release(b.conn, true, "done");
+    assertThat(b.conn.isOpen()).isTrue();
+    assertThat(p.stats()).isEqualTo(new PoolStats(1, 0, 1, 0, 0));
+  }
 }

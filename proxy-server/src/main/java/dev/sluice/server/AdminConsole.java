@@ -1,5 +1,6 @@
 package dev.sluice.server;
 
+import dev.sluice.error.SafeErrors;
 import dev.sluice.error.SqlState;
 import dev.sluice.protocol.Frame;
 import dev.sluice.protocol.FrontendType;
@@ -11,6 +12,7 @@ import dev.sluice.protocol.backend.TextRows;
 import dev.sluice.protocol.frontend.Query;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -22,9 +24,13 @@ import java.util.Map;
  *
  * <pre>
  *   SHOW POOLS | CLIENTS | SERVERS | STATS | CONFIG | VERSION | HELP
+ *   PAUSE | RESUME | RECONNECT | RELOAD | SHUTDOWN
  * </pre>
  *
- * Column names follow PgBouncer's where they mean the same ({@code cl_active}, {@code sv_idle},
+ * PAUSE answers once no backend is in use (or after {@link AdminActions#PAUSE_WAIT}, with a
+ * warning); messages that arrive meanwhile are held and answered in order after it.
+ *
+ * <p>Column names follow PgBouncer's where they mean the same ({@code cl_active}, {@code sv_idle},
  * ...). Anything else is an error for that statement; the console stays usable.
  */
 final class AdminConsole {
@@ -33,11 +39,30 @@ final class AdminConsole {
   private final ProxyContext ctx;
   private final Channel channel;
   private final AdminViews views;
+  private final AdminActions actions;
+  private final String who;
 
-  AdminConsole(ProxyContext ctx, Channel channel) {
+  /** Messages that arrived while a PAUSE was being answered; handled in order after it. */
+  private final ArrayDeque<Frame> held = new ArrayDeque<>();
+
+  private boolean busy;
+  private boolean closed;
+
+  AdminConsole(ProxyContext ctx, Channel channel, String connectionId) {
     this.ctx = ctx;
     this.channel = channel;
     this.views = new AdminViews(ctx);
+    this.actions = new AdminActions(ctx);
+    this.who = "console " + connectionId;
+  }
+
+  /** The client left: messages still held are dropped. */
+  void close() {
+    closed = true;
+    Frame f;
+    while ((f = held.poll()) != null) {
+      f.release();
+    }
   }
 
   /** The ParameterStatus a console client is told at login. */
@@ -52,10 +77,20 @@ final class AdminConsole {
   }
 
   void onMessage(Frame f) {
+    if (busy) {
+      held.add(f);
+      return;
+    }
     ByteBuf out = channel.alloc().buffer(512);
     try {
       if (f.type() == FrontendType.QUERY.code()) {
-        answer(Query.decode(f.body()).sql(), out);
+        String command = normalize(Query.decode(f.body()).sql());
+        if (command.equals("PAUSE")) {
+          out.release();
+          pause();
+          return;
+        }
+        answer(command, out);
       } else if (f.type() != FrontendType.SYNC.code() && f.type() != FrontendType.FLUSH.code()) {
         error(out, SqlState.FEATURE_NOT_SUPPORTED, "the Sluice console takes simple queries only");
       }
@@ -71,9 +106,63 @@ final class AdminConsole {
     channel.writeAndFlush(out, channel.voidPromise());
   }
 
-  private void answer(String sql, ByteBuf out) {
-    String command =
-        sql.strip().replaceAll(";+$", "").strip().replaceAll("\\s+", " ").toUpperCase(Locale.ROOT);
+  private static String normalize(String sql) {
+    return sql.strip()
+        .replaceAll(";+$", "")
+        .strip()
+        .replaceAll("\\s+", " ")
+        .toUpperCase(Locale.ROOT);
+  }
+
+  /** Answers when the pause is complete; later messages wait in {@link #held} until then. */
+  private void pause() {
+    busy = true;
+    actions
+        .pause(AdminActions.PAUSE_WAIT, who)
+        .whenComplete(
+            (r, e) ->
+                channel
+                    .eventLoop()
+                    .execute(
+                        () -> {
+                          if (closed) {
+                            return;
+                          }
+                          ByteBuf out = channel.alloc().buffer(256);
+                          if (e != null || r == null) {
+                            error(out, SqlState.INTERNAL_ERROR, "PAUSE failed");
+                          } else if (!Boolean.TRUE.equals(r.get("paused"))) {
+                            error(
+                                out,
+                                SqlState.OBJECT_NOT_IN_PREREQUISITE_STATE,
+                                "PAUSE was ended by a RESUME before every backend was released");
+                          } else {
+                            if (!Boolean.TRUE.equals(r.get("quiet"))) {
+                              ErrorResponse.of(
+                                      Severity.WARNING,
+                                      "01000",
+                                      "PAUSE is in effect but "
+                                          + r.get("backendsInUse")
+                                          + " backends are still in use after "
+                                          + AdminActions.PAUSE_WAIT.toSeconds()
+                                          + " s",
+                                      null,
+                                      null)
+                                  .encodeAsNotice(out);
+                            }
+                            new CommandComplete("PAUSE").encode(out);
+                          }
+                          ReadyForQuery.IDLE.encode(out);
+                          channel.writeAndFlush(out, channel.voidPromise());
+                          busy = false;
+                          Frame next;
+                          while (!busy && (next = held.poll()) != null) {
+                            onMessage(next);
+                          }
+                        }));
+  }
+
+  private void answer(String command, ByteBuf out) {
     switch (command) {
       case "SHOW POOLS" -> pools(out);
       case "SHOW CLIENTS" -> clients(out);
@@ -93,14 +182,45 @@ final class AdminConsole {
                   List.of("SHOW SERVERS"),
                   List.of("SHOW STATS"),
                   List.of("SHOW CONFIG"),
-                  List.of("SHOW VERSION")));
+                  List.of("SHOW VERSION"),
+                  List.of("PAUSE"),
+                  List.of("RESUME"),
+                  List.of("RECONNECT"),
+                  List.of("RELOAD"),
+                  List.of("SHUTDOWN")));
+      case "RESUME" -> done(out, "RESUME", actions.resume(who));
+      case "RECONNECT" -> done(out, "RECONNECT", actions.reconnect(who));
+      case "SHUTDOWN" -> done(out, "SHUTDOWN", actions.shutdown(who));
+      case "RELOAD" -> reload(out);
       case "" -> out.writeByte('I').writeInt(4); // EmptyQueryResponse
-      default ->
-          error(
-              out,
-              SqlState.SYNTAX_ERROR,
-              "unknown console command: try SHOW POOLS, CLIENTS, SERVERS, STATS, CONFIG, VERSION");
+      default -> error(out, SqlState.SYNTAX_ERROR, "unknown console command: try SHOW HELP");
     }
+  }
+
+  private static void done(ByteBuf out, String tag, Map<String, Object> unused) {
+    new CommandComplete(tag).encode(out);
+  }
+
+  /** RELOAD answers with what changed: one row per setting, and whether it took effect. */
+  private void reload(ByteBuf out) {
+    Map<String, Object> r;
+    try {
+      r = actions.reload(who);
+    } catch (dev.sluice.config.ConfigException e) {
+      error(out, SqlState.INVALID_PARAMETER_VALUE, e.getMessage());
+      return;
+    } catch (RuntimeException e) {
+      error(out, SqlState.INTERNAL_ERROR, "RELOAD failed: " + SafeErrors.describe(e));
+      return;
+    }
+    List<List<String>> rows = new ArrayList<>();
+    for (Object change : (List<?>) r.get("applied")) {
+      rows.add(List.of(String.valueOf(change), "applied"));
+    }
+    for (Object change : (List<?>) r.get("needsRestart")) {
+      rows.add(List.of(String.valueOf(change), "needs a restart"));
+    }
+    table(out, "RELOAD", List.of("change", "outcome"), rows);
   }
 
   private void pools(ByteBuf out) {

@@ -3,6 +3,9 @@ package dev.sluice.server;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.sluice.config.ConfigException;
+import dev.sluice.config.Durations;
+import dev.sluice.error.SafeErrors;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -24,6 +27,9 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -36,10 +42,16 @@ import java.util.Map;
  *   GET /health    the JSON health report (status, upstream, pools, clients)
  *   GET /metrics   Prometheus text (Micrometer)
  *   GET /pools, /clients, /servers, /config   JSON
+ *   POST /pause[?timeout=30s]  hold new transactions, close backends as they are released; answers
+ *                  when none is in use (or at the timeout, with "quiet": false)
+ *   POST /resume, /reconnect, /reload, /shutdown
  * </pre>
  *
- * Anything else is 404; a method other than GET (and HEAD) on these is 405. A request whose body is
- * compressed is refused (415): nothing here inflates what a client sends.
+ * The POST endpoints need {@code Authorization: Bearer <admin token>} whenever a token is set (and
+ * one must be set for an admin port beyond loopback).
+ *
+ * <p>Anything else is 404; a method other than GET (and HEAD) on these is 405. A request whose body
+ * is compressed is refused (415): nothing here inflates what a client sends.
  */
 final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   private static final ObjectMapper JSON =
@@ -47,12 +59,16 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
   /** What every connection of the admin port shares. */
   static final class Routes {
+    final ProxyContext ctx;
     final AdminViews views;
     final AdminMetrics metrics;
+    final AdminActions actions;
 
     Routes(ProxyContext ctx) {
+      this.ctx = ctx;
       this.views = new AdminViews(ctx);
       this.metrics = new AdminMetrics(ctx);
+      this.actions = new AdminActions(ctx);
     }
   }
 
@@ -81,8 +97,13 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
           true);
       return;
     }
-    String path = new QueryStringDecoder(req.uri()).path();
+    QueryStringDecoder uri = new QueryStringDecoder(req.uri());
+    String path = uri.path();
     boolean get = req.method().equals(HttpMethod.GET) || req.method().equals(HttpMethod.HEAD);
+    if (isAction(path)) {
+      act(ctx, req, path, uri);
+      return;
+    }
     if (!isRoute(path)) {
       respond(ctx, req, HttpResponseStatus.NOT_FOUND, "text/plain", "not found\n", false);
       return;
@@ -117,6 +138,91 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       case "/servers" -> json(ctx, req, routes.views.servers());
       default -> json(ctx, req, routes.views.config());
     }
+  }
+
+  private static boolean isAction(String path) {
+    return switch (path) {
+      case "/pause", "/resume", "/reload", "/reconnect", "/shutdown" -> true;
+      default -> false;
+    };
+  }
+
+  /** The changing endpoints: POST only, and with the bearer token when one is configured. */
+  private void act(
+      ChannelHandlerContext ctx, FullHttpRequest req, String path, QueryStringDecoder uri) {
+    if (!req.method().equals(HttpMethod.POST)) {
+      respond(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, "text/plain", "POST only\n", false);
+      return;
+    }
+    String token = routes.ctx.config().adminToken();
+    if (token != null && !bearerMatches(req, token)) {
+      FullHttpResponse res =
+          new DefaultFullHttpResponse(
+              HttpVersion.HTTP_1_1,
+              HttpResponseStatus.UNAUTHORIZED,
+              Unpooled.copiedBuffer(
+                  "this endpoint needs the admin token\n", StandardCharsets.UTF_8));
+      res.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain");
+      res.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer");
+      res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, res.content().readableBytes());
+      res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+      ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+      return;
+    }
+    String who = "admin port " + ctx.channel().remoteAddress();
+    try {
+      switch (path) {
+        case "/pause" -> {
+          Duration wait = AdminActions.PAUSE_WAIT;
+          List<String> t = uri.parameters().get("timeout");
+          if (t != null && !t.isEmpty()) {
+            wait = Durations.parse("timeout", t.get(0));
+          }
+          routes
+              .actions
+              .pause(wait, who)
+              .whenComplete(
+                  (r, e) -> {
+                    if (e != null) {
+                      respond(
+                          ctx,
+                          req,
+                          HttpResponseStatus.INTERNAL_SERVER_ERROR,
+                          "text/plain",
+                          "error\n",
+                          true);
+                    } else {
+                      json(ctx, req, r);
+                    }
+                  });
+        }
+        case "/resume" -> json(ctx, req, routes.actions.resume(who));
+        case "/reconnect" -> json(ctx, req, routes.actions.reconnect(who));
+        case "/reload" -> json(ctx, req, routes.actions.reload(who));
+        default -> json(ctx, req, routes.actions.shutdown(who));
+      }
+    } catch (ConfigException e) {
+      respond(ctx, req, HttpResponseStatus.BAD_REQUEST, "text/plain", e.getMessage() + "\n", false);
+    } catch (RuntimeException e) {
+      respond(
+          ctx,
+          req,
+          HttpResponseStatus.INTERNAL_SERVER_ERROR,
+          "text/plain",
+          path.substring(1) + " failed: " + SafeErrors.describe(e) + "\n",
+          false);
+    }
+  }
+
+  /** Compares in constant time, so the answer's timing says nothing about the token. */
+  private static boolean bearerMatches(HttpRequest req, String token) {
+    String h = req.headers().get(HttpHeaderNames.AUTHORIZATION);
+    if (h == null || !h.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      return false;
+    }
+    return MessageDigest.isEqual(
+        h.substring(7).strip().getBytes(StandardCharsets.UTF_8),
+        token.getBytes(StandardCharsets.UTF_8));
   }
 
   private static boolean isRoute(String path) {
@@ -172,6 +278,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
       ctx.writeAndFlush(res);
     } else {
+      res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
       ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
     }
   }

@@ -337,7 +337,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     AdminConsole.parameters().forEach((k, v) -> new ParameterStatus(k, v).encode(out));
     ReadyForQuery.IDLE.encode(out);
     channel.writeAndFlush(out, channel.voidPromise());
-    console = new AdminConsole(ctx, channel);
+    console = new AdminConsole(ctx, channel, id);
     machine.transitionTo(ClientState.IDLE);
     ConnLog.debug(log, id, "admin console login in {} ms", ConnLog.ageMillis(createdNanos));
   }
@@ -471,6 +471,9 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     }
     if (session != null) {
       session.close();
+    }
+    if (console != null) {
+      console.close();
     }
     ctx.cancels().unregister(cancelKey, this);
     if (pendingLogin) {

@@ -37,4 +37,12 @@ final class PoolRegistry {
   Collection<ServerPool> all() {
     return pools.values();
   }
+
+  /**
+   * Runs {@code action} on every pool with no pool made meanwhile: a pool made after this returns
+   * sees whatever flag the caller set before calling.
+   */
+  synchronized void forEachExisting(java.util.function.Consumer<ServerPool> action) {
+    pools.values().forEach(action);
+  }
 }

@@ -1,6 +1,7 @@
 package dev.sluice.server;
 
 import dev.sluice.auth.ScramCredentials;
+import dev.sluice.config.ConfigReload;
 import dev.sluice.config.ProxyConfig;
 import dev.sluice.engine.ProxyStats;
 import dev.sluice.logging.LogThrottle;
@@ -15,6 +16,7 @@ import java.security.SecureRandom;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,7 +28,18 @@ import org.slf4j.LoggerFactory;
 final class ProxyContext {
   private static final Logger log = LoggerFactory.getLogger(ProxyContext.class);
 
-  private final ProxyConfig config;
+  /** Replaced whole by a reload (only the settings {@link ConfigReload} allows change). */
+  private volatile ProxyConfig config;
+
+  /** PAUSE in effect: pools made now start paused too. */
+  private volatile boolean paused;
+
+  /** Where RELOAD reads the configuration anew; null means "as started". */
+  private volatile Supplier<ProxyConfig> reloadSource;
+
+  /** What SHUTDOWN runs (a graceful drain); set by the server once it is up. */
+  private volatile Runnable shutdown = () -> {};
+
   private final PoolRegistry pools;
   private final CancelRegistry cancels = new CancelRegistry();
   private final CancelForwarder cancelForwarder;
@@ -86,6 +99,35 @@ final class ProxyContext {
 
   ProxyConfig config() {
     return config;
+  }
+
+  /** Runs with a reloaded configuration from now on. */
+  void reconfigure(ConfigReload reload) {
+    config = reload.config();
+  }
+
+  boolean paused() {
+    return paused;
+  }
+
+  void paused(boolean p) {
+    paused = p;
+  }
+
+  Supplier<ProxyConfig> reloadSource() {
+    return reloadSource;
+  }
+
+  void reloadSource(Supplier<ProxyConfig> source) {
+    reloadSource = source;
+  }
+
+  Runnable shutdown() {
+    return shutdown;
+  }
+
+  void shutdown(Runnable action) {
+    shutdown = action;
   }
 
   PoolRegistry pools() {

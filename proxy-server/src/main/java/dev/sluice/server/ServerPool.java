@@ -48,24 +48,29 @@ final class ServerPool {
   ServerPool(PoolKey key, ProxyContext ctx) {
     this.key = key;
     this.ctx = ctx;
-    var c = ctx.config();
-    PoolSettings settings =
-        new PoolSettings(
-            key.toString(),
-            c.poolSize(),
-            c.minIdle(),
-            c.acquireTimeout(),
-            c.serverLifetime(),
-            c.serverIdleTimeout());
     this.pool =
         new ConnectionPool<>(
-            settings,
+            settings(key, ctx.config()),
             affinity -> {
               EventLoop loop = affinity != null ? (EventLoop) affinity : ctx.anyLoop();
               return ctx.connectGuard().connect(() -> ctx.connector().connect(loop, this), loop);
             },
             System::nanoTime,
             ctx.logThrottle());
+    if (ctx.paused()) {
+      pool.pause();
+    }
+  }
+
+  /** The core pool's limits for {@code key} under {@code c}. */
+  static PoolSettings settings(PoolKey key, dev.sluice.config.ProxyConfig c) {
+    return new PoolSettings(
+        key.toString(),
+        c.poolSize(),
+        c.minIdle(),
+        c.acquireTimeout(),
+        c.serverLifetime(),
+        c.serverIdleTimeout());
   }
 
   PoolKey key() {

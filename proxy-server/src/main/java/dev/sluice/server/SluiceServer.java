@@ -115,6 +115,7 @@ public final class SluiceServer implements AutoCloseable {
       Channel listener =
           b.bind(config.listen().host(), config.listen().port()).syncUninterruptibly().channel();
       SluiceServer server = new SluiceServer(config, boss, workers, ctx, listener);
+      ctx.shutdown(() -> server.drain(ctx.config().shutdownTimeout()));
       if (config.adminListen() != null) {
         try {
           server.admin = AdminServer.start(config.adminListen(), transport, ctx);
@@ -276,6 +277,25 @@ public final class SluiceServer implements AutoCloseable {
       }
     }
     return out;
+  }
+
+  /**
+   * Where RELOAD (console, admin port, SIGHUP) reads the configuration anew. Without one a reload
+   * re-applies the configuration the server started with.
+   */
+  public void reloadFrom(java.util.function.Supplier<ProxyConfig> source) {
+    ctx.reloadSource(source);
+  }
+
+  /**
+   * Reads the configuration again and applies what can change while running (pool limits and
+   * timeouts, client admission); other changes are listed as needing a restart.
+   *
+   * @return {@code applied} and {@code needsRestart}, each a list of {@code name: old -> new}
+   * @throws ConfigException when the new configuration is invalid; nothing changes then
+   */
+  public java.util.Map<String, Object> reload(String who) {
+    return new AdminActions(ctx).reload(who);
   }
 
   /** Blocks until {@link #close} has finished. */
