@@ -53,6 +53,13 @@ final class Replies {
       case NOTICE_RESPONSE, NOTIFICATION_RESPONSE -> {
         if (hidden(inFlight.head())) {
           f.release();
+        } else if (type == BackendType.NOTICE_RESPONSE
+            && inFlight.head() != null
+            && isGoodbye(f)
+            && s.ends.holdGoodbye(f, false)) {
+          // A backend told to quit by a crash of another (57P02 arrives as a warning before the
+          // socket closes): like a FATAL, it must not make a replayable batch visible.
+          return;
         } else {
           s.out.relay(f);
         }
@@ -64,7 +71,7 @@ final class Replies {
     if (type == BackendType.ERROR_RESPONSE
         && head != null
         && ErrorResponse.decode(f.body()).isFatal()
-        && s.ends.holdFatal(f)) {
+        && s.ends.holdGoodbye(f, true)) {
       // The backend is going away before the client saw anything of this batch: whether the
       // client hears of it is decided when the backend has closed (it may run elsewhere).
       return;
@@ -85,6 +92,12 @@ final class Replies {
       case SYNC, HIDDEN_SYNC -> onSyncResponse(f, type, head);
       default -> onExtendedResponse(f, type, head);
     }
+  }
+
+  /** A notice that the backend is about to go away (57P01, 57P02, 57P03). */
+  private static boolean isGoodbye(Frame notice) {
+    String code = ErrorResponse.decode(notice.body()).sqlState();
+    return code != null && code.startsWith("57P");
   }
 
   private static boolean hidden(Expected e) {

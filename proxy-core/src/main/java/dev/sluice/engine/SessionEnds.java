@@ -35,15 +35,22 @@ final class SessionEnds {
    */
   private Frame heldFatal;
 
-  /** Whether a FATAL from the backend now should be held back (see {@link #heldFatal}). */
-  boolean holdFatal(Frame fatal) {
+  /** Whether {@link #heldFatal} is an ErrorResponse (FATAL) rather than a warning notice. */
+  private boolean heldIsFatal;
+
+  /**
+   * Whether the backend's goodbye now (a FATAL, or a 57P0x warning before it quits) should be held
+   * back (see {@link #heldFatal}).
+   */
+  boolean holdGoodbye(Frame goodbye, boolean fatal) {
     if (heldFatal != null
         || replay == ReplayPolicy.NEVER
         || !s.retry.unseen()
         || s.inFlight.txStatus() != ReadyForQuery.IDLE) {
       return false;
     }
-    heldFatal = fatal;
+    heldFatal = goodbye;
+    heldIsFatal = fatal;
     return true;
   }
 
@@ -63,7 +70,7 @@ final class SessionEnds {
     if (heldFatal != null) {
       s.out.relay(heldFatal);
       heldFatal = null;
-      s.serverFatalRelayed = true;
+      s.serverFatalRelayed |= heldIsFatal;
     }
     s.inFlight.clear(Expected::discard);
     if (s.serverFatalRelayed) {

@@ -6,6 +6,7 @@ import static dev.sluice.engine.Wire.dataRows;
 import static dev.sluice.engine.Wire.empty;
 import static dev.sluice.engine.Wire.error;
 import static dev.sluice.engine.Wire.execute;
+import static dev.sluice.engine.Wire.notice;
 import static dev.sluice.engine.Wire.parse;
 import static dev.sluice.engine.Wire.query;
 import static dev.sluice.engine.Wire.ready;
@@ -47,6 +48,39 @@ class BackendLossTest {
     assertThat(h.client.received()).containsExactly("T", "D:3", "C:SELECT 1", "Z:I");
     assertThat(h.stats.replays.sum()).isEqualTo(1);
     assertThat(h.session.out.owed().owed()).isZero();
+    first.release();
+  }
+
+  /**
+   * A crash of another backend makes PostgreSQL quit every session with a 57P02 warning, not a
+   * FATAL: that notice must not count as part of the answer, or the read could not run again.
+   */
+  @Test
+  void aCrashWarningBeforeTheCloseStillLetsAReadRunAgain() {
+    h.fromClient(query("SELECT count(*) FROM t"));
+    h.grant(first);
+    h.fromBackend(
+        first,
+        notice("57P02", "terminating connection because of crash of another server process"));
+    h.session.onBackendClosed(first);
+    assertThat(h.client.received()).isEmpty();
+    h.grant(second);
+    assertThat(second.received()).containsExactly("Q:SELECT count(*) FROM t");
+    h.fromBackend(
+        second, rowDescription("count"), dataRows("3"), commandComplete("SELECT 1"), ready('I'));
+    assertThat(h.client.received()).containsExactly("T", "D:3", "C:SELECT 1", "Z:I");
+    first.release();
+  }
+
+  @Test
+  void aCrashWarningBeforeTheCloseOfAWriteReachesTheClientWithTheError() {
+    h.fromClient(query("INSERT INTO t VALUES (1)"));
+    h.grant(first);
+    h.fromBackend(
+        first,
+        notice("57P02", "terminating connection because of crash of another server process"));
+    h.session.onBackendClosed(first);
+    assertThat(h.client.received()).containsExactly("N:57P02", "E:08006");
     first.release();
   }
 

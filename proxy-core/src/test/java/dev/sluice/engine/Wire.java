@@ -139,6 +139,14 @@ final class Wire {
                 .encode(o));
   }
 
+  /** A NoticeResponse (severity WARNING), as a backend sends before quitting on a crash. */
+  static Frame notice(String code, String message) {
+    return frame(
+        o ->
+            ErrorResponse.of(dev.sluice.protocol.Severity.WARNING, code, message, null, null)
+                .encodeAsNotice(o));
+  }
+
   static Frame empty(char type) {
     return frame(o -> o.writeByte(type).writeInt(4));
   }
