@@ -142,7 +142,9 @@ client_url() {
 
 start_sluice() {
   command -v java >/dev/null || die "java (17 or newer) is needed"
-  local command=(java -jar "$JAR" run --listen "127.0.0.1:$port" --upstream "$upstream" "${sluice_flags[@]}")
+  # Someone is reading these logs: text lines, even in a container where the default is JSON.
+  local command=(env "SLUICE_LOG_FORMAT=${SLUICE_LOG_FORMAT:-text}"
+    java -jar "$JAR" run --listen "127.0.0.1:$port" --upstream "$upstream" "${sluice_flags[@]}")
   if $demo; then
     mkdir -p "$state_dir"
     say "starting Sluice on 127.0.0.1:$port (log: $state_dir/sluice.log)"

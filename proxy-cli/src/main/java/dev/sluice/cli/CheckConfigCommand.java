@@ -7,7 +7,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
-/** {@code sluice check-config}: validate the flags and environment, print what would run. */
+/**
+ * {@code sluice check-config}: validate the flags, environment and config file, print what would
+ * run and where each value came from.
+ */
 @Command(
     name = "check-config",
     mixinStandardHelpOptions = true,
@@ -15,8 +18,8 @@ import picocli.CommandLine.Spec;
     sortOptions = false,
     abbreviateSynopsis = true,
     description = {
-      "Validate the flags and environment as run does; print the effective config.",
-      "One 'key = value' per line, password masked. Exits 2 on the first bad value."
+      "Validate the flags, environment and config file as run does; print the effective config.",
+      "One 'key = value  (origin)' per line, password masked. Exits 2 on the first bad value."
     },
     footer = {"", "Takes the same flags and environment variables as run (see sluice run --help)."})
 final class CheckConfigCommand implements Callable<Integer> {
@@ -30,7 +33,7 @@ final class CheckConfigCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    CliSettings settings = ConfigAssembler.assemble(Flag.given(spec), env);
+    CliSettings settings = ConfigSource.of(Flag.given(spec), env).get();
     PrintWriter out = spec.commandLine().getOut();
     settings.lines().forEach(out::println);
     out.flush();

@@ -11,17 +11,25 @@ import dev.sluice.config.TlsMode;
 import dev.sluice.config.Upstream;
 import dev.sluice.config.UpstreamUrl;
 import java.time.Duration;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Turns the flags given and the environment into {@link CliSettings}: a flag beats its {@code
- * SLUICE_*} variable, which beats the default. Every value goes through the core parsers, and an
- * error names where the bad value came from (the flag, or the variable), so the command can print
- * it as one line. The environment is a parameter, never read here, so tests pass a plain map.
+ * Turns the flags given, the environment and the config file into {@link CliSettings}: a flag beats
+ * its {@code SLUICE_*} variable, which beats the config file, which beats the default. Every value
+ * goes through the core parsers, and an error names where the bad value came from (the flag, the
+ * variable, or the key and the file), so the command can print it as one line. Nothing is read
+ * here: the environment is a map and the file arrives parsed, so tests pass plain values; {@link
+ * ConfigSource} does the reading.
  *
  * <p>A blank variable counts as unset, except {@code SLUICE_SERVER_RESET_QUERY}, where empty means
  * "no reset query" just as {@code --server-reset-query ''} does.
+ *
+ * <p>The upstream has more places than other settings, in this order: {@code --upstream}, {@code
+ * SLUICE_UPSTREAM}, {@code DATABASE_URL}, the file's {@code upstream}, and last libpq's {@code PG*}
+ * variables. Those come after the file because they are libpq's ambient defaults (a shell may hold
+ * {@code PGUSER} for other reasons) rather than a choice made for Sluice.
  */
 final class ConfigAssembler {
   static final CliSettings DEFAULTS =
@@ -35,57 +43,111 @@ final class ConfigAssembler {
                       null,
                       Map.of()))
               .build(),
-          LogLevel.INFO);
+          LogLevel.INFO,
+          LogFormat.AUTO,
+          null,
+          Map.of());
 
   static final String NO_UPSTREAM =
       "no upstream database: pass --upstream postgres://USER:PASSWORD@HOST:5432/DB"
           + " or set DATABASE_URL";
 
+  private static final List<String> UPSTREAM_VARIABLES = List.of("SLUICE_UPSTREAM", "DATABASE_URL");
+
   private ConfigAssembler() {}
 
-  /** A raw value and the name to blame for it: the flag or the environment variable. */
-  private record Setting(String key, String text) {}
+  /** A raw value and where it came from. */
+  record Value(Origin origin, String text) {}
+
+  /** {@link #assemble(Map, Map, ConfigFile)} without a config file. */
+  static CliSettings assemble(Map<Flag, String> given, Map<String, String> env) {
+    return assemble(given, env, ConfigFile.NONE);
+  }
 
   /**
    * @param given flags from the command line, raw text
    * @param env the process environment
-   * @throws ConfigException for a bad value, naming its flag or variable
+   * @param file the config file's settings, or {@link ConfigFile#NONE}
+   * @throws ConfigException for a bad value, naming its flag, variable or file key
    * @throws UsageException when no upstream is given anywhere
    */
-  static CliSettings assemble(Map<Flag, String> given, Map<String, String> env) {
+  static CliSettings assemble(Map<Flag, String> given, Map<String, String> env, ConfigFile file) {
     ProxyConfig.Builder builder = ProxyConfig.builder(null);
     LogLevel logLevel = DEFAULTS.logLevel();
+    LogFormat logFormat = DEFAULTS.logFormat();
+    Map<Flag, Origin> origins = new EnumMap<>(Flag.class);
     for (Flag flag : Flag.values()) {
-      Setting s = lookup(flag, given, env);
-      if (s == null || flag == Flag.UPSTREAM) {
+      Value v = lookup(flag, given, env, file);
+      if (v == null || flag == Flag.UPSTREAM || flag == Flag.CONFIG) {
         continue;
       }
-      if (flag == Flag.LOG_LEVEL) {
-        logLevel = LogLevel.parse(s.key(), s.text());
-      } else {
-        apply(flag, builder, s.key(), s.text());
+      origins.put(flag, v.origin());
+      String key = v.origin().blame(flag);
+      switch (flag) {
+        case LOG_LEVEL -> logLevel = LogLevel.parse(key, v.text());
+        case LOG_FORMAT -> logFormat = LogFormat.parse(key, v.text());
+        default -> apply(flag, builder, key, v.text());
       }
     }
     // The upstream comes last so that a typo in another flag is reported even with no upstream.
-    builder.upstream(upstream(given, env));
-    return new CliSettings(builder.build(), logLevel);
+    Located<Upstream> upstream = upstream(given, env, file);
+    origins.put(Flag.UPSTREAM, upstream.origin());
+    builder.upstream(upstream.value());
+    if (file.path() != null) {
+      origins.put(Flag.CONFIG, configOrigin(given, env));
+    }
+    return new CliSettings(builder.build(), logLevel, logFormat, file.path(), origins);
   }
 
-  private static Setting lookup(Flag flag, Map<Flag, String> given, Map<String, String> env) {
+  /**
+   * The value of {@code flag} from the first place that has one, or null: the flag, then its
+   * variable, then the file.
+   */
+  static Value lookup(
+      Flag flag, Map<Flag, String> given, Map<String, String> env, ConfigFile file) {
     if (given.containsKey(flag)) {
-      return new Setting(flag.option(), given.get(flag));
+      return new Value(Origin.flag(flag), given.get(flag));
     }
     String value = env.get(flag.envVar());
     boolean unset = value == null || (value.isBlank() && flag != Flag.SERVER_RESET_QUERY);
-    return unset ? null : new Setting(flag.envVar(), value);
+    if (!unset) {
+      return new Value(Origin.env(flag.envVar()), value);
+    }
+    String fromFile = file.values().get(flag);
+    return fromFile == null ? null : new Value(Origin.file(file.path()), fromFile);
   }
 
-  private static Upstream upstream(Map<Flag, String> given, Map<String, String> env) {
-    String flag = given.get(Flag.UPSTREAM);
-    if (flag != null) {
-      return UpstreamUrl.parse(Flag.UPSTREAM.option(), flag);
+  private static Origin configOrigin(Map<Flag, String> given, Map<String, String> env) {
+    Value v = lookup(Flag.CONFIG, given, env, ConfigFile.NONE);
+    return v == null ? Origin.DEFAULT : v.origin();
+  }
+
+  /** A parsed value and where it came from. */
+  private record Located<T>(Origin origin, T value) {}
+
+  /** The upstream from the first place that names one; see the class comment for the order. */
+  private static Located<Upstream> upstream(
+      Map<Flag, String> given, Map<String, String> env, ConfigFile file) {
+    Value v =
+        given.containsKey(Flag.UPSTREAM)
+            ? new Value(Origin.flag(Flag.UPSTREAM), given.get(Flag.UPSTREAM))
+            : null;
+    for (String variable : UPSTREAM_VARIABLES) {
+      String text = env.get(variable);
+      if (v == null && text != null && !text.isBlank()) {
+        v = new Value(Origin.env(variable), text);
+      }
     }
-    return UpstreamUrl.fromEnvironment(env).orElseThrow(() -> new UsageException(NO_UPSTREAM));
+    if (v == null && file.values().containsKey(Flag.UPSTREAM)) {
+      v = new Value(Origin.file(file.path()), file.values().get(Flag.UPSTREAM));
+    }
+    if (v != null) {
+      return new Located<>(
+          v.origin(), UpstreamUrl.parse(v.origin().blame(Flag.UPSTREAM), v.text()));
+    }
+    Upstream fromLibpq =
+        UpstreamUrl.fromEnvironment(env).orElseThrow(() -> new UsageException(NO_UPSTREAM));
+    return new Located<>(Origin.env("PG*"), fromLibpq);
   }
 
   private static void apply(Flag flag, ProxyConfig.Builder b, String key, String text) {
@@ -126,7 +188,7 @@ final class ConfigAssembler {
       case SESSION_STATE -> b.sessionState(SessionStateMode.parse(key, text));
       case MAX_PREPARED_STATEMENTS -> b.maxPreparedStatements(FlagValues.integer(key, text, 1));
       case WORKERS -> b.workerThreads(FlagValues.integer(key, text, 0));
-      case UPSTREAM, LOG_LEVEL ->
+      case CONFIG, UPSTREAM, LOG_LEVEL, LOG_FORMAT ->
           throw new IllegalArgumentException(flag + " is not a builder field");
     }
   }

@@ -10,10 +10,16 @@ import picocli.CommandLine.Model.OptionSpec;
 
 /**
  * Every setting the {@code sluice} command takes, declared once: its flag, its {@code SLUICE_*}
- * environment variable, its help text and how its effective value prints. The Picocli options, the
- * help output, {@code check-config} and {@code config/sluice.env.example} all follow this list.
+ * environment variable, its key in the config file, its help text and how its effective value
+ * prints. The Picocli options, the help output, {@code check-config}, {@code
+ * config/sluice.env.example}, {@code config/sluice.yaml} and the README's table all follow this
+ * list.
  */
 enum Flag {
+  CONFIG(
+      "config",
+      "FILE",
+      "A YAML file of settings, one 'flag-name: value' per line; flags and variables beat it."),
   LISTEN("listen", "HOST:PORT", "Where clients connect."),
   UPSTREAM(
       "upstream",
@@ -105,7 +111,11 @@ enum Flag {
       "admin-token",
       "TOKEN",
       "Bearer token for the admin port; required when it listens beyond loopback."),
-  LOG_LEVEL("log-level", "LEVEL", "trace, debug, info, warn, error or off.");
+  LOG_LEVEL("log-level", "LEVEL", "trace, debug, info, warn, error or off."),
+  LOG_FORMAT(
+      "log-format",
+      "text|json|auto",
+      "Log lines on stderr: text, or one JSON object per line; auto picks json in a container.");
 
   private final String flagName;
   private final String paramLabel;
@@ -127,22 +137,47 @@ enum Flag {
     return "--" + flagName;
   }
 
+  /**
+   * The key in the config file, the flag's name: {@code pool-size}; null for {@link #CONFIG}, which
+   * only a flag or its variable can set.
+   */
+  String fileKey() {
+    return this == CONFIG ? null : flagName;
+  }
+
+  /** The flag whose config-file key is {@code key}, or null. */
+  static Flag byFileKey(String key) {
+    for (Flag f : values()) {
+      if (key.equals(f.fileKey())) {
+        return f;
+      }
+    }
+    return null;
+  }
+
   /** The environment variable behind the flag: {@code SLUICE_POOL_SIZE}. */
   String envVar() {
     return "SLUICE_" + flagName.toUpperCase(Locale.ROOT).replace('-', '_');
   }
 
-  /** The value used when neither the flag nor its variable is given, as help shows it. */
+  /** False for the settings that are simply absent unless given (the upstream, files, token). */
+  boolean hasDefault() {
+    return switch (this) {
+      case CONFIG, UPSTREAM, TLS_CERT, TLS_KEY, ADMIN_TOKEN -> false;
+      default -> true;
+    };
+  }
+
+  /** The value used when no flag, variable or config file gives one, as help shows it. */
   String defaultText() {
-    return this == UPSTREAM || this == ADMIN_TOKEN || this == TLS_CERT || this == TLS_KEY
-        ? "none"
-        : render(ConfigAssembler.DEFAULTS);
+    return hasDefault() ? render(ConfigAssembler.DEFAULTS) : "none";
   }
 
   /** The effective value in the spelling the flag accepts; the password is masked. */
   String render(CliSettings settings) {
     ProxyConfig c = settings.config();
     return switch (this) {
+      case CONFIG -> settings.configFile() == null ? "none" : settings.configFile();
       case LISTEN -> c.listen().toString();
       case UPSTREAM -> c.upstream().toString();
       case POOL_MODE -> c.poolMode().flagValue();
@@ -178,6 +213,7 @@ enum Flag {
       case ADMIN_LISTEN -> c.adminListen() == null ? "off" : c.adminListen().toString();
       case ADMIN_TOKEN -> c.adminToken() == null ? "none" : "****";
       case LOG_LEVEL -> settings.logLevel().flagValue();
+      case LOG_FORMAT -> settings.logFormat().flagValue();
     };
   }
 
@@ -185,8 +221,8 @@ enum Flag {
     if (this == UPSTREAM) {
       return new String[] {
         description,
-        "Env: SLUICE_UPSTREAM, else DATABASE_URL, else libpq's PGHOST, PGPORT, PGUSER,"
-            + " PGPASSWORD, PGDATABASE, PGSSLMODE, PGAPPNAME."
+        "Env: SLUICE_UPSTREAM, else DATABASE_URL; then the config file; then libpq's PGHOST,"
+            + " PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, PGAPPNAME."
       };
     }
     return new String[] {description, "Default: " + defaultText() + ". Env: " + envVar() + "."};

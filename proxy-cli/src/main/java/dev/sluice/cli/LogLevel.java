@@ -1,12 +1,9 @@
 package dev.sluice.cli;
 
-import ch.qos.logback.classic.Level;
 import dev.sluice.config.ConfigException;
 import java.util.Locale;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
-/** The root log level {@code --log-level} sets. */
+/** The root log level {@code --log-level} sets; {@link Logging} applies it. */
 enum LogLevel {
   TRACE,
   DEBUG,
@@ -27,13 +24,5 @@ enum LogLevel {
 
   String flagValue() {
     return name().toLowerCase(Locale.ROOT);
-  }
-
-  /** Sets Logback's root level; a no-op if another SLF4J binding is on the class path. */
-  void applyToRootLogger() {
-    Logger root = LoggerFactory.getLogger(Logger.ROOT_LOGGER_NAME);
-    if (root instanceof ch.qos.logback.classic.Logger logback) {
-      logback.setLevel(Level.toLevel(name()));
-    }
   }
 }

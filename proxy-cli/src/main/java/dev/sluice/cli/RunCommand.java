@@ -3,6 +3,7 @@ package dev.sluice.cli;
 import dev.sluice.config.HostAndPort;
 import dev.sluice.config.ProxyConfig;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.slf4j.Logger;
@@ -20,8 +21,9 @@ import picocli.CommandLine.Spec;
     abbreviateSynopsis = true,
     description = {
       "Start the proxy and serve until stopped (SIGINT or SIGTERM).",
-      "Every flag can also be set with the environment variable shown; a flag beats its"
-          + " variable, which beats the default."
+      "Every flag can also be set with the environment variable shown, or in the --config"
+          + " file under its own name; a flag beats its variable, which beats the file, which"
+          + " beats the default."
     },
     footer = {
       "",
@@ -35,16 +37,22 @@ final class RunCommand implements Callable<Integer> {
 
   private final Map<String, String> env;
   private final Launcher launcher;
+  private final Path root;
 
-  RunCommand(Map<String, String> env, Launcher launcher) {
+  /**
+   * @param root the file system root where {@link Container} looks for signs of a container
+   */
+  RunCommand(Map<String, String> env, Launcher launcher, Path root) {
     this.env = env;
     this.launcher = launcher;
+    this.root = root;
   }
 
   @Override
   public Integer call() {
-    CliSettings settings = ConfigAssembler.assemble(Flag.given(spec), env);
-    settings.logLevel().applyToRootLogger();
+    CliSettings settings = ConfigSource.of(Flag.given(spec), env).get();
+    Logging.configure(
+        settings.logLevel(), settings.logFormat().resolve(Container.detected(env, root)));
     ProxyConfig config = settings.config();
     Launcher.Running server;
     try {

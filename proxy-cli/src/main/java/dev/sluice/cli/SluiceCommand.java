@@ -1,5 +1,6 @@
 package dev.sluice.cli;
 
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -24,8 +25,13 @@ final class SluiceCommand implements Callable<Integer> {
    * CommandLine#setOut} and {@link CommandLine#setErr}.
    */
   static CommandLine commandLine(Map<String, String> env, Launcher launcher) {
+    return commandLine(env, launcher, Path.of("/"));
+  }
+
+  /** As above, with {@code fsRoot} standing for {@code /} where run looks for a container. */
+  static CommandLine commandLine(Map<String, String> env, Launcher launcher, Path fsRoot) {
     CommandLine root = new CommandLine(new SluiceCommand());
-    root.addSubcommand(withFlags(new CommandLine(new RunCommand(env, launcher))));
+    root.addSubcommand(withFlags(new CommandLine(new RunCommand(env, launcher, fsRoot))));
     root.addSubcommand(withFlags(new CommandLine(new CheckConfigCommand(env))));
     root.addSubcommand(new CommandLine(new StatusCommand(env)));
     root.addSubcommand(new CommandLine(new VersionCommand()));

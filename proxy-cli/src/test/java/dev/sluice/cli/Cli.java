@@ -2,6 +2,7 @@ package dev.sluice.cli;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Path;
 import java.util.Map;
 
 /** Runs the {@code sluice} command in-process with a given environment, capturing its output. */
@@ -11,6 +12,12 @@ final class Cli {
       config -> {
         throw new AssertionError("the server must not start");
       };
+
+  /**
+   * Stands for {@code /} where run looks for signs of a container: a directory that does not exist,
+   * so {@code --log-format auto} means text whatever machine the tests run on.
+   */
+  static final Path NO_CONTAINER = Path.of("target", "no-container-root");
 
   record Result(int status, String out, String err) {}
 
@@ -23,7 +30,7 @@ final class Cli {
   static Result run(Map<String, String> env, Launcher launcher, String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    var command = SluiceCommand.commandLine(env, launcher);
+    var command = SluiceCommand.commandLine(env, launcher, NO_CONTAINER);
     command.setOut(new PrintWriter(out, true));
     command.setErr(new PrintWriter(err, true));
     int status = command.execute(args);

@@ -96,7 +96,9 @@ class ConfigAssemblerTest {
     env.put("SLUICE_SESSION_STATE", "reject");
     env.put("SLUICE_WORKERS", "4");
     env.put("SLUICE_LOG_LEVEL", "debug");
-    assertThat(env).hasSize(Flag.values().length);
+    env.put("SLUICE_LOG_FORMAT", "json");
+    // SLUICE_CONFIG names a file, which ConfigSource reads; the assembler takes it parsed.
+    assertThat(env).hasSize(Flag.values().length - 1);
 
     CliSettings s = assemble(flags(), env);
     ProxyConfig c = s.config();
@@ -132,6 +134,129 @@ class ConfigAssemblerTest {
     assertThat(c.sessionState()).isEqualTo(SessionStateMode.REJECT);
     assertThat(c.workerThreads()).isEqualTo(4);
     assertThat(s.logLevel()).isEqualTo(LogLevel.DEBUG);
+    assertThat(s.logFormat()).isEqualTo(LogFormat.JSON);
+    for (Flag f : Flag.values()) {
+      if (f != Flag.CONFIG) {
+        assertThat(s.origin(f)).as(f.name()).isEqualTo(Origin.env(f.envVar()));
+      }
+    }
+  }
+
+  @Test
+  void everyFlagReadsItsFileKey() {
+    Map<Flag, String> values = new EnumMap<>(Flag.class);
+    values.put(Flag.LISTEN, "0.0.0.0:7432");
+    values.put(Flag.UPSTREAM, "postgres://file@from-file/db");
+    values.put(Flag.POOL_MODE, "session");
+    values.put(Flag.POOL_SIZE, "40");
+    values.put(Flag.MIN_IDLE, "5");
+    values.put(Flag.ACQUIRE_TIMEOUT, "5s");
+    values.put(Flag.MAX_CLIENT_CONNECTIONS, "300");
+    values.put(Flag.SERVER_LIFETIME, "2h");
+    values.put(Flag.SERVER_IDLE_TIMEOUT, "90s");
+    values.put(Flag.CONNECT_TIMEOUT, "3s");
+    values.put(Flag.CONNECT_RETRIES, "2");
+    values.put(Flag.SERVER_CHECK_DELAY, "5s");
+    values.put(Flag.SHUTDOWN_TIMEOUT, "7s");
+    values.put(Flag.TCP_KEEPALIVE_IDLE, "20s");
+    values.put(Flag.TCP_USER_TIMEOUT, "15s");
+    values.put(Flag.ALLOW_DATABASES, "*");
+    values.put(Flag.MAX_POOLS, "12");
+    values.put(Flag.MAX_MESSAGE_SIZE, "64kB");
+    values.put(Flag.MAX_MESSAGE_MEMORY, "32MB");
+    values.put(Flag.CLIENT_LOGIN_TIMEOUT, "4s");
+    values.put(Flag.MAX_PENDING_LOGINS, "70");
+    values.put(Flag.SERVER_RESET_QUERY, "RESET ALL");
+    values.put(Flag.CLIENT_AUTH, "md5");
+    values.put(Flag.SESSION_STATE, "reject");
+    values.put(Flag.MAX_PREPARED_STATEMENTS, "50");
+    values.put(Flag.WORKERS, "4");
+    values.put(Flag.TLS_MODE, "disable");
+    values.put(Flag.TLS_CERT, "/etc/sluice/cert.pem");
+    values.put(Flag.TLS_KEY, "/etc/sluice/key.pem");
+    values.put(Flag.ADMIN_LISTEN, "off");
+    values.put(Flag.ADMIN_TOKEN, "t0ken");
+    values.put(Flag.LOG_LEVEL, "warn");
+    values.put(Flag.LOG_FORMAT, "text");
+    assertThat(values).hasSize(Flag.values().length - 1);
+
+    CliSettings s = ConfigAssembler.assemble(flags(), Map.of(), new ConfigFile("s.yaml", values));
+    ProxyConfig c = s.config();
+
+    assertThat(c.listen()).isEqualTo(new HostAndPort("0.0.0.0", 7432));
+    assertThat(c.upstream().primary().host()).isEqualTo("from-file");
+    assertThat(c.poolMode()).isEqualTo(PoolMode.SESSION);
+    assertThat(c.poolSize()).isEqualTo(40);
+    assertThat(c.minIdle()).isEqualTo(5);
+    assertThat(c.serverLifetime()).isEqualTo(Duration.ofHours(2));
+    assertThat(c.allowDatabases()).containsExactly("*");
+    assertThat(c.maxMessageMemory()).isEqualTo(32L << 20);
+    assertThat(c.adminListen()).isNull();
+    assertThat(c.adminToken()).isEqualTo("t0ken");
+    assertThat(c.workerThreads()).isEqualTo(4);
+    assertThat(s.logLevel()).isEqualTo(LogLevel.WARN);
+    assertThat(s.logFormat()).isEqualTo(LogFormat.TEXT);
+    assertThat(s.configFile()).isEqualTo("s.yaml");
+    for (Flag f : Flag.values()) {
+      if (f != Flag.CONFIG) {
+        assertThat(s.origin(f)).as(f.name()).isEqualTo(Origin.file("s.yaml"));
+      }
+    }
+  }
+
+  @Test
+  void flagBeatsEnvironmentBeatsFileBeatsDefault() {
+    ConfigFile file = new ConfigFile("s.yaml", Map.of(Flag.POOL_SIZE, "30", Flag.MIN_IDLE, "1"));
+    Map<String, String> env = Map.of("DATABASE_URL", URL, "SLUICE_POOL_SIZE", "50");
+
+    CliSettings fromFile = ConfigAssembler.assemble(flags(), Map.of("DATABASE_URL", URL), file);
+    CliSettings fromEnv = ConfigAssembler.assemble(flags(), env, file);
+    CliSettings fromFlag = ConfigAssembler.assemble(flags(Flag.POOL_SIZE, "7"), env, file);
+
+    assertThat(fromFile.config().poolSize()).isEqualTo(30);
+    assertThat(fromFile.origin(Flag.POOL_SIZE)).isEqualTo(Origin.file("s.yaml"));
+    assertThat(fromEnv.config().poolSize()).isEqualTo(50);
+    assertThat(fromEnv.origin(Flag.POOL_SIZE)).isEqualTo(Origin.env("SLUICE_POOL_SIZE"));
+    assertThat(fromFlag.config().poolSize()).isEqualTo(7);
+    assertThat(fromFlag.origin(Flag.POOL_SIZE)).isEqualTo(Origin.flag(Flag.POOL_SIZE));
+    assertThat(fromFlag.config().minIdle()).isEqualTo(1);
+    assertThat(fromFlag.origin(Flag.MAX_POOLS)).isEqualTo(Origin.DEFAULT);
+  }
+
+  @Test
+  void aBlankVariableLeavesTheFileValueInForce() {
+    ConfigFile file = new ConfigFile("s.yaml", Map.of(Flag.POOL_SIZE, "30"));
+
+    CliSettings s =
+        ConfigAssembler.assemble(
+            flags(), Map.of("DATABASE_URL", URL, "SLUICE_POOL_SIZE", " "), file);
+
+    assertThat(s.config().poolSize()).isEqualTo(30);
+  }
+
+  @Test
+  void theFilesUpstreamComesAfterDatabaseUrlButBeforeLibpqVariables() {
+    ConfigFile file = new ConfigFile("s.yaml", Map.of(Flag.UPSTREAM, "postgres://f:pw@file/db"));
+    Map<String, String> libpq = Map.of("PGHOST", "pghost", "PGUSER", "u");
+    Map<String, String> both =
+        Map.of("DATABASE_URL", "postgres://d@database-url/db", "PGHOST", "x");
+
+    assertThat(ConfigAssembler.assemble(flags(), libpq, file).config().upstream().primary().host())
+        .isEqualTo("file");
+    assertThat(ConfigAssembler.assemble(flags(), both, file).config().upstream().primary().host())
+        .isEqualTo("database-url");
+    assertThat(ConfigAssembler.assemble(flags(), libpq, ConfigFile.NONE).origin(Flag.UPSTREAM))
+        .isEqualTo(Origin.env("PG*"));
+  }
+
+  @Test
+  void errorsFromTheFileNameTheKeyAndTheFile() {
+    ConfigFile file = new ConfigFile("/etc/sluice/sluice.yaml", Map.of(Flag.ACQUIRE_TIMEOUT, "30"));
+
+    assertThatThrownBy(() -> ConfigAssembler.assemble(flags(Flag.UPSTREAM, URL), Map.of(), file))
+        .hasMessage(
+            "invalid value for acquire-timeout in /etc/sluice/sluice.yaml: '30' (expected a number"
+                + " with a unit: ms, s, m, h or d, for example 500ms, 30s, 10m)");
   }
 
   @Test

@@ -22,10 +22,16 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -33,6 +39,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(PostgresExtension.class)
 class AdminPortIT {
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Pattern METRIC_NAME =
+      Pattern.compile("\\b(?:sluice|jvm|process|system)_[a-z0-9_]+");
   private final HttpClient http =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final PostgresServer pg;
@@ -101,6 +109,40 @@ class AdminPortIT {
       assertThat(config).contains("\"poolMode\" : \"transaction\"").contains(":****@");
       assertThat(config).doesNotContain(pg.appPassword());
     }
+  }
+
+  /**
+   * config/grafana/sluice-dashboard.json charts only metrics a running Sluice exports, and every
+   * {@code sluice_*} metric it exports is charted.
+   */
+  @Test
+  void theGrafanaDashboardMatchesTheExportedMetrics() throws Exception {
+    JsonNode dashboard =
+        JSON.readTree(Path.of("..", "config", "grafana", "sluice-dashboard.json").toFile());
+    Set<String> charted = new TreeSet<>();
+    for (JsonNode expr : dashboard.findValues("expr")) {
+      Matcher m = METRIC_NAME.matcher(expr.asText());
+      while (m.find()) {
+        charted.add(m.group());
+      }
+    }
+    Set<String> exported;
+    try (TestSluice s = TestSluice.start(pg, b -> b.minIdle(1));
+        Connection c = s.connect()) {
+      c.createStatement().execute("SELECT 1");
+      exported =
+          get(s, "/metrics")
+              .body()
+              .lines()
+              .filter(line -> !line.startsWith("#") && !line.isBlank())
+              .map(line -> line.split("[{ ]", 2)[0])
+              .collect(Collectors.toCollection(TreeSet::new));
+    }
+
+    assertThat(charted).hasSizeGreaterThan(20);
+    assertThat(exported).containsAll(charted);
+    assertThat(charted)
+        .containsAll(exported.stream().filter(n -> n.startsWith("sluice_")).toList());
   }
 
   @Test
