@@ -3,6 +3,8 @@ package dev.sluice.cli;
 import dev.sluice.config.ProxyConfig;
 import dev.sluice.server.SluiceServer;
 import java.net.InetSocketAddress;
+import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Starts the proxy for {@code sluice run}. Production starts a {@link SluiceServer}; tests pass a
@@ -25,6 +27,14 @@ interface Launcher {
       close();
     }
 
+    /** Where RELOAD and SIGHUP read the configuration anew. */
+    default void reloadFrom(Supplier<ProxyConfig> source) {}
+
+    /** Reads the configuration again and applies what can change; see SluiceServer#reload. */
+    default Map<String, Object> reload(String who) {
+      return Map.of();
+    }
+
     @Override
     void close();
   }
@@ -41,6 +51,16 @@ interface Launcher {
         @Override
         public void awaitTermination() throws InterruptedException {
           server.awaitTermination();
+        }
+
+        @Override
+        public void reloadFrom(Supplier<ProxyConfig> source) {
+          server.reloadFrom(source);
+        }
+
+        @Override
+        public Map<String, Object> reload(String who) {
+          return server.reload(who);
         }
 
         @Override

@@ -50,9 +50,10 @@ final class RunCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    CliSettings settings = ConfigSource.of(Flag.given(spec), env).get();
-    Logging.configure(
-        settings.logLevel(), settings.logFormat().resolve(Container.detected(env, root)));
+    ConfigSource source = ConfigSource.of(Flag.given(spec), env);
+    CliSettings settings = source.get();
+    boolean container = Container.detected(env, root);
+    Logging.configure(settings.logLevel(), settings.logFormat().resolve(container));
     ProxyConfig config = settings.config();
     Launcher.Running server;
     try {
@@ -67,6 +68,13 @@ final class RunCommand implements Callable<Integer> {
         config.upstream(),
         config.poolMode().flagValue(),
         config.poolSize());
+    server.reloadFrom(
+        () -> {
+          CliSettings next = source.get();
+          Logging.configure(next.logLevel(), next.logFormat().resolve(container));
+          return next.config();
+        });
+    Signals.install(server);
     return serveUntilClosed(server);
   }
 
