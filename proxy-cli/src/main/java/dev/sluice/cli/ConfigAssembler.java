@@ -168,6 +168,8 @@ final class ConfigAssembler {
       case CONNECT_RETRIES -> b.connectRetries(FlagValues.integer(key, text, 0));
       case TCP_KEEPALIVE_IDLE -> b.tcpKeepaliveIdle(positive(key, text));
       case TCP_USER_TIMEOUT -> b.tcpUserTimeout(positive(key, text));
+      case QUERY_TIMEOUT -> b.queryTimeout(offOrPositive(key, text));
+      case IDLE_TRANSACTION_TIMEOUT -> b.idleTransactionTimeout(offOrPositive(key, text));
       case ALLOW_DATABASES -> b.allowDatabases(databases(key, text));
       case MAX_POOLS -> b.maxPools(FlagValues.integer(key, text, 1));
       case SERVER_CHECK_DELAY -> b.serverCheckDelay(positive(key, text));
@@ -205,6 +207,15 @@ final class ConfigAssembler {
     }
     out.remove("none");
     return out;
+  }
+
+  /** A duration, or {@code off} (or 0) for none. */
+  private static Duration offOrPositive(String key, String text) {
+    String t = text.strip();
+    if (t.equals("off") || t.equals("0")) {
+      return Duration.ZERO;
+    }
+    return positive(key, text);
   }
 
   /** Checked here as well as in ProxyConfig so that the error names a variable when it is one. */

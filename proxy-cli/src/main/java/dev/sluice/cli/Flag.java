@@ -59,6 +59,14 @@ enum Flag {
       "tcp-user-timeout",
       "DURATION",
       "Backend sockets: how long sent data may go unacknowledged before the connection drops."),
+  QUERY_TIMEOUT(
+      "query-timeout",
+      "DURATION",
+      "A request its backend has not answered for this long closes both (57014); off for never."),
+  IDLE_TRANSACTION_TIMEOUT(
+      "idle-transaction-timeout",
+      "DURATION",
+      "A client idle inside a transaction this long is disconnected (25P03); off for never."),
   ALLOW_DATABASES(
       "allow-databases",
       "LIST",
@@ -193,6 +201,8 @@ enum Flag {
       case SHUTDOWN_TIMEOUT -> Durations.format(c.shutdownTimeout());
       case TCP_KEEPALIVE_IDLE -> Durations.format(c.tcpKeepaliveIdle());
       case TCP_USER_TIMEOUT -> Durations.format(c.tcpUserTimeout());
+      case QUERY_TIMEOUT -> offOr(c.queryTimeout());
+      case IDLE_TRANSACTION_TIMEOUT -> offOr(c.idleTransactionTimeout());
       case ALLOW_DATABASES ->
           c.allowDatabases().isEmpty()
               ? "none"
@@ -215,6 +225,10 @@ enum Flag {
       case LOG_LEVEL -> settings.logLevel().flagValue();
       case LOG_FORMAT -> settings.logFormat().flagValue();
     };
+  }
+
+  private static String offOr(java.time.Duration d) {
+    return d.isZero() ? "off" : Durations.format(d);
   }
 
   private String[] helpLines() {

@@ -37,7 +37,9 @@ public record ConfigReload(ProxyConfig config, List<String> applied, List<String
           "serverCheckDelay",
           "shutdownTimeout",
           "allowDatabases",
-          "maxPools");
+          "maxPools",
+          "queryTimeout",
+          "idleTransactionTimeout");
 
   /** Settings whose values are never shown, only that they changed. */
   private static final Set<String> SECRET = Set.of("adminToken");

@@ -42,6 +42,10 @@ import java.util.Objects;
  * @param tlsKey its PEM (PKCS#8) private key; null for none
  * @param adminListen where the admin HTTP server listens; null for none
  * @param adminToken the bearer token the admin port's changing endpoints need; null for none
+ * @param queryTimeout a request a backend has not answered for this long closes the backend and the
+ *     client (57014); zero for never
+ * @param idleTransactionTimeout a client idle inside a transaction for this long is disconnected
+ *     (25P03) and its transaction rolled back; zero for never
  */
 public record ProxyConfig(
     HostAndPort listen,
@@ -74,7 +78,9 @@ public record ProxyConfig(
     String tlsCert,
     String tlsKey,
     HostAndPort adminListen,
-    String adminToken) {
+    String adminToken,
+    Duration queryTimeout,
+    Duration idleTransactionTimeout) {
 
   /** PostgreSQL's own cap on a message is 1 GB; nothing bigger can be meaningful. */
   public static final int MAX_MESSAGE_SIZE_LIMIT = 1 << 30;
@@ -119,6 +125,16 @@ public record ProxyConfig(
     atLeast("--connect-retries", connectRetries, 0);
     positive("--server-check-delay", serverCheckDelay);
     positive("--shutdown-timeout", shutdownTimeout);
+    queryTimeout = queryTimeout == null ? Duration.ZERO : queryTimeout;
+    idleTransactionTimeout =
+        idleTransactionTimeout == null ? Duration.ZERO : idleTransactionTimeout;
+    if (queryTimeout.isNegative()) {
+      throw new ConfigException("--query-timeout", queryTimeout.toString(), "must not be negative");
+    }
+    if (idleTransactionTimeout.isNegative()) {
+      throw new ConfigException(
+          "--idle-transaction-timeout", idleTransactionTimeout.toString(), "must not be negative");
+    }
     positive("--tcp-keepalive-idle", tcpKeepaliveIdle);
     positive("--tcp-user-timeout", tcpUserTimeout);
     allowDatabases =
@@ -187,6 +203,8 @@ public record ProxyConfig(
     private String tlsKey;
     private HostAndPort adminListen = new HostAndPort("127.0.0.1", 9930);
     private String adminToken;
+    private Duration queryTimeout = Duration.ZERO;
+    private Duration idleTransactionTimeout = Duration.ZERO;
 
     private Builder(Upstream upstream) {
       this.upstream = upstream;
@@ -348,6 +366,16 @@ public record ProxyConfig(
       return this;
     }
 
+    public Builder queryTimeout(Duration v) {
+      queryTimeout = v;
+      return this;
+    }
+
+    public Builder idleTransactionTimeout(Duration v) {
+      idleTransactionTimeout = v;
+      return this;
+    }
+
     public ProxyConfig build() {
       return new ProxyConfig(
           listen,
@@ -380,7 +408,9 @@ public record ProxyConfig(
           tlsCert,
           tlsKey,
           adminListen,
-          adminToken);
+          adminToken,
+          queryTimeout,
+          idleTransactionTimeout);
     }
   }
 

@@ -14,6 +14,8 @@ public enum CloseReason {
   SERVER_GONE(true),
   SERVER_FATAL(true),
   IO_ERROR(true),
+  QUERY_TIMEOUT(true),
+  IDLE_TRANSACTION_TIMEOUT(true),
   INTERNAL_ERROR(true),
   SHUTDOWN(false);
 

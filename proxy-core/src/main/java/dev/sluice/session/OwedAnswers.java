@@ -37,6 +37,11 @@ public final class OwedAnswers {
     return owed == 0 ? 0 : now - progressNanos;
   }
 
+  /** Nanoseconds since the last answer while nothing is owed (the client is idle), else 0. */
+  public long idleNanos(long now) {
+    return owed == 0 ? now - progressNanos : 0;
+  }
+
   /** The client is gone: nothing is owed to anyone any more. */
   public void clear() {
     owed = 0;

@@ -515,6 +515,13 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     return v;
   }
 
+  /** On this connection's event loop: see {@link ClientSession#checkTimeouts}. */
+  void checkTimeouts(long now, long queryTimeoutNanos, long idleTransactionNanos) {
+    if (session != null && !machine.is(ClientState.CLOSED)) {
+      session.checkTimeouts(now, queryTimeoutNanos, idleTransactionNanos);
+    }
+  }
+
   /** Diagnostics, on this connection's event loop: see {@link ClientSession#describeIfStalled}. */
   String describeIfStalled(long minNanos) {
     if (machine.state().compareTo(ClientState.IDLE) < 0) {

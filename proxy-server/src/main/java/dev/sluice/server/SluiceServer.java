@@ -156,6 +156,45 @@ public final class SluiceServer implements AutoCloseable {
             1,
             TimeUnit.SECONDS);
     workers.next().scheduleWithFixedDelay(this::logStats, 60, 60, TimeUnit.SECONDS);
+    workers.next().scheduleWithFixedDelay(this::checkTimeouts, 100, 100, TimeUnit.MILLISECONDS);
+  }
+
+  private long lastTimeoutSweep;
+
+  /**
+   * {@code --query-timeout} and {@code --idle-transaction-timeout}: each client is looked at on its
+   * own event loop, one task per loop, at a quarter of the shorter limit (at least every 100 ms, at
+   * most every second). Nothing runs while both are off.
+   */
+  private void checkTimeouts() {
+    ProxyConfig c = ctx.config();
+    long query = c.queryTimeout().toNanos();
+    long idle = c.idleTransactionTimeout().toNanos();
+    if (query == 0 && idle == 0) {
+      return;
+    }
+    long shortest = query == 0 ? idle : idle == 0 ? query : Math.min(query, idle);
+    long every = Math.min(1_000_000_000L, Math.max(100_000_000L, shortest / 4));
+    long now = System.nanoTime();
+    if (now - lastTimeoutSweep < every) {
+      return;
+    }
+    lastTimeoutSweep = now;
+    java.util.Map<io.netty.channel.EventLoop, List<ClientConnection>> byLoop =
+        new java.util.HashMap<>();
+    for (Channel ch : ctx.clientChannels()) {
+      ClientConnection conn = ch.pipeline().get(ClientConnection.class);
+      if (conn != null) {
+        byLoop.computeIfAbsent(ch.eventLoop(), l -> new ArrayList<>()).add(conn);
+      }
+    }
+    byLoop.forEach(
+        (loop, conns) ->
+            loop.execute(
+                () -> {
+                  long t = System.nanoTime();
+                  conns.forEach(conn -> conn.checkTimeouts(t, query, idle));
+                }));
   }
 
   /** Every minute, like PgBouncer's stats line: clients, each pool, the statement counters. */
