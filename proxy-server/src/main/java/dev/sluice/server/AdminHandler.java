@@ -30,16 +30,20 @@ import java.util.Map;
  * Answers the admin port's requests.
  *
  * <pre>
+ *   GET /          the status page (HTML; it polls /health and /stats)
  *   GET /healthz   200 "ok" while the process serves
  *   GET /readyz    200 when the upstream's circuit is closed and every pool holds its warm
  *                  backends; 503 with the reason otherwise
  *   GET /health    the JSON health report (status, upstream, pools, clients)
  *   GET /metrics   Prometheus text (Micrometer)
+ *   GET /stats     the counters as one compact JSON object
  *   GET /pools, /clients, /servers, /config   JSON
  * </pre>
  *
  * Anything else is 404; a method other than GET (and HEAD) on these is 405. A request whose body is
- * compressed is refused (415): nothing here inflates what a client sends.
+ * compressed is refused (415): nothing here inflates what a client sends. Every answer is {@code
+ * no-store} and {@code nosniff}. GETs need no token: the port listens on loopback unless a token is
+ * configured, and nothing here changes state.
  */
 final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   private static final ObjectMapper JSON =
@@ -49,10 +53,12 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   static final class Routes {
     final AdminViews views;
     final AdminMetrics metrics;
+    final StatusPage page;
 
     Routes(ProxyContext ctx) {
       this.views = new AdminViews(ctx);
       this.metrics = new AdminMetrics(ctx);
+      this.page = StatusPage.load();
     }
   }
 
@@ -92,6 +98,15 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       return;
     }
     switch (path) {
+      case "/" ->
+          respond(
+              ctx,
+              req,
+              HttpResponseStatus.OK,
+              StatusPage.CONTENT_TYPE,
+              routes.page.html(),
+              routes.page.headers(),
+              false);
       case "/healthz" -> respond(ctx, req, HttpResponseStatus.OK, "text/plain", "ok\n", false);
       case "/readyz" -> {
         String why = routes.views.notReadyBecause();
@@ -112,6 +127,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
               routes.metrics.scrape(),
               false);
       case "/health" -> json(ctx, req, routes.views.health());
+      case "/stats" -> json(ctx, req, routes.views.stats());
       case "/pools" -> json(ctx, req, routes.views.pools());
       case "/clients" -> json(ctx, req, routes.views.clients());
       case "/servers" -> json(ctx, req, routes.views.servers());
@@ -121,10 +137,12 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
   private static boolean isRoute(String path) {
     return switch (path) {
-      case "/healthz",
+      case "/",
+          "/healthz",
           "/readyz",
           "/health",
           "/metrics",
+          "/stats",
           "/pools",
           "/clients",
           "/servers",
@@ -156,7 +174,17 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       String type,
       String body,
       boolean close) {
-    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    respond(ctx, req, status, type, body.getBytes(StandardCharsets.UTF_8), Map.of(), close);
+  }
+
+  private static void respond(
+      ChannelHandlerContext ctx,
+      HttpRequest req,
+      HttpResponseStatus status,
+      String type,
+      byte[] bytes,
+      Map<String, String> headers,
+      boolean close) {
     FullHttpResponse res =
         new DefaultFullHttpResponse(
             HttpVersion.HTTP_1_1,
@@ -167,6 +195,8 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     res.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
     res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
     res.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-store");
+    res.headers().set("X-Content-Type-Options", "nosniff");
+    headers.forEach(res.headers()::set);
     boolean keepAlive = !close && req != null && HttpUtil.isKeepAlive(req);
     if (keepAlive) {
       res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
