@@ -123,6 +123,7 @@ class AdminPortIT {
       assertThat(page.body()).contains("<title>Sluice status</title>");
       assertThat(get(s, "/?refresh=1").body()).isEqualTo(page.body());
 
+      awaitStatus(s, "/readyz", 200); // the warm backend has logged in
       HttpResponse<String> stats = get(s, "/stats");
       assertThat(stats.headers().firstValue("content-type")).hasValue("application/json");
       assertThat(stats.headers().firstValue("x-content-type-options")).hasValue("nosniff");

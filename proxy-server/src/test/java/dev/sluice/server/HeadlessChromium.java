@@ -67,7 +67,7 @@ final class HeadlessChromium implements AutoCloseable {
   static HeadlessChromium launch() throws IOException, InterruptedException {
     Path binary = findChromium();
     Path profile = Files.createTempDirectory("sluice-chromium-");
-    Process p =
+    ProcessBuilder pb =
         new ProcessBuilder(
                 binary.toString(),
                 "--headless=new",
@@ -83,8 +83,12 @@ final class HeadlessChromium implements AutoCloseable {
                 "--no-default-browser-check",
                 "about:blank")
             .redirectErrorStream(true)
-            .redirectOutput(profile.resolve("chromium.log").toFile())
-            .start();
+            .redirectOutput(profile.resolve("chromium.log").toFile());
+    // Crash reports and other per-user state go to ~/.config unless told otherwise: keep them in
+    // the throwaway profile too.
+    pb.environment().put("XDG_CONFIG_HOME", profile.resolve("config").toString());
+    pb.environment().put("XDG_CACHE_HOME", profile.resolve("cache").toString());
+    Process p = pb.start();
     HeadlessChromium browser = new HeadlessChromium(p, profile);
     try {
       browser.connect(browser.awaitDevToolsAddress());
@@ -297,35 +301,49 @@ final class HeadlessChromium implements AutoCloseable {
 
   /** Asks the browser to quit, ends whatever remains, and fails if any process outlives it. */
   @Override
-  public void close() throws InterruptedException {
+  public void close() {
     List<ProcessHandle> helpers = process.descendants().toList();
     try {
-      if (socket != null) {
-        try {
-          browserCommand("Browser.close", params());
-        } catch (IllegalStateException e) {
-          // it may close the socket before it answers; the process check below is what counts
-        }
-        socket.abort();
-      }
-      if (!process.waitFor(EXIT_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
-        process.destroyForcibly().waitFor(EXIT_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-      }
-      helpers.stream().filter(ProcessHandle::isAlive).forEach(ProcessHandle::destroyForcibly);
-      List<ProcessHandle> left = new ArrayList<>();
-      for (ProcessHandle h : helpers) {
-        try {
-          h.onExit().get(EXIT_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-        } catch (ExecutionException | TimeoutException e) {
-          left.add(h);
-        }
-      }
-      if (process.isAlive() || !left.isEmpty()) {
-        throw new IllegalStateException(
-            "chromium (pid " + process.pid() + ") or its helpers " + left + " did not exit");
-      }
+      quit();
+      awaitExit(helpers);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      process.destroyForcibly();
+      helpers.forEach(ProcessHandle::destroyForcibly);
+      throw new IllegalStateException("interrupted while stopping chromium: killed it", e);
     } finally {
       deleteProfile();
+    }
+  }
+
+  private void quit() throws InterruptedException {
+    if (socket == null) {
+      return;
+    }
+    try {
+      browserCommand("Browser.close", params());
+    } catch (IllegalStateException e) {
+      // it may close the socket before it answers; the process check that follows is what counts
+    }
+    socket.abort();
+  }
+
+  private void awaitExit(List<ProcessHandle> helpers) throws InterruptedException {
+    if (!process.waitFor(EXIT_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
+      process.destroyForcibly().waitFor(EXIT_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+    }
+    helpers.stream().filter(ProcessHandle::isAlive).forEach(ProcessHandle::destroyForcibly);
+    List<ProcessHandle> left = new ArrayList<>();
+    for (ProcessHandle h : helpers) {
+      try {
+        h.onExit().get(EXIT_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+      } catch (ExecutionException | TimeoutException e) {
+        left.add(h);
+      }
+    }
+    if (process.isAlive() || !left.isEmpty()) {
+      throw new IllegalStateException(
+          "chromium (pid " + process.pid() + ") or its helpers " + left + " did not exit");
     }
   }
 

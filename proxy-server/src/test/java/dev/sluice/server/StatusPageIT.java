@@ -77,17 +77,17 @@ class StatusPageIT {
         PageState quiet =
             await(
                 browser,
-                "the first poll: no clients, the pool's one warm backend",
+                "Sluice up, no clients, the pool's one warm backend",
                 p ->
-                    p.updated() != null
+                    "up".equals(p.status())
                         && eq(p.clients(), 0)
                         && p.backendLogins() != null
                         && p.clientErrors() != null
-                        && p.pool() != null);
-        assertThat(quiet.status()).isEqualTo("up");
+                        && p.pool() != null
+                        && eq(p.pool().total(), 1));
+        assertThat(quiet.updated()).isNotNull();
         assertThat(quiet.unreachable()).isFalse();
         assertThat(quiet.cache()).isEqualTo("not enabled");
-        assertThat(quiet.pool().total()).isEqualTo(1);
 
         underLoad(s, browser, quiet);
 
@@ -97,15 +97,17 @@ class StatusPageIT {
                 "the load gone: no clients, nobody waiting, back to the one warm backend",
                 p ->
                     p.pool() != null
+                        && "up".equals(p.status())
                         && eq(p.clients(), 0)
                         && eq(p.waiting(), 0)
                         && eq(p.backends(), 1)
                         && eq(p.pool().active(), 0)
                         && eq(p.pool().total(), 1)
                         && eq(p.pool().idle(), 1));
-        assertThat(after.status()).isEqualTo("up");
         assertThat(after.replays()).isEqualTo(0);
-        assertThat(browser.problems()).as("errors the page raised").isEmpty();
+        assertThat(browser.problems())
+            .as("errors the page raised")
+            .allMatch(StatusPageIT::degradedHealth);
       } finally {
         s.close();
       }
@@ -189,6 +191,16 @@ class StatusPageIT {
       c.commit();
     }
     return null;
+  }
+
+  /**
+   * The browser logs /health's 503 as a failed load; that is the answer while Sluice is degraded,
+   * as it is for a moment at start before the pool's warm backend has logged in.
+   */
+  private static boolean degradedHealth(HeadlessChromium.Problem p) {
+    return p.kind().equals("network")
+        && p.text().contains("status of 503")
+        && p.text().endsWith("/health");
   }
 
   private static boolean eq(Integer shown, int expected) {
