@@ -1,5 +1,7 @@
 package dev.sluice.engine;
 
+import java.util.EnumMap;
+import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
 
 /** Counters of one running Sluice, updated from any event loop. */
@@ -62,4 +64,40 @@ public final class ProxyStats {
 
   /** Statements refused because they would leave session state (--session-state reject). */
   public final LongAdder rejections = new LongAdder();
+
+  /** Client connections closed, by reason; filled once, so reads need no lock. */
+  private final Map<CloseReason, LongAdder> clientCloses = adderPerReason();
+
+  private static Map<CloseReason, LongAdder> adderPerReason() {
+    Map<CloseReason, LongAdder> m = new EnumMap<>(CloseReason.class);
+    for (CloseReason r : CloseReason.values()) {
+      m.put(r, new LongAdder());
+    }
+    return m;
+  }
+
+  /** Counts one client connection closed for {@code reason}. */
+  public void clientClosed(CloseReason reason) {
+    clientCloses.get(reason).increment();
+  }
+
+  /** Client connections closed for {@code reason} so far. */
+  public LongAdder clientCloses(CloseReason reason) {
+    return clientCloses.get(reason);
+  }
+
+  /**
+   * Client connections that ended in an error (a {@linkplain CloseReason#notable() notable} reason:
+   * refused logins, protocol violations, lost servers, limits), as opposed to clients that left or
+   * a shutdown.
+   */
+  public long clientErrors() {
+    long n = 0;
+    for (CloseReason r : CloseReason.values()) {
+      if (r.notable()) {
+        n += clientCloses.get(r).sum();
+      }
+    }
+    return n;
+  }
 }

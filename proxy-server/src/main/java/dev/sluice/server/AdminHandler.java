@@ -36,11 +36,13 @@ import java.util.Map;
  * Answers the admin port's requests.
  *
  * <pre>
+ *   GET /          the status page (HTML; it polls /health and /stats)
  *   GET /healthz   200 "ok" while the process serves
  *   GET /readyz    200 when the upstream's circuit is closed and every pool holds its warm
  *                  backends; 503 with the reason otherwise
  *   GET /health    the JSON health report (status, upstream, pools, clients)
  *   GET /metrics   Prometheus text (Micrometer)
+ *   GET /stats     the counters as one compact JSON object
  *   GET /pools, /clients, /servers, /config   JSON
  *   POST /pause[?timeout=30s]  hold new transactions, close backends as they are released; answers
  *                  when none is in use (or at the timeout, with "quiet": false)
@@ -48,10 +50,12 @@ import java.util.Map;
  * </pre>
  *
  * The POST endpoints need {@code Authorization: Bearer <admin token>} whenever a token is set (and
- * one must be set for an admin port beyond loopback).
+ * one must be set for an admin port beyond loopback). GETs need no token: they change nothing, and
+ * probes and Prometheus read them.
  *
  * <p>Anything else is 404; a method other than GET (and HEAD) on these is 405. A request whose body
- * is compressed is refused (415): nothing here inflates what a client sends.
+ * is compressed is refused (415): nothing here inflates what a client sends. Every answer is {@code
+ * no-store} and {@code nosniff}.
  */
 final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   private static final ObjectMapper JSON =
@@ -63,12 +67,14 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     final AdminViews views;
     final AdminMetrics metrics;
     final AdminActions actions;
+    final StatusPage page;
 
     Routes(ProxyContext ctx) {
       this.ctx = ctx;
       this.views = new AdminViews(ctx);
       this.metrics = new AdminMetrics(ctx);
       this.actions = new AdminActions(ctx);
+      this.page = StatusPage.load();
     }
   }
 
@@ -113,6 +119,15 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       return;
     }
     switch (path) {
+      case "/" ->
+          respond(
+              ctx,
+              req,
+              HttpResponseStatus.OK,
+              StatusPage.CONTENT_TYPE,
+              routes.page.html(),
+              routes.page.headers(),
+              false);
       case "/healthz" -> respond(ctx, req, HttpResponseStatus.OK, "text/plain", "ok\n", false);
       case "/readyz" -> {
         String why = routes.views.notReadyBecause();
@@ -133,6 +148,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
               routes.metrics.scrape(),
               false);
       case "/health" -> json(ctx, req, routes.views.health());
+      case "/stats" -> json(ctx, req, routes.views.stats());
       case "/pools" -> json(ctx, req, routes.views.pools());
       case "/clients" -> json(ctx, req, routes.views.clients());
       case "/servers" -> json(ctx, req, routes.views.servers());
@@ -227,10 +243,12 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
   private static boolean isRoute(String path) {
     return switch (path) {
-      case "/healthz",
+      case "/",
+          "/healthz",
           "/readyz",
           "/health",
           "/metrics",
+          "/stats",
           "/pools",
           "/clients",
           "/servers",
@@ -262,7 +280,17 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       String type,
       String body,
       boolean close) {
-    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    respond(ctx, req, status, type, body.getBytes(StandardCharsets.UTF_8), Map.of(), close);
+  }
+
+  private static void respond(
+      ChannelHandlerContext ctx,
+      HttpRequest req,
+      HttpResponseStatus status,
+      String type,
+      byte[] bytes,
+      Map<String, String> headers,
+      boolean close) {
     FullHttpResponse res =
         new DefaultFullHttpResponse(
             HttpVersion.HTTP_1_1,
@@ -273,6 +301,8 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     res.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
     res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
     res.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-store");
+    res.headers().set("X-Content-Type-Options", "nosniff");
+    headers.forEach(res.headers()::set);
     boolean keepAlive = !close && req != null && HttpUtil.isKeepAlive(req);
     if (keepAlive) {
       res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);

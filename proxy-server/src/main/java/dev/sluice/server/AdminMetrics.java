@@ -1,5 +1,6 @@
 package dev.sluice.server;
 
+import dev.sluice.engine.CloseReason;
 import dev.sluice.engine.ProxyStats;
 import dev.sluice.pool.PoolStats;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -11,6 +12,7 @@ import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
@@ -73,6 +75,12 @@ final class AdminMetrics {
     counter("sluice_plan_retries", "Batches run again after a stale plan", s.retries);
     counter("sluice_replays", "Batches sent again on another backend after a lost one", s.replays);
     counter("sluice_broken_invariants", "Sluice's own bookkeeping found wrong (a bug)", s.bugs);
+    for (CloseReason r : CloseReason.values()) {
+      FunctionCounter.builder("sluice_client_closes", s.clientCloses(r), LongAdder::sum)
+          .description("Client connections closed, by reason")
+          .tag("reason", r.name().toLowerCase(Locale.ROOT))
+          .register(registry);
+    }
   }
 
   private void counter(String name, String help, LongAdder adder) {

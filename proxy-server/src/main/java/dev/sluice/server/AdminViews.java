@@ -1,6 +1,8 @@
 package dev.sluice.server;
 
 import dev.sluice.config.ProxyConfig;
+import dev.sluice.engine.CloseReason;
+import dev.sluice.engine.ProxyStats;
 import dev.sluice.pool.PoolStats;
 import io.netty.channel.Channel;
 import java.util.ArrayList;
@@ -62,6 +64,38 @@ final class AdminViews {
     h.put("pools", pools());
     h.put("cache", Map.of("enabled", false));
     return h;
+  }
+
+  /**
+   * The counters in one compact object: clients now, and totals since start (backend logins,
+   * connect attempts, replays, pins, rejections, client connections closed by an error and by each
+   * reason, ...).
+   */
+  Map<String, Object> stats() {
+    ProxyStats s = ctx.stats();
+    Map<String, Object> v = new LinkedHashMap<>();
+    v.put("clients", ctx.clientCount());
+    v.put("clientsLoggingIn", ctx.pendingLogins().size());
+    v.put("backendLogins", s.backendLogins.sum());
+    v.put("connectAttempts", ctx.connectGuard().attempts.sum());
+    v.put("circuit", ctx.connectGuard().state());
+    v.put("circuitOpened", ctx.connectGuard().opened.sum());
+    v.put("replays", s.replays.sum());
+    v.put("planRetries", s.retries.sum());
+    v.put("pins", s.pins.sum());
+    v.put("rejections", s.rejections.sum());
+    v.put("failedIdleChecks", s.failedChecks.sum());
+    v.put("clientParses", s.clientParses.sum());
+    v.put("serverParses", s.serverParses.sum());
+    v.put("statementEvictions", s.evictions.sum());
+    v.put("brokenInvariants", s.bugs.sum());
+    v.put("clientErrors", s.clientErrors());
+    Map<String, Long> closes = new LinkedHashMap<>();
+    for (CloseReason r : CloseReason.values()) {
+      closes.put(r.name().toLowerCase(Locale.ROOT), s.clientCloses(r).sum());
+    }
+    v.put("clientCloses", closes);
+    return v;
   }
 
   List<Map<String, Object>> pools() {

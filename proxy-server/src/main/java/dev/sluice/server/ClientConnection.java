@@ -466,6 +466,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
 
   private void transitionToClosed(CloseReason reason, ErrorResponse error) {
     machine.transitionTo(ClientState.CLOSED);
+    ctx.stats().clientClosed(reason);
     if (loginTimer != null) {
       loginTimer.cancel(false);
     }

@@ -24,6 +24,8 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -143,6 +145,46 @@ class AdminPortIT {
     assertThat(exported).containsAll(charted);
     assertThat(charted)
         .containsAll(exported.stream().filter(n -> n.startsWith("sluice_")).toList());
+  }
+
+  @Test
+  void theStatusPageIsServedWithAStrictPolicyAndTheCountersAsJson() throws Exception {
+    try (TestSluice s = TestSluice.start(pg, b -> b)) {
+      HttpResponse<String> page = get(s, "/");
+      assertThat(page.statusCode()).isEqualTo(200);
+      assertThat(page.headers().firstValue("content-type")).hasValue("text/html; charset=utf-8");
+      assertThat(page.headers().firstValue("x-content-type-options")).hasValue("nosniff");
+      assertThat(page.headers().firstValue("cache-control")).hasValue("no-store");
+      assertThat(page.headers().firstValue("content-security-policy"))
+          .get()
+          .asString()
+          .startsWith("default-src 'none'; script-src 'sha256-")
+          .contains("; style-src 'sha256-")
+          .contains("connect-src 'self'")
+          .doesNotContain("unsafe");
+      assertThat(page.body()).contains("<title>Sluice status</title>");
+      assertThat(get(s, "/?refresh=1").body()).isEqualTo(page.body());
+
+      awaitStatus(s, "/readyz", 200); // the warm backend has logged in
+      HttpResponse<String> stats = get(s, "/stats");
+      assertThat(stats.headers().firstValue("content-type")).hasValue("application/json");
+      assertThat(stats.headers().firstValue("x-content-type-options")).hasValue("nosniff");
+      JsonNode counters = JSON.readTree(stats.body());
+      assertThat(counters.get("clients").asInt()).isZero();
+      assertThat(counters.get("backendLogins").asLong()).isPositive();
+      assertThat(counters.get("circuit").asText()).isEqualTo("CLOSED");
+      assertThat(counters.get("replays").asLong()).isZero();
+      assertThat(counters.get("clientErrors").asLong()).isZero();
+      assertThat(counters.get("clientCloses").get("authentication_failed").asLong()).isZero();
+
+      assertThatThrownBy(() -> DriverManager.getConnection(s.jdbcUrl(), pg.appUser(), "wrong"))
+          .isInstanceOf(SQLException.class);
+      counters = JSON.readTree(get(s, "/stats").body());
+      assertThat(counters.get("clientErrors").asLong()).isEqualTo(1);
+      assertThat(counters.get("clientCloses").get("authentication_failed").asLong()).isEqualTo(1);
+      assertThat(get(s, "/metrics").body())
+          .contains("sluice_client_closes_total{reason=\"authentication_failed\"} 1.0");
+    }
   }
 
   @Test
