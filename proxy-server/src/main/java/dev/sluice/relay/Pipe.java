@@ -29,7 +29,7 @@ final class Pipe {
   private final ArrayDeque<Chunk> queue = new ArrayDeque<>();
   private Channel from;
   private Channel to;
-  private Faults faults;
+  private volatile Faults faults;
   private long queued;
   private long lastDue;
   private long nextDeparture;
@@ -48,8 +48,9 @@ final class Pipe {
     this.nextDeparture = lastDue;
   }
 
-  Direction direction() {
-    return direction;
+  /** The faults in effect; written on the connection's loop, read from any thread. */
+  Faults faults() {
+    return faults;
   }
 
   /** Bytes written to {@code to} so far. */

@@ -10,7 +10,10 @@ import io.netty.channel.ChannelOption;
 import io.netty.util.concurrent.Future;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -69,6 +72,31 @@ public final class RelayLink {
   public boolean isOpen() {
     Channel t = target;
     return client.isOpen() || (t != null && t.isOpen());
+  }
+
+  /**
+   * Changes the faults of this connection alone, as a network path that fails for some connections
+   * (a NAT that forgot them) and not for others; the relay's next change of a direction's faults
+   * applies to every connection again. Returns once in effect (unless called on the relay's loop).
+   */
+  public void update(Set<Direction> directions, UnaryOperator<Faults> change) {
+    Future<?> done =
+        client
+            .eventLoop()
+            .submit(
+                () -> {
+                  for (Direction d : directions) {
+                    pipe(d).apply(change.apply(pipe(d).faults()));
+                  }
+                });
+    if (!client.eventLoop().inEventLoop()) {
+      done.awaitUninterruptibly(5, TimeUnit.SECONDS);
+    }
+  }
+
+  /** The faults of {@code direction} on this connection now. */
+  public Faults faults(Direction direction) {
+    return pipe(direction).faults();
   }
 
   /**

@@ -260,6 +260,33 @@ class FaultRelayIT {
   }
 
   @Test
+  void aBlackHoleOfOneConnectionLeavesTheOthersAlone() throws Exception {
+    try (Pair lost = connect();
+        Pair other = connect()) {
+      RelayLink link =
+          relay.links().stream()
+              .filter(l -> l.clientAddress().getPort() == lost.client().getLocalPort())
+              .findFirst()
+              .orElseThrow();
+      link.update(Direction.BOTH, f -> f.withBlackHole(true));
+      assertThat(link.faults(Direction.UPSTREAM).blackHole()).isTrue();
+      assertThat(relay.faults(Direction.UPSTREAM).blackHole()).isFalse();
+
+      lost.client().getOutputStream().write(1);
+      other.client().getOutputStream().write(2);
+      assertThat(other.server().getInputStream().read()).isEqualTo(2);
+      try (Pair fresh = connect()) {
+        fresh.client().getOutputStream().write(3);
+        assertThat(fresh.server().getInputStream().read()).isEqualTo(3);
+      }
+      lost.server().setSoTimeout(300);
+      assertThatThrownBy(() -> lost.server().getInputStream().read())
+          .isInstanceOf(SocketTimeoutException.class);
+      assertThat(link.bytesForwarded(Direction.UPSTREAM)).isEqualTo(1);
+    }
+  }
+
+  @Test
   void refusedConnectionsAreResetWhileOpenOnesCarryOn() throws Exception {
     try (Pair p = connect()) {
       relay.refuse(true);
