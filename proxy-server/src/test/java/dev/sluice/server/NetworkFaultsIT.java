@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sluice.config.HostAndPort;
 import dev.sluice.config.PoolMode;
+import dev.sluice.relay.Direction;
 import dev.sluice.relay.FaultRelay;
 import dev.sluice.relay.RelayLink;
 import dev.sluice.testing.PostgresExtension;
@@ -32,9 +33,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  *
  * <p>The relay runs in userspace, so in its black hole the kernel still acknowledges what fits in
  * the relay's receive buffer and answers keepalive probes. What Sluice can notice is therefore what
- * it notices on its own: data that stays unacknowledged once the window has closed (the TCP user
- * timeout). A backend that goes silent after taking a whole small query is not noticed by anything
- * in bounded time yet.
+ * it notices on its own: an idle backend that does not answer its check before reuse, and data that
+ * stays unacknowledged once the window has closed (the TCP user timeout). A backend that goes
+ * silent after taking a whole small query is not noticed by anything in bounded time yet.
  */
 @ExtendWith(PostgresExtension.class)
 class NetworkFaultsIT {
@@ -181,6 +182,53 @@ class NetworkFaultsIT {
       try (Connection admin = pg.connectSuper()) {
         admin.createStatement().execute("SELECT pg_terminate_backend(" + backend[0] + ")");
       }
+    }
+  }
+
+  /**
+   * An idle backend whose connection went silent (a NAT or firewall forgot it) does not answer the
+   * check it gets before reuse: after --connect-timeout it is closed and the client is served by a
+   * new backend, without an error.
+   */
+  @Test
+  void anIdleBackendGoneSilentIsReplacedUnseen() throws Exception {
+    FaultRelay r = relay(0);
+    Duration connectTimeout = Duration.ofSeconds(1);
+    try (TestSluice s =
+            TestSluice.start(
+                pg,
+                at(r),
+                b ->
+                    b.poolMode(PoolMode.TRANSACTION)
+                        .poolSize(1)
+                        .minIdle(1)
+                        .connectTimeout(connectTimeout)
+                        .serverCheckDelay(Duration.ofMillis(1)));
+        Connection c = s.connect()) {
+      assertThat(one(c, "SELECT 1")).isEqualTo(1);
+      var pool = s.server.pools().iterator().next().pool();
+      assertThat(pool.stats().total()).isEqualTo(1);
+      List<RelayLink> silent = r.links();
+      assertThat(silent).hasSize(1);
+      silent.get(0).update(Direction.BOTH, f -> f.withBlackHole(true));
+
+      long t0 = System.nanoTime();
+      var answer =
+          java.util.concurrent.CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  return one(c, "SELECT 2");
+                } catch (SQLException e) {
+                  throw new IllegalStateException(e);
+                }
+              });
+      assertThat(answer.get(10, TimeUnit.SECONDS)).isEqualTo(2);
+      long tookMs = millisSince(t0);
+      assertThat(tookMs)
+          .as("ms until served by a new backend")
+          .isBetween(connectTimeout.toMillis(), connectTimeout.toMillis() + 2000);
+      assertThat(s.server.stats().failedChecks.sum()).isEqualTo(1);
+      assertThat(r.stats().accepted()).isEqualTo(2);
     }
   }
 
