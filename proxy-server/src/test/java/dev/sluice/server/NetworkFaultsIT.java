@@ -32,10 +32,11 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * points at: a backend connection reset mid-query, and backends that go silent (a black hole).
  *
  * <p>The relay runs in userspace, so in its black hole the kernel still acknowledges what fits in
- * the relay's receive buffer and answers keepalive probes. What Sluice can notice is therefore what
- * it notices on its own: an idle backend that does not answer its check before reuse, and data that
+ * the relay's receive buffer and answers keepalive probes: it looks like a hung server on a live
+ * host rather than a network that drops packets. What Sluice can notice is therefore what it
+ * notices on its own: an idle backend that does not answer its check before reuse, and data that
  * stays unacknowledged once the window has closed (the TCP user timeout). A backend that goes
- * silent after taking a whole small query is not noticed by anything in bounded time yet.
+ * silent after taking a whole small query is not noticed in bounded time; a query timeout would.
  */
 @ExtendWith(PostgresExtension.class)
 class NetworkFaultsIT {
