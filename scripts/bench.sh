@@ -3,7 +3,7 @@
 #
 #   scripts/bench.sh [--duration S] [--clients N] [--jobs N] [--rounds R] [--scale S]
 #                    [--pool-size N] [--warmup S] [--upstream URL] [--baseline-jar PATH]
-#                    [--quick] [--keep-logs] [-- MORE_SLUICE_FLAGS...]
+#                    [--remote-latency DURATION] [--quick] [--keep-logs] [-- MORE_SLUICE_FLAGS...]
 #
 # Starts a throwaway PostgreSQL (scripts/local-postgres.sh), or uses --upstream (its pgbench_*
 # tables are replaced), loads it once with pgbench -i -s SCALE (default 10), then starts Sluice
@@ -44,6 +44,13 @@
 # PgBouncer's own CPU/txn differs between runs by more than most changes to Sluice do, so
 # compare two builds within one run, not across runs.
 #
+# --remote-latency DURATION (say 5ms) places the database far away: after loading the tables,
+# bench.sh starts 'sluice relay --latency DURATION' in front of PostgreSQL, and every target
+# (direct, PgBouncer, Sluice, the baseline) reaches PostgreSQL through it, so each round trip to
+# the database costs twice DURATION more. The relay is a JVM of its own on the same CPUs; all
+# targets pay for it alike. An upstream with sslmode=verify-full cannot be relayed (the relay is
+# 127.0.0.1, not the certificate's name).
+#
 # Exits non-zero when a pgbench run failed, hung or reported failed transactions, or when Sluice,
 # the baseline or PgBouncer died; the logs are then kept and their directory printed
 # (--keep-logs: always). MORE_SLUICE_FLAGS go to 'sluice run', the baseline's too (not
@@ -80,6 +87,8 @@ scale=10
 pool_size=20
 upstream=""
 baseline_jar=""   # --baseline-jar: a second Sluice build, measured as the target baseline
+remote_latency="" # --remote-latency: each way through a fault relay in front of PostgreSQL
+relay_pid=""
 sluice_flags=()
 
 work=""           # temporary directory for everything this run creates
@@ -134,13 +143,13 @@ parse_args() {
   while (($# > 0)); do
     case $1 in
       --duration | --clients | --jobs | --rounds | --scale | --pool-size | --warmup | --upstream | \
-        --baseline-jar)
+        --baseline-jar | --remote-latency)
         [[ $# -ge 2 ]] || die "$1 needs a value"
         set_option "$1" "$2"
         shift 2
         ;;
       --duration=* | --clients=* | --jobs=* | --rounds=* | --scale=* | --pool-size=* | --warmup=* | \
-        --upstream=* | --baseline-jar=*)
+        --upstream=* | --baseline-jar=* | --remote-latency=*)
         set_option "${1%%=*}" "${1#*=}"
         shift
         ;;
@@ -166,6 +175,10 @@ set_option() {
       warmup=$2
       ;;
     --upstream) upstream=$2 ;;
+    --remote-latency)
+      [[ $2 =~ ^[0-9]+(ms|s)$ ]] || die "--remote-latency must be a duration such as 5ms, got '$2'"
+      remote_latency=$2
+      ;;
     --baseline-jar)
       [[ -f $2 && -r $2 ]] || die "--baseline-jar must name a readable jar file, got '$2'"
       baseline_jar=$2
@@ -322,6 +335,23 @@ start_sluice() {
   printf -v "${target}_pid" %s "$pid"
   printf -v "${target}_port" %s "$port"
   wait_until_ready "$name" "$pid" "$port" "$(log_of "$target")"
+}
+
+# Starts 'sluice relay' with --remote-latency in front of PostgreSQL and points every target at
+# it: url_host, url_port and upstream name the relay from then on.
+start_relay() {
+  local port log=$logs/relay.log
+  port=$(pick_free_port) || die "found no free port"
+  say "starting a fault relay on 127.0.0.1:$port to $url_host:$url_port, latency $remote_latency each way (log: $log)"
+  java -jar "$JAR" relay --listen "127.0.0.1:$port" --target "$url_host:$url_port" \
+    --latency "$remote_latency" </dev/null >"$log" 2>&1 &
+  relay_pid=$!
+  wait_until_ready "the relay" "$relay_pid" "$port" "$log"
+  local pattern='^(postgres(ql)?://)(([^@/]*)@)?(\[[^]/]*\]|[^]:/?[]*)(:([0-9]+))?(.*)$'
+  [[ $upstream =~ $pattern ]] || die "cannot put the relay into the upstream URL"
+  upstream="${BASH_REMATCH[1]}${BASH_REMATCH[3]}127.0.0.1:$port${BASH_REMATCH[8]}"
+  url_host=127.0.0.1
+  url_port=$port
 }
 
 # The SCRAM secret PostgreSQL stores for the user, when we may read pg_authid: PgBouncer then
@@ -754,6 +784,9 @@ print_report() {
   if [[ -n $baseline_jar ]]; then
     echo "baseline: $baseline_jar, run like sluice ($JAR)"
   fi
+  if [[ -n $remote_latency ]]; then
+    echo "remote placement: every target reaches PostgreSQL through a relay adding $remote_latency each way"
+  fi
   echo "$line"
   if [[ -n $baseline_jar ]]; then
     print_baseline_tables "$line"
@@ -809,6 +842,7 @@ cleanup() {
   stop_pid "$sluice_pid" Sluice
   stop_pid "$baseline_pid" "the baseline Sluice"
   stop_pid "$pgbouncer_pid" PgBouncer
+  stop_pid "$relay_pid" "the relay"
   # An error exit keeps the logs; Ctrl-C (130) or SIGTERM (143) alone does not.
   if [[ $status -ne 0 && $status -ne 130 && $status -ne 143 ]]; then
     failed=true
@@ -852,6 +886,7 @@ main() {
   parse_upstream_url "$upstream" || die "the upstream must be a postgres:// URL with one host"
   touch "$work/results"
   init_pgbench_tables
+  [[ -z $remote_latency ]] || start_relay
   start_sluice sluice "$JAR"
   if [[ -n $baseline_jar ]]; then
     say "baseline: $baseline_jar"

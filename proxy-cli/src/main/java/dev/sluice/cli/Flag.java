@@ -46,7 +46,8 @@ enum Flag {
   SERVER_CHECK_DELAY(
       "server-check-delay",
       "DURATION",
-      "A backend idle longer than this is checked (an empty query) before it is reused."),
+      "A backend idle longer than this is checked (an empty query, answered within"
+          + " --connect-timeout) before it is reused."),
   SHUTDOWN_TIMEOUT(
       "shutdown-timeout",
       "DURATION",

@@ -35,6 +35,7 @@ final class SluiceCommand implements Callable<Integer> {
     root.addSubcommand(withFlags(new CommandLine(new CheckConfigCommand(env))));
     root.addSubcommand(new CommandLine(new StatusCommand(env)));
     root.addSubcommand(new CommandLine(new VersionCommand()));
+    root.addSubcommand(new CommandLine(new RelayCommand()));
     OneLineErrors errors = new OneLineErrors();
     // Set after the subcommands are added: Picocli copies these settings down the tree.
     root.setParameterExceptionHandler(errors);

@@ -24,6 +24,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -204,28 +206,39 @@ final class ServerPool {
   /**
    * A backend idle longer than {@code --server-check-delay} answers an empty query before it is
    * handed over; one that does not (the server restarted, the network dropped it) is closed and
-   * another asked for, without the caller noticing.
+   * another asked for, without the caller noticing. The answer must come within {@code
+   * --connect-timeout}, the time a new backend would have to be ready: a connection the network
+   * silently lost still takes the query (the kernel buffers it), so only the wait can tell.
    */
   private void checkThenHandOver(
       ServerConnection s, EventLoop loop, AcquireCallback<ServerConnection> callback) {
     s.setAutoRead(true);
     s.session().moveTo(BackendState.RESETTING);
+    ScheduledFuture<?> silent =
+        s.channel()
+            .eventLoop()
+            .schedule(
+                () -> s.close("no answer to its check within --connect-timeout"),
+                ctx.config().connectTimeout().toMillis(),
+                TimeUnit.MILLISECONDS);
     InternalQuery.check(
         s,
         "",
-        r ->
-            loop.execute(
-                () -> {
-                  if (r.ok()) {
-                    s.markUsed();
-                    s.session().moveTo(BackendState.LINKED);
-                    callback.done(s, null);
-                  } else {
-                    ctx.stats().failedChecks.increment();
-                    pool.release(s, false, "failed its check after being idle");
-                    acquire(loop, callback);
-                  }
-                }));
+        r -> {
+          silent.cancel(false); // on the backend's loop, as the timer: one of the two wins
+          loop.execute(
+              () -> {
+                if (r.ok()) {
+                  s.markUsed();
+                  s.session().moveTo(BackendState.LINKED);
+                  callback.done(s, null);
+                } else {
+                  ctx.stats().failedChecks.increment();
+                  pool.release(s, false, "failed its check after being idle");
+                  acquire(loop, callback);
+                }
+              });
+        });
   }
 
   /** This pool as a client session on {@code loop} uses it. */

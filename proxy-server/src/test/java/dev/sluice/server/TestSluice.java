@@ -26,9 +26,18 @@ final class TestSluice implements AutoCloseable {
   }
 
   static TestSluice start(PostgresServer pg, UnaryOperator<ProxyConfig.Builder> tweak) {
+    return start(pg, new HostAndPort(pg.host(), pg.port()), tweak);
+  }
+
+  /**
+   * A Sluice whose upstream is {@code upstream} (a fault relay in front of {@code pg}, say) with
+   * {@code pg}'s database and credentials.
+   */
+  static TestSluice start(
+      PostgresServer pg, HostAndPort upstream, UnaryOperator<ProxyConfig.Builder> tweak) {
     Upstream up =
         new Upstream(
-            List.of(new HostAndPort(pg.host(), pg.port())),
+            List.of(upstream),
             pg.appDatabase(),
             pg.appUser(),
             pg.appPassword(),
