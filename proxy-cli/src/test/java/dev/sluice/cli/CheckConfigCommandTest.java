@@ -42,6 +42,8 @@ class CheckConfigCommandTest {
                 "shutdown-timeout = 30s  (default)",
                 "tcp-keepalive-idle = 30s  (default)",
                 "tcp-user-timeout = 30s  (default)",
+                "query-timeout = off  (default)",
+                "idle-transaction-timeout = off  (default)",
                 "allow-databases = none  (default)",
                 "max-pools = 100  (default)",
                 "max-message-size = 128MB  (default)",

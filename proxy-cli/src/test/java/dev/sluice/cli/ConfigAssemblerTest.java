@@ -85,6 +85,8 @@ class ConfigAssemblerTest {
     env.put("SLUICE_MAX_POOLS", "12");
     env.put("SLUICE_TCP_KEEPALIVE_IDLE", "20s");
     env.put("SLUICE_TCP_USER_TIMEOUT", "15s");
+    env.put("SLUICE_QUERY_TIMEOUT", "90s");
+    env.put("SLUICE_IDLE_TRANSACTION_TIMEOUT", "off");
     env.put("SLUICE_TLS_MODE", "allow");
     env.put("SLUICE_TLS_CERT", "/etc/sluice/cert.pem");
     env.put("SLUICE_TLS_KEY", "/etc/sluice/key.pem");
@@ -124,6 +126,8 @@ class ConfigAssemblerTest {
     assertThat(c.maxPools()).isEqualTo(12);
     assertThat(c.tcpKeepaliveIdle()).isEqualTo(Duration.ofSeconds(20));
     assertThat(c.tcpUserTimeout()).isEqualTo(Duration.ofSeconds(15));
+    assertThat(c.queryTimeout()).isEqualTo(Duration.ofSeconds(90));
+    assertThat(c.idleTransactionTimeout()).isZero();
     assertThat(c.tlsCert()).isEqualTo("/etc/sluice/cert.pem");
     assertThat(c.tlsKey()).isEqualTo("/etc/sluice/key.pem");
     assertThat(c.adminListen()).isEqualTo(new HostAndPort("0.0.0.0", 9999));
@@ -160,6 +164,8 @@ class ConfigAssemblerTest {
     values.put(Flag.SHUTDOWN_TIMEOUT, "7s");
     values.put(Flag.TCP_KEEPALIVE_IDLE, "20s");
     values.put(Flag.TCP_USER_TIMEOUT, "15s");
+    values.put(Flag.QUERY_TIMEOUT, "0");
+    values.put(Flag.IDLE_TRANSACTION_TIMEOUT, "2m");
     values.put(Flag.ALLOW_DATABASES, "*");
     values.put(Flag.MAX_POOLS, "12");
     values.put(Flag.MAX_MESSAGE_SIZE, "64kB");
@@ -194,6 +200,8 @@ class ConfigAssemblerTest {
     assertThat(c.adminListen()).isNull();
     assertThat(c.adminToken()).isEqualTo("t0ken");
     assertThat(c.workerThreads()).isEqualTo(4);
+    assertThat(c.queryTimeout()).isZero();
+    assertThat(c.idleTransactionTimeout()).isEqualTo(Duration.ofMinutes(2));
     assertThat(s.logLevel()).isEqualTo(LogLevel.WARN);
     assertThat(s.logFormat()).isEqualTo(LogFormat.TEXT);
     assertThat(s.configFile()).isEqualTo("s.yaml");

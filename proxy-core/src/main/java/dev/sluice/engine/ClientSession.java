@@ -320,6 +320,9 @@ public final class ClientSession {
     server = null;
     machine.transitionTo(ClientState.IDLE);
     pool.release(s, true, "transaction done");
+    // Reading may have stopped for this backend's sake (it could not take more); its becoming
+    // writable again now reaches the pool, not this session.
+    updateReading();
   }
 
   // ---- from the backend ----

@@ -136,6 +136,26 @@ class ClientSessionTest {
     assertThat(h.pool.events()).containsExactly("release s1: transaction done");
   }
 
+  /**
+   * A COPY that fails while the backend cannot take more: the client was not read, waiting for the
+   * backend to drain. The backend answers and goes back to the pool, so its becoming writable again
+   * is no longer this session's news: the release itself must resume reading the client.
+   */
+  @Test
+  void aCopyFailedWhileTheBackendWasFullLeavesTheClientReadAfterTheRelease() {
+    linkedAfter(query("COPY t FROM STDIN"));
+    h.fromBackend(s1, copyResponse('G'));
+    h.client.received();
+    s1.writable = false;
+    h.fromClient(copyDataRun("1\n", "x\n"));
+    assertThat(h.client.reading).as("not read while the backend is full").isFalse();
+
+    h.fromBackend(s1, error("ERROR", "22P02", "invalid input syntax"), ready('I'));
+    assertThat(h.pool.events()).containsExactly("release s1: transaction done");
+    assertThat(h.client.reading).as("read again once the backend is released").isTrue();
+    assertThat(h.client.received()).containsExactly("E:22P02", "Z:I");
+  }
+
   @Test
   void copyOutIsRelayedAsItComes() {
     linkedAfter(query("COPY t TO STDOUT"));

@@ -176,6 +176,7 @@ final class EngineHarness {
     final List<ByteBuf> sent = new ArrayList<>();
     boolean open = true;
     boolean reading = true;
+    boolean writable = true;
     String closedBecause;
 
     Backend(String id, StatementGenerations generations) {
@@ -203,7 +204,7 @@ final class EngineHarness {
 
     @Override
     public boolean isWritable() {
-      return true;
+      return writable;
     }
 
     @Override

@@ -27,9 +27,17 @@ final class LoginCheck {
     void failed(Throwable cause);
   }
 
+  /** Backends lost under the check (a restart, a crash) before the client hears of it. */
+  private static final int ATTEMPTS = 3;
+
   private LoginCheck() {}
 
   static void run(ServerPool pool, Map<String, String> settings, EventLoop loop, Client client) {
+    run(pool, settings, loop, client, 1);
+  }
+
+  private static void run(
+      ServerPool pool, Map<String, String> settings, EventLoop loop, Client client, int attempt) {
     Map<String, String> unchecked = pool.uncheckedSettings(settings);
     if (pool.serverDefaults() != null && unchecked.isEmpty()) {
       client.passed();
@@ -48,9 +56,29 @@ final class LoginCheck {
             pool.release(s, true, "login probe");
             client.passed();
           } else {
-            pool.checkSettings(s, unchecked, error -> loop.execute(() -> outcome(client, error)));
+            pool.checkSettings(
+                s,
+                unchecked,
+                error ->
+                    loop.execute(
+                        () -> {
+                          if (error != null && backendWentAway(error) && attempt < ATTEMPTS) {
+                            // The backend died under the check: it says nothing about the client.
+                            if (client.waiting()) {
+                              run(pool, settings, loop, client, attempt + 1);
+                            }
+                          } else {
+                            outcome(client, error);
+                          }
+                        }));
           }
         });
+  }
+
+  /** A goodbye of the backend itself (shutdown, crash, lost connection), not a verdict. */
+  private static boolean backendWentAway(ErrorResponse error) {
+    String code = error.sqlState();
+    return error.isFatal() && code != null && (code.startsWith("57P") || code.startsWith("08"));
   }
 
   private static void outcome(Client client, ErrorResponse error) {

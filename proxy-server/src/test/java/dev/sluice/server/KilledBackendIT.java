@@ -81,6 +81,13 @@ class KilledBackendIT {
       bystanders.add(t);
       t.start();
     }
+    // Every bystander logged in and reading before anything is killed.
+    awaitReads(50);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (sluice.server.loggedInClients() < BYSTANDERS) {
+      assertThat(System.nanoTime() - deadline).as("bystanders logged in").isNegative();
+      Thread.sleep(5);
+    }
     awaitReads(50);
   }
 
