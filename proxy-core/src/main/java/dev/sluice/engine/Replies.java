@@ -23,6 +23,9 @@ final class Replies {
   }
 
   void onFrames(BackendPort from, List<Frame> frames) {
+    if (from == s.server && !s.machine.is(ClientState.CLOSED) && holdLastWords(frames)) {
+      return;
+    }
     for (Frame f : frames) {
       if (from != s.server || s.machine.is(ClientState.CLOSED)) {
         f.release();
@@ -92,6 +95,34 @@ final class Replies {
       case SYNC, HIDDEN_SYNC -> onSyncResponse(f, type, head);
       default -> onExtendedResponse(f, type, head);
     }
+  }
+
+  /**
+   * A backend told to quit flushes what it had buffered (ParseComplete, BindComplete,
+   * RowDescription) just before its goodbye. When a read ends with such a goodbye while nothing of
+   * the batch has reached the client, none of it is relayed: the goodbye is held as on its own, so
+   * the batch can still run again elsewhere, and the rest is dropped (the batch either runs again
+   * and answers afresh, or the client hears the goodbye and the session ends).
+   */
+  private boolean holdLastWords(List<Frame> frames) {
+    if (frames.size() < 2 || !s.retry.unseen() || s.inFlight.head() == null) {
+      return false;
+    }
+    Frame last = frames.get(frames.size() - 1);
+    if (last.isRun()) {
+      return false;
+    }
+    BackendType type = BackendType.of(last.type());
+    boolean fatal =
+        type == BackendType.ERROR_RESPONSE && ErrorResponse.decode(last.body()).isFatal();
+    boolean goodbye = fatal || (type == BackendType.NOTICE_RESPONSE && isGoodbye(last));
+    if (!goodbye || !s.ends.holdGoodbye(last, fatal)) {
+      return false;
+    }
+    for (int i = 0; i < frames.size() - 1; i++) {
+      frames.get(i).release();
+    }
+    return true;
   }
 
   /** A notice that the backend is about to go away (57P01, 57P02, 57P03). */

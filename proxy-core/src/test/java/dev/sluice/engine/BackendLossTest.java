@@ -107,6 +107,30 @@ class BackendLossTest {
     first.release();
   }
 
+  /**
+   * A backend that quits mid-statement flushes what it had buffered (ParseComplete, BindComplete,
+   * RowDescription) in the same read as its goodbye: that is no answer the client must see.
+   */
+  @Test
+  void whatAQuittingBackendFlushedWithItsGoodbyeDoesNotStopARead() {
+    h.fromClient(parse("", "SELECT v FROM t"), bind("", "", 0), execute(""), sync());
+    h.grant(first);
+    h.fromBackend(
+        first,
+        empty('1'),
+        empty('2'),
+        rowDescription("v"),
+        notice("57P02", "terminating connection because of crash of another server process"));
+    h.session.onBackendClosed(first);
+    assertThat(h.client.received()).isEmpty();
+    h.grant(second);
+    h.fromBackend(
+        second, empty('1'), empty('2'), dataRows("7"), commandComplete("SELECT 1"), ready('I'));
+    assertThat(h.client.received()).containsExactly("1", "2", "D:7", "C:SELECT 1", "Z:I");
+    assertThat(h.stats.replays.sum()).isEqualTo(1);
+    first.release();
+  }
+
   @Test
   void aWriteIsNeverRunTwice() {
     h.fromClient(query("UPDATE t SET v = v + 1"));

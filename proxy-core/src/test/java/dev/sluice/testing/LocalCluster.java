@@ -51,6 +51,7 @@ final class LocalCluster {
           "\n",
           "# Written by the Sluice test harness. First match wins: the per-role lines come first.",
           "local all all trust",
+          "local replication all trust",
           "host all md5_user 127.0.0.1/32 md5",
           "host all plain_user 127.0.0.1/32 password",
           "host all all 127.0.0.1/32 scram-sha-256",
@@ -144,6 +145,42 @@ final class LocalCluster {
       if (!portTaken || attempt == START_ATTEMPTS) {
         throw failure("pg_ctl start (port " + port + ")", result);
       }
+    }
+  }
+
+  /** Starts a stopped server again on the port it had (a failover test's host comes back). */
+  void startAgain() {
+    ProcessResult result = pgCtl("start", "-l", logFile.toString(), "-o", "-p " + port);
+    if (!result.succeeded()) {
+      throw failure("pg_ctl start again (port " + port + ")", result);
+    }
+  }
+
+  /**
+   * Fills this (empty) cluster with a base backup of {@code primary}, set up to follow it as a hot
+   * standby (streaming replication over the primary's Unix socket).
+   */
+  void basebackupFrom(LocalCluster primary) {
+    exec(
+        "pg_basebackup",
+        List.of(
+            binaries.serverProgram("pg_basebackup").toString(),
+            "--pgdata=" + dataDir,
+            "--host=" + primary.socketDir,
+            "--port=" + primary.port,
+            "--username=" + OS_USER,
+            "--write-recovery-conf",
+            "--wal-method=stream",
+            "--checkpoint=fast",
+            "--no-sync"),
+        INITDB_TIMEOUT);
+  }
+
+  /** Promotes a standby to primary and waits until it accepts writes. */
+  void promote() {
+    ProcessResult result = pgCtl("promote");
+    if (!result.succeeded()) {
+      throw failure("pg_ctl promote", result);
     }
   }
 

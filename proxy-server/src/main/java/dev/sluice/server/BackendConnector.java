@@ -2,6 +2,7 @@ package dev.sluice.server;
 
 import dev.sluice.config.HostAndPort;
 import dev.sluice.config.ProxyConfig;
+import dev.sluice.config.TargetSessionAttrs;
 import dev.sluice.config.Upstream;
 import dev.sluice.error.SafeErrors;
 import dev.sluice.error.ServerErrorException;
@@ -45,6 +46,7 @@ final class BackendConnector {
   private final Transport transport;
   private final EventLoopGroup workers;
   private final ChannelGroup channels;
+  private final TargetSessionAttrs attrs;
 
   BackendConnector(
       ProxyConfig config, Transport transport, EventLoopGroup workers, ChannelGroup channels) {
@@ -53,13 +55,14 @@ final class BackendConnector {
     this.transport = transport;
     this.workers = workers;
     this.channels = channels;
+    this.attrs = TargetSessionAttrs.of(config.upstream());
   }
 
   /** Connects on {@code loop} (or any worker loop when null). */
   CompletableFuture<ServerConnection> connect(EventLoop loop, ServerPool pool) {
     EventLoop l = loop != null ? loop : workers.next();
     CompletableFuture<ServerConnection> result = new CompletableFuture<>();
-    tryHost(l, pool, config.upstream().hosts(), 0, result);
+    tryHost(l, pool, config.upstream().hosts(), 0, true, result);
     l.schedule(
         () -> {
           result.completeExceptionally(
@@ -78,6 +81,7 @@ final class BackendConnector {
       ServerPool pool,
       List<HostAndPort> hosts,
       int index,
+      boolean strict,
       CompletableFuture<ServerConnection> result) {
     HostAndPort hp = hosts.get(index);
     resolve(hp)
@@ -92,14 +96,10 @@ final class BackendConnector {
                         SluiceException e =
                             unableToConnect(
                                 hp, new UnknownHostException("unknown host " + hp.host()));
-                        if (index + 1 < hosts.size()) {
-                          tryHost(loop, pool, hosts, index + 1, result);
-                        } else {
-                          result.completeExceptionally(e);
-                        }
+                        next(loop, pool, hosts, index, strict, result, e);
                         return;
                       }
-                      connect(loop, pool, hosts, index, address, tls.tryTlsFirst(), result);
+                      connect(loop, pool, hosts, index, strict, address, tls.tryTlsFirst(), result);
                     }));
   }
 
@@ -126,6 +126,7 @@ final class BackendConnector {
       ServerPool pool,
       List<HostAndPort> hosts,
       int index,
+      boolean strict,
       InetSocketAddress address,
       boolean withTls,
       CompletableFuture<ServerConnection> result) {
@@ -162,21 +163,25 @@ final class BackendConnector {
     login.whenComplete(
         (s, e) -> {
           if (e == null) {
-            if (!result.complete(s)) {
+            if (!attrs.accepts(s.startupReport(), strict)) {
+              // target_session_attrs: a working server, but not the kind asked for.
+              s.close("not " + attrs.wanted());
+              next(loop, pool, hosts, index, strict, result, notWanted(hp));
+            } else if (!result.complete(s)) {
               s.close("connect attempt timed out");
             }
           } else if (withTls
               && tls.plainAllowed()
               && e instanceof BackendTlsNegotiator.TlsHandshakeException) {
             // sslmode=prefer: TLS failed, plain text may do
-            connect(loop, pool, hosts, index, address, false, result);
+            connect(loop, pool, hosts, index, strict, address, false, result);
           } else if (!withTls && tls.mode() == Upstream.SslMode.ALLOW && refusedPlain(e)) {
             // sslmode=allow: the server insists on TLS
-            connect(loop, pool, hosts, index, address, true, result);
-          } else if (index + 1 < hosts.size() && !(e instanceof ServerErrorException)) {
-            tryHost(loop, pool, hosts, index + 1, result);
-          } else {
+            connect(loop, pool, hosts, index, strict, address, true, result);
+          } else if (e instanceof ServerErrorException) {
             result.completeExceptionally(e);
+          } else {
+            next(loop, pool, hosts, index, strict, result, e);
           }
         });
     result.whenComplete(
@@ -185,6 +190,40 @@ final class BackendConnector {
             cf.channel().close();
           }
         });
+  }
+
+  /**
+   * After host {@code index} failed or did not fit: the next host; after the last, a second pass
+   * for prefer-standby (any host will do now), else the failure.
+   */
+  private void next(
+      EventLoop loop,
+      ServerPool pool,
+      List<HostAndPort> hosts,
+      int index,
+      boolean strict,
+      CompletableFuture<ServerConnection> result,
+      Throwable failure) {
+    if (result.isDone()) {
+      return;
+    }
+    if (index + 1 < hosts.size()) {
+      tryHost(loop, pool, hosts, index + 1, strict, result);
+    } else if (strict && attrs == TargetSessionAttrs.PREFER_STANDBY) {
+      tryHost(loop, pool, hosts, 0, false, result);
+    } else {
+      result.completeExceptionally(failure);
+    }
+  }
+
+  private SluiceException notWanted(HostAndPort hp) {
+    return new TransientConnectException(
+        "no upstream host is "
+            + attrs.wanted()
+            + " (target_session_attrs="
+            + attrs.flagValue()
+            + "); the last tried was "
+            + hp);
   }
 
   /** PostgreSQL's refusal of a connection without TLS (pg_hba: hostssl only). */

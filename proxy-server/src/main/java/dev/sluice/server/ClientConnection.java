@@ -454,14 +454,17 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     if (machine.is(ClientState.CLOSED)) {
       return;
     }
-    if (error != null && channel.isActive()) {
+    // CLOSED first: closing the channel can run channelInactive at once, which must find the
+    // connection closed already rather than close it a second time.
+    boolean active = channel.isActive();
+    transitionToClosed(reason, error);
+    if (error != null && active) {
       ByteBuf out = channel.alloc().buffer(128);
       error.encode(out);
       channel.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
     } else {
       channel.close();
     }
-    transitionToClosed(reason, error);
   }
 
   private void transitionToClosed(CloseReason reason, ErrorResponse error) {

@@ -100,7 +100,9 @@ public final class ReadOnly {
           "current_schema",
           "pg_is_in_recovery",
           "generate_series",
-          "pg_sleep");
+          "pg_sleep",
+          "inet_server_port",
+          "inet_server_addr");
 
   private static final Set<String> LEADING = Set.of("select", "values", "table", "show");
 
