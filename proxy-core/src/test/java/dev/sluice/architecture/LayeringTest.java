@@ -99,6 +99,7 @@ class LayeringTest {
             "dev.sluice.session..",
             "dev.sluice.backend..",
             "dev.sluice.pool..",
+            "dev.sluice.cache..",
             "dev.sluice.config..",
             "dev.sluice.auth..")
         .should()
@@ -138,6 +139,7 @@ class LayeringTest {
         .resideInAnyPackage(
             "dev.sluice.pool..",
             "dev.sluice.session..",
+            "dev.sluice.cache..",
             "dev.sluice.config..",
             "dev.sluice.backend..",
             "dev.sluice.state..",

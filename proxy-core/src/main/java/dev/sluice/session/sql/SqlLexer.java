@@ -21,9 +21,10 @@ import java.util.List;
  * </ul>
  *
  * <p>Nothing here throws on malformed input: an unterminated literal or comment runs to the end of
- * the text. Scanning is one left-to-right pass with bounded look-ahead (a string's continuation, a
- * {@code UESCAPE} clause), so the cost is linear in the length of the text. Token values are
- * decoded only when {@link #text()} or {@link #token()} asks for them.
+ * the text, and {@link #unterminated()} says so. Scanning is one left-to-right pass with bounded
+ * look-ahead (a string's continuation, a {@code UESCAPE} clause), so the cost is linear in the
+ * length of the text. Token values are decoded only when {@link #text()} or {@link #token()} asks
+ * for them.
  *
  * <p>The cursor also finds statement boundaries: a {@code ;} ends a statement unless it is inside
  * parentheses (as in a multi-action {@code CREATE RULE}) or inside the {@code BEGIN ATOMIC ... END}
@@ -59,6 +60,7 @@ public final class SqlLexer {
   private int header = HEADER_UNKNOWN;
   private boolean afterBegin;
   private boolean endsStatement;
+  private boolean unterminated;
 
   /** A lexer for text sent with standard_conforming_strings on, PostgreSQL's default. */
   public SqlLexer(String sql) {
@@ -107,12 +109,43 @@ public final class SqlLexer {
     return statements;
   }
 
+  /**
+   * The bodies of the comments before the first token, in order: the text between {@code /*} and
+   * its closing delimiter (nested comments included), or after {@code --} up to the line break.
+   * Nothing of a comment that never closes.
+   */
+  public static List<String> leadingComments(String sql) {
+    List<String> comments = new ArrayList<>();
+    int i = 0;
+    int len = sql.length();
+    while (i < len) {
+      char c = sql.charAt(i);
+      if (SqlSyntax.isSpace(c)) {
+        i++;
+      } else if (SqlSyntax.startsWith(sql, i, '-', '-')) {
+        int end = SqlSyntax.lineEnd(sql, i + 2);
+        comments.add(sql.substring(i + 2, end));
+        i = end;
+      } else if (SqlSyntax.startsWith(sql, i, '/', '*')) {
+        int end = SqlSyntax.blockCommentSpan(sql, i);
+        if (end < 0) {
+          break;
+        }
+        comments.add(sql.substring(i + 2, end - 2));
+        i = end;
+      } else {
+        break;
+      }
+    }
+    return comments;
+  }
+
   /** Moves to the next token; false at the end of the text. */
   public boolean next() {
     if (endsStatement) {
       startStatement();
     }
-    pos = SqlSyntax.skipSpaceAndComments(sql, pos);
+    pos = span(SqlSyntax.skipSpaceAndCommentsSpan(sql, pos));
     if (pos >= sql.length()) {
       kind = null;
       return false;
@@ -151,6 +184,14 @@ public final class SqlLexer {
 
   public int end() {
     return end;
+  }
+
+  /**
+   * Whether the text ended inside a literal, a quoted identifier or a block comment, at or before
+   * the current token. PostgreSQL rejects such text; once true, it stays true.
+   */
+  public boolean unterminated() {
+    return unterminated;
   }
 
   /** Whether the current identifier was double-quoted. */
@@ -200,6 +241,14 @@ public final class SqlLexer {
     return endsStatement;
   }
 
+  /** The end of a scanned span, noting whether the text ended before its closing delimiter. */
+  private int span(int span) {
+    if (span < 0) {
+      unterminated = true;
+    }
+    return SqlSyntax.orLength(span);
+  }
+
   private char at(int i) {
     return i < sql.length() ? sql.charAt(i) : '\0';
   }
@@ -243,7 +292,7 @@ public final class SqlLexer {
     kind = SqlToken.Kind.STRING;
     form = f;
     bodyStart = quote;
-    end = SqlSyntax.quotedEnd(sql, quote, f == LiteralForm.ESCAPE);
+    end = span(SqlSyntax.quotedSpan(sql, quote, f == LiteralForm.ESCAPE));
     bodyEnd = end;
   }
 
@@ -252,7 +301,7 @@ public final class SqlLexer {
     quoted = true;
     form = f;
     bodyStart = quote;
-    end = SqlSyntax.quotedIdentifierEnd(sql, quote);
+    end = span(SqlSyntax.quotedIdentifierSpan(sql, quote));
     bodyEnd = end;
   }
 
@@ -270,7 +319,7 @@ public final class SqlLexer {
     if (at(q) != '\'') {
       return;
     }
-    end = SqlSyntax.quotedEnd(sql, q, false);
+    end = span(SqlSyntax.quotedSpan(sql, q, false));
     boolean oneChar = end - q == 3 && sql.charAt(end - 1) == '\'';
     unicodeEscape = oneChar ? sql.charAt(q + 1) : SqlLiterals.NO_ESCAPE;
   }
@@ -295,6 +344,7 @@ public final class SqlLexer {
       if (at(j) == '$') {
         String tag = sql.substring(pos, j + 1);
         int close = sql.indexOf(tag, j + 1);
+        unterminated |= close < 0;
         kind = SqlToken.Kind.STRING;
         form = LiteralForm.DOLLAR;
         bodyStart = j + 1;

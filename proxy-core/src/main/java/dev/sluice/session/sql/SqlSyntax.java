@@ -3,8 +3,8 @@ package dev.sluice.session.sql;
 /**
  * Character classes and span scanners of PostgreSQL's SQL lexer, as chapter 4.1 ("Lexical
  * Structure") of the PostgreSQL documentation defines them. Every scanner returns an index and
- * never throws: input that ends inside a literal or comment simply ends the span at {@code
- * s.length()}.
+ * never throws: where input ends inside a literal or comment, the {@code ...Span} scanners return
+ * {@link #unterminated}, which {@link #orLength} turns into {@code s.length()}.
  *
  * <p>Characters at or above U+0080 count as identifier characters, as every byte of a multibyte
  * UTF-8 character does for PostgreSQL; only ASCII letters are case-folded.
@@ -66,6 +66,14 @@ final class SqlSyntax {
 
   /** The first index at or after {@code i} that is neither whitespace nor inside a comment. */
   static int skipSpaceAndComments(String s, int i) {
+    return orLength(skipSpaceAndCommentsSpan(s, i));
+  }
+
+  /**
+   * Like {@link #skipSpaceAndComments}, but {@link #unterminated} when the text ends inside a block
+   * comment.
+   */
+  static int skipSpaceAndCommentsSpan(String s, int i) {
     int len = s.length();
     while (i < len) {
       char c = s.charAt(i);
@@ -74,12 +82,30 @@ final class SqlSyntax {
       } else if (c == '-' && startsWith(s, i, '-', '-')) {
         i = lineEnd(s, i + 2);
       } else if (c == '/' && startsWith(s, i, '/', '*')) {
-        i = blockCommentEnd(s, i);
+        int span = blockCommentSpan(s, i);
+        if (span < 0) {
+          return span;
+        }
+        i = span;
       } else {
         break;
       }
     }
     return i;
+  }
+
+  /**
+   * What the {@code ...Span} scanners return when the text ends before the closing delimiter: the
+   * bitwise complement of the text's length, so that it is negative and {@link #orLength} recovers
+   * the end.
+   */
+  static int unterminated(String s) {
+    return ~s.length();
+  }
+
+  /** The end of a span: {@code span} itself, or the text's length if the span is unterminated. */
+  static int orLength(int span) {
+    return span < 0 ? ~span : span;
   }
 
   /** The index of the next line break at or after {@code i}, or the length. */
@@ -91,8 +117,11 @@ final class SqlSyntax {
     return i;
   }
 
-  /** The end of the block comment opening at {@code i}; block comments nest. */
-  static int blockCommentEnd(String s, int i) {
+  /**
+   * The end of the block comment opening at {@code i}, or {@link #unterminated} if it never closes;
+   * block comments nest.
+   */
+  static int blockCommentSpan(String s, int i) {
     int len = s.length();
     int depth = 1;
     int j = i + 2;
@@ -109,16 +138,16 @@ final class SqlSyntax {
         j++;
       }
     }
-    return len;
+    return unterminated(s);
   }
 
   /**
    * The end of the quoted literal whose opening {@code '} is at {@code q}, including the segments
    * that continue it: {@code 'a'} followed by whitespace containing a line break and then {@code
    * 'b'} is the single literal {@code ab}. {@code ''} is a quote; with {@code backslashEscapes} a
-   * backslash also escapes the next character.
+   * backslash also escapes the next character. {@link #unterminated} if the literal never closes.
    */
-  static int quotedEnd(String s, int q, boolean backslashEscapes) {
+  static int quotedSpan(String s, int q, boolean backslashEscapes) {
     int len = s.length();
     int i = q + 1;
     while (i < len) {
@@ -137,7 +166,7 @@ final class SqlSyntax {
         i = next + 1;
       }
     }
-    return len;
+    return unterminated(s);
   }
 
   /**
@@ -166,8 +195,11 @@ final class SqlSyntax {
     return -1;
   }
 
-  /** The end of the double-quoted identifier opening at {@code q}; {@code ""} is a quote. */
-  static int quotedIdentifierEnd(String s, int q) {
+  /**
+   * The end of the double-quoted identifier opening at {@code q}, or {@link #unterminated} if it
+   * never closes; {@code ""} is a quote.
+   */
+  static int quotedIdentifierSpan(String s, int q) {
     int len = s.length();
     int i = q + 1;
     while (i < len) {
@@ -179,7 +211,7 @@ final class SqlSyntax {
         return i + 1;
       }
     }
-    return len;
+    return unterminated(s);
   }
 
   static int identifierEnd(String s, int i) {

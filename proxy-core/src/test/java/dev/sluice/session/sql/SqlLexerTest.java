@@ -13,6 +13,8 @@ import java.util.List;
 import java.util.Random;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class SqlLexerTest {
 
@@ -240,6 +242,58 @@ class SqlLexerTest {
     assertThat(lex("SELECT /* a /* b */ ; SET ROLE x")).containsExactly("IDENTIFIER:select");
     assertThat(lex("SELECT -- x")).containsExactly("IDENTIFIER:select");
     assertThat(lex("U&'abc' UESCAPE")).containsExactly("STRING:abc", "IDENTIFIER:uescape");
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "SELECT 'abc",
+        "SELECT 'abc''",
+        "SELECT 'a'\n'b",
+        "SELECT E'abc\\'",
+        "SELECT \"abc",
+        "SELECT \"abc\"\"",
+        "SELECT $q$ abc $q",
+        "SELECT $$",
+        "SELECT 1 /* a /* b */",
+        "SELECT U&'x' UESCAPE '!",
+      })
+  void textEndingInsideALiteralOrCommentIsUnterminated(String sql) {
+    assertThat(endsInside(sql)).isTrue();
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "SELECT 'abc'",
+        "SELECT 'abc'''",
+        "SELECT E'abc\\\\'",
+        "SELECT \"abc\"\"\"",
+        "SELECT $q$ abc $q$",
+        "SELECT $$$$",
+        "SELECT 1 /* a /* b */ */",
+        "SELECT 1 -- /* no block comment here",
+        "SELECT 'it''s' -- '",
+      })
+  void closedLiteralsAndCommentsAreNotUnterminated(String sql) {
+    assertThat(endsInside(sql)).isFalse();
+  }
+
+  @Test
+  void leadingCommentsAreTheCommentsBeforeTheFirstToken() {
+    assertThat(SqlLexer.leadingComments(" /* a /* b */ c */ -- d\n/**/SELECT /* e */ 1"))
+        .containsExactly(" a /* b */ c ", " d", "");
+    assertThat(SqlLexer.leadingComments("SELECT 1 /* a */")).isEmpty();
+    assertThat(SqlLexer.leadingComments("/* a */ /* never closed")).containsExactly(" a ");
+    assertThat(SqlLexer.leadingComments("-- only a comment")).containsExactly(" only a comment");
+  }
+
+  private static boolean endsInside(String sql) {
+    SqlLexer lexer = new SqlLexer(sql);
+    while (lexer.next()) {
+      // read to the end
+    }
+    return lexer.unterminated();
   }
 
   @Test
