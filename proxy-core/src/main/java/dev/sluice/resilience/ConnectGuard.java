@@ -65,6 +65,9 @@ public final class ConnectGuard {
                 .failureRateThreshold(100)
                 .waitDurationInOpenState(openFor)
                 .permittedNumberOfCallsInHalfOpenState(1)
+                // HALF_OPEN on a timer, not on the next call: callers that check isOpen() first
+                // (and so make no call) must not keep the circuit open for ever.
+                .automaticTransitionFromOpenToHalfOpenEnabled(true)
                 .recordException(ConnectFailures::isTransient)
                 .build());
     this.retry =
@@ -73,7 +76,9 @@ public final class ConnectGuard {
             RetryConfig.custom()
                 .maxAttempts(retries + 1)
                 .intervalFunction((IntervalFunction) attempt -> fullJitter(attempt))
-                .retryOnException(ConnectFailures::isTransient)
+                // Once the circuit has opened (other connects failed meanwhile), retrying this
+                // one would only keep its waiters from hearing so.
+                .retryOnException(e -> ConnectFailures.isTransient(e) && !isOpen())
                 .failAfterMaxAttempts(false)
                 .build());
     breaker
@@ -94,6 +99,18 @@ public final class ConnectGuard {
   static long fullJitter(int attempt) {
     long ceiling = Math.min(BACKOFF_CAP_MILLIS, BACKOFF_BASE_MILLIS << Math.min(attempt, 20));
     return 1 + ThreadLocalRandom.current().nextLong(ceiling);
+  }
+
+  private boolean isOpen() {
+    return breaker.getState() == CircuitBreaker.State.OPEN;
+  }
+
+  /**
+   * While the circuit is open, the error a client gets instead of waiting for a connect (a connect
+   * begun before the circuit opened may still be backing off); null otherwise.
+   */
+  public CircuitOpenException refusalIfOpen() {
+    return isOpen() ? new CircuitOpenException(upstream, lastFailure.get()) : null;
   }
 
   /** The circuit's state: CLOSED, OPEN or HALF_OPEN. */
@@ -132,7 +149,10 @@ public final class ConnectGuard {
               // A server that answered (wrong database, bad password) is up: not a failure of
               // the upstream's availability, but the client still gets its answer.
               breaker.onError(took, TimeUnit.NANOSECONDS, cause);
-              result.completeExceptionally(cause);
+              result.completeExceptionally(
+                  ConnectFailures.isTransient(cause) && isOpen()
+                      ? new CircuitOpenException(upstream, lastFailure.get())
+                      : cause);
             });
     return result;
   }

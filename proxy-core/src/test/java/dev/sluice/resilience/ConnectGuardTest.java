@@ -81,10 +81,13 @@ class ConnectGuardTest {
   @Test
   void repeatedFailuresOpenTheCircuitWhichFailsFastUntilAProbeSucceeds() throws Exception {
     ConnectGuard g = new ConnectGuard("db:5432", 1, Duration.ofMillis(100), transitions::add);
-    for (int i = 0; i < ConnectGuard.FAILURES_TO_OPEN; i++) {
+    for (int i = 0; i < ConnectGuard.FAILURES_TO_OPEN - 1; i++) {
       assertThat(outcome(g.connect(failing(99, refused(), new AtomicInteger()), scheduler)))
           .isInstanceOf(TransientConnectException.class);
     }
+    // the failure that opens the circuit already says so: its waiters hear 57P03 like later ones
+    assertThat(outcome(g.connect(failing(99, refused(), new AtomicInteger()), scheduler)))
+        .isInstanceOf(CircuitOpenException.class);
     assertThat(g.state()).isEqualTo("OPEN");
     assertThat(transitions).containsExactly("CLOSED -> OPEN");
     long attemptsWhenOpened = g.attempts.sum();

@@ -186,6 +186,12 @@ final class ServerPool {
    * runs there, with the backend already LINKED: it is the caller's until released.
    */
   ConnectionPool.Pending acquire(EventLoop loop, AcquireCallback<ServerConnection> callback) {
+    var refusal = ctx.connectGuard().refusalIfOpen();
+    if (refusal != null && pool.stats().idle() == 0) {
+      // The upstream is down and nothing warm is left: say so now rather than after a backoff.
+      loop.execute(() -> callback.done(null, refusal));
+      return () -> {};
+    }
     return pool.acquire(
         loop,
         loop,
