@@ -45,14 +45,20 @@ final class BackendConnector {
   private final Transport transport;
   private final EventLoopGroup workers;
   private final ChannelGroup channels;
+  private final ByteCounter bytes;
 
   BackendConnector(
-      ProxyConfig config, Transport transport, EventLoopGroup workers, ChannelGroup channels) {
+      ProxyConfig config,
+      Transport transport,
+      EventLoopGroup workers,
+      ChannelGroup channels,
+      ByteCounter bytes) {
     this.config = config;
     this.tls = BackendTls.of(config.upstream());
     this.transport = transport;
     this.workers = workers;
     this.channels = channels;
+    this.bytes = bytes;
   }
 
   /** Connects on {@code loop} (or any worker loop when null). */
@@ -147,6 +153,7 @@ final class BackendConnector {
                       ch.pipeline().addLast("tls-request", new BackendTlsNegotiator(tls, hp));
                     }
                     ch.pipeline()
+                        .addLast("bytes", bytes)
                         .addLast("frames", FrameDecoder.forServer(MAX_BACKEND_MESSAGE))
                         .addLast("server", new ServerConnection(pool, login));
                   }

@@ -380,7 +380,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
             ctx.stats(),
             ctx.logThrottle(),
             machine,
-            new ChannelClientPort(channel, readGate, this::close),
+            new ChannelClientPort(channel, readGate, this::close, ctx.meters()),
             id,
             pool.forSession(channel.eventLoop()),
             params,

@@ -186,6 +186,18 @@ final class ServerPool {
    * runs there, with the backend already LINKED: it is the caller's until released.
    */
   ConnectionPool.Pending acquire(EventLoop loop, AcquireCallback<ServerConnection> callback) {
+    long start = System.nanoTime();
+    return handOver(
+        loop,
+        (s, e) -> {
+          // Measured here, around the core pool: a wait includes any check and replacement.
+          ctx.meters().acquireWaited(start);
+          callback.done(s, e);
+        });
+  }
+
+  private ConnectionPool.Pending handOver(
+      EventLoop loop, AcquireCallback<ServerConnection> callback) {
     return pool.acquire(
         loop,
         loop,
@@ -235,7 +247,7 @@ final class ServerPool {
                 } else {
                   ctx.stats().failedChecks.increment();
                   pool.release(s, false, "failed its check after being idle");
-                  acquire(loop, callback);
+                  handOver(loop, callback);
                 }
               });
         });
