@@ -63,6 +63,17 @@ class AdminConsoleIT {
   }
 
   @Test
+  void showCacheSaysTheCacheIsNotBuiltYet() {
+    try (TestSluice s = TestSluice.start(pg, b -> b)) {
+      ProcessResult r = psql(s, "SHOW CACHE", "SHOW HELP");
+      assertThat(r.succeeded()).as(r.toString()).isTrue();
+      assertThat(r.stdout())
+          .contains("enabled|reason\nfalse|the query cache is not built yet\n(1 row)")
+          .contains("\nSHOW CACHE\n");
+    }
+  }
+
+  @Test
   void anUnknownCommandIsAnErrorAndTheConsoleGoesOn() {
     try (TestSluice s = TestSluice.start(pg, b -> b)) {
       ProcessResult r = psql(s, "DROP TABLE everything", "SHOW VERSION");
