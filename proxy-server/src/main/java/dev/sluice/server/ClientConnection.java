@@ -286,6 +286,11 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   private void onAuthenticated() {
     machine.transitionTo(ClientState.LOGGING_IN);
     if (database.equals(AdminConsole.DATABASE)) {
+      if (!ctx.config().allowsConsoleUser(user)) {
+        // Checked after authentication, so that probing cannot learn who is listed.
+        close(CloseReason.LOGIN_FAILED, LoginErrors.consoleNotAllowed(user));
+        return;
+      }
       finishConsoleLogin();
       return;
     }
