@@ -370,7 +370,7 @@ final class ServerPool {
                 ctx.logThrottle(),
                 Level.INFO,
                 log,
-                s.id(),
+                s.logContext(),
                 "idle server connection reported " + e.sqlState(),
                 "{}",
                 e.summary());
