@@ -21,7 +21,14 @@ import picocli.CommandLine.Spec;
       "Validate the flags, environment and config file as run does; print the effective config.",
       "One 'key = value  (origin)' per line, password masked. Exits 2 on the first bad value."
     },
-    footer = {"", "Takes the same flags and environment variables as run (see sluice run --help)."})
+    footer = {
+      "",
+      "Takes the same flags and environment variables as run (see sluice run --help).",
+      "",
+      "Examples:",
+      "  sluice check-config --config /etc/sluice/sluice.yaml",
+      "  DATABASE_URL=postgres://app:secret@db/app sluice check-config --pool-size 40"
+    })
 final class CheckConfigCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 

@@ -180,6 +180,7 @@ final class ConfigAssembler {
       case ADMIN_LISTEN ->
           b.adminListen(text.strip().equals("off") ? null : HostAndPort.parse(key, text));
       case ADMIN_TOKEN -> b.adminToken(text);
+      case ADMIN_USERS -> b.adminUsers(roles(key, text));
       case MAX_PENDING_LOGINS -> b.maxPendingLogins(FlagValues.integer(key, text, 1));
       case MAX_MESSAGE_MEMORY ->
           b.maxMessageMemory(
@@ -202,6 +203,20 @@ final class ConfigAssembler {
       String name = part.strip();
       if (name.isEmpty()) {
         throw new ConfigException(key, text, "expected database names separated by commas, or *");
+      }
+      out.add(name);
+    }
+    out.remove("none");
+    return out;
+  }
+
+  /** A comma-separated list of role names, or {@code none}. */
+  private static java.util.Set<String> roles(String key, String text) {
+    java.util.Set<String> out = new java.util.LinkedHashSet<>();
+    for (String part : text.split(",")) {
+      String name = part.strip();
+      if (name.isEmpty()) {
+        throw new ConfigException(key, text, "expected role names separated by commas, or none");
       }
       out.add(name);
     }

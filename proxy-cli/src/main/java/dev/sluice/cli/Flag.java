@@ -120,6 +120,10 @@ enum Flag {
       "admin-token",
       "TOKEN",
       "Bearer token for the admin port; required when it listens beyond loopback."),
+  ADMIN_USERS(
+      "admin-users",
+      "LIST",
+      "Roles allowed into the console database sluice besides the upstream's, comma-separated."),
   LOG_LEVEL("log-level", "LEVEL", "trace, debug, info, warn, error or off."),
   LOG_FORMAT(
       "log-format",
@@ -223,6 +227,10 @@ enum Flag {
       case TLS_KEY -> c.tlsKey() == null ? "none" : c.tlsKey();
       case ADMIN_LISTEN -> c.adminListen() == null ? "off" : c.adminListen().toString();
       case ADMIN_TOKEN -> c.adminToken() == null ? "none" : "****";
+      case ADMIN_USERS ->
+          c.adminUsers().isEmpty()
+              ? "none"
+              : String.join(",", new java.util.TreeSet<>(c.adminUsers()));
       case LOG_LEVEL -> settings.logLevel().flagValue();
       case LOG_FORMAT -> settings.logFormat().flagValue();
     };

@@ -15,9 +15,10 @@ import org.slf4j.LoggerFactory;
  * shipped {@code logback.xml} writes text lines to stderr through the appender named {@value
  * #APPENDER}; for JSON its encoder is swapped for a {@link LogstashEncoder}: one JSON object per
  * line with {@code @timestamp}, {@code level}, {@code logger_name}, {@code thread_name}, {@code
- * message}, the MDC (the connection id {@code conn}) and {@code stack_trace} when there is one. A
- * Logback configuration of one's own ({@code -Dlogback.configurationFile}) without that appender
- * keeps its own layout; only the level is set then.
+ * message}, the MDC (the connection: {@code conn}, {@code db}, {@code user}, {@code pid}) and
+ * {@code stack_trace} when there is one. A Logback configuration of one's own ({@code
+ * -Dlogback.configurationFile}) without that appender keeps its own layout; only the level is set
+ * then.
  */
 final class Logging {
   static final String APPENDER = "STDERR";

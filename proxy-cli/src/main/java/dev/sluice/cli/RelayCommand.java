@@ -38,7 +38,12 @@ import picocli.CommandLine.Spec;
     footer = {
       "",
       "DURATION is a number with a unit: ms, s, m, h or d (5ms, 1s).",
-      "SIZE is bytes, or a number with kB, MB or GB (64kB, 1MB); 1kB = 1024 bytes."
+      "SIZE is bytes, or a number with kB, MB or GB (64kB, 1MB); 1kB = 1024 bytes.",
+      "",
+      "Examples:",
+      "  sluice relay --target db:5432 --latency 20ms",
+      "  sluice relay --listen 127.0.0.1:15432 --target db:5432 --bandwidth 1MB",
+      "  (then type on stdin, say: blackhole on; status; blackhole off)"
     })
 final class RelayCommand implements Callable<Integer> {
   @Spec CommandSpec spec;

@@ -28,7 +28,15 @@ import picocli.CommandLine.Spec;
     footer = {
       "",
       "DURATION is a number with a unit: ms, s, m, h or d (500ms, 30s, 10m).",
-      "SIZE is bytes, or a number with kB, MB or GB (64kB, 128MB); 1kB = 1024 bytes."
+      "SIZE is bytes, or a number with kB, MB or GB (64kB, 128MB); 1kB = 1024 bytes.",
+      "",
+      "Examples:",
+      "  sluice run --upstream postgres://app:secret@db:5432/app",
+      "  sluice run --config /etc/sluice/sluice.yaml --listen 0.0.0.0:6432",
+      "  DATABASE_URL=postgres://app:secret@db/app SLUICE_POOL_MODE=session \\",
+      "      sluice run",
+      "  sluice run --upstream postgres://app:secret@db/app \\",
+      "      --admin-listen 0.0.0.0:9930 --admin-token \"$SLUICE_ADMIN_TOKEN\""
     })
 final class RunCommand implements Callable<Integer> {
   private static final Logger log = LoggerFactory.getLogger(RunCommand.class);

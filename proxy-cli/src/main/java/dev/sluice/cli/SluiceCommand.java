@@ -15,7 +15,16 @@ import picocli.CommandLine.Spec;
     versionProvider = VersionProvider.class,
     description = "A PostgreSQL connection proxy: a warm, shared pool of backend connections.",
     commandListHeading = "%nCommands:%n",
-    footer = {"", "Run 'sluice COMMAND --help' for the flags of a command."})
+    footer = {
+      "",
+      "Run 'sluice COMMAND --help' for the flags of a command.",
+      "",
+      "Examples:",
+      "  sluice run --upstream postgres://app:secret@db:5432/app",
+      "  DATABASE_URL=postgres://app:secret@db/app sluice run --pool-size 40",
+      "  sluice check-config --config /etc/sluice/sluice.yaml",
+      "  sluice status --admin http://127.0.0.1:9930"
+    })
 final class SluiceCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -45,6 +54,7 @@ final class SluiceCommand implements Callable<Integer> {
 
   private static CommandLine withFlags(CommandLine command) {
     Flag.addAll(command.getCommandSpec());
+    FlagHelp.install(command.getCommandSpec().usageMessage());
     return command;
   }
 

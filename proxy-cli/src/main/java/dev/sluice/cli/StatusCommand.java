@@ -26,6 +26,12 @@ import picocli.CommandLine.Spec;
     description = {
       "Show a running Sluice's upstream, clients and pools, from its admin port.",
       "Exits 1 when the admin port does not answer, 3 when Sluice is not ready."
+    },
+    footer = {
+      "",
+      "Examples:",
+      "  sluice status",
+      "  sluice status --admin http://10.0.0.5:9930 --admin-token \"$SLUICE_ADMIN_TOKEN\""
     })
 final class StatusCommand implements Callable<Integer> {
   static final int NOT_READY = 3;

@@ -6,7 +6,12 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /** {@code sluice version}: the same as {@code sluice --version}. */
-@Command(name = "version", description = "Print Sluice's version and the Java running it.")
+@Command(
+    name = "version",
+    mixinStandardHelpOptions = true,
+    versionProvider = VersionProvider.class,
+    description = "Print Sluice's version and the Java running it.",
+    footer = {"", "Examples:", "  sluice version"})
 final class VersionCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 

@@ -68,6 +68,7 @@ class BadValueTest {
         bad("--max-prepared-statements", "lots", "expected an integer >= 1"),
         bad("--workers", "-1", "expected an integer >= 0"),
         bad("--workers", "many", "expected an integer >= 0"),
+        bad("--admin-users", "ops,,oncall", "expected role names separated by commas, or none"),
         bad("--log-level", "verbose", "expected trace, debug, info, warn, error or off"));
   }
 
@@ -90,7 +91,14 @@ class BadValueTest {
   @ParameterizedTest
   @EnumSource(
       value = Flag.class,
-      names = {"SERVER_RESET_QUERY", "ADMIN_TOKEN", "ALLOW_DATABASES", "TLS_CERT", "TLS_KEY"},
+      names = {
+        "SERVER_RESET_QUERY",
+        "ADMIN_TOKEN",
+        "ADMIN_USERS",
+        "ALLOW_DATABASES",
+        "TLS_CERT",
+        "TLS_KEY"
+      },
       mode = EnumSource.Mode.EXCLUDE)
   void badEnvironmentValueNamesTheVariable(Flag flag) {
     Map<String, String> env =

@@ -60,6 +60,7 @@ class CheckConfigCommandTest {
                 "tls-key = none  (default)",
                 "admin-listen = 127.0.0.1:9930  (default)",
                 "admin-token = none  (default)",
+                "admin-users = none  (default)",
                 "log-level = info  (default)",
                 "log-format = auto  (default)",
                 ""));

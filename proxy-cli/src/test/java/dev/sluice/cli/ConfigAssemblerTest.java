@@ -92,6 +92,7 @@ class ConfigAssemblerTest {
     env.put("SLUICE_TLS_KEY", "/etc/sluice/key.pem");
     env.put("SLUICE_ADMIN_LISTEN", "0.0.0.0:9999");
     env.put("SLUICE_ADMIN_TOKEN", "s3cret");
+    env.put("SLUICE_ADMIN_USERS", "ops, oncall");
     env.put("SLUICE_SERVER_RESET_QUERY", "RESET ALL");
     env.put("SLUICE_CLIENT_AUTH", "md5");
     env.put("SLUICE_MAX_PREPARED_STATEMENTS", "50");
@@ -132,6 +133,7 @@ class ConfigAssemblerTest {
     assertThat(c.tlsKey()).isEqualTo("/etc/sluice/key.pem");
     assertThat(c.adminListen()).isEqualTo(new HostAndPort("0.0.0.0", 9999));
     assertThat(c.adminToken()).isEqualTo("s3cret");
+    assertThat(c.adminUsers()).containsExactlyInAnyOrder("ops", "oncall");
     assertThat(c.serverResetQuery()).isEqualTo("RESET ALL");
     assertThat(c.clientAuth()).isEqualTo(ClientAuth.MD5);
     assertThat(c.maxPreparedStatements()).isEqualTo(50);
@@ -182,6 +184,7 @@ class ConfigAssemblerTest {
     values.put(Flag.TLS_KEY, "/etc/sluice/key.pem");
     values.put(Flag.ADMIN_LISTEN, "off");
     values.put(Flag.ADMIN_TOKEN, "t0ken");
+    values.put(Flag.ADMIN_USERS, "none");
     values.put(Flag.LOG_LEVEL, "warn");
     values.put(Flag.LOG_FORMAT, "text");
     assertThat(values).hasSize(Flag.values().length - 1);
@@ -199,6 +202,7 @@ class ConfigAssemblerTest {
     assertThat(c.maxMessageMemory()).isEqualTo(32L << 20);
     assertThat(c.adminListen()).isNull();
     assertThat(c.adminToken()).isEqualTo("t0ken");
+    assertThat(c.adminUsers()).isEmpty();
     assertThat(c.workerThreads()).isEqualTo(4);
     assertThat(c.queryTimeout()).isZero();
     assertThat(c.idleTransactionTimeout()).isEqualTo(Duration.ofMinutes(2));

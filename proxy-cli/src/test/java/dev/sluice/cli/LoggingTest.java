@@ -10,14 +10,20 @@ import ch.qos.logback.core.Appender;
 import ch.qos.logback.core.OutputStreamAppender;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sluice.logging.ConnLog;
+import dev.sluice.logging.LogContext;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -87,6 +93,72 @@ class LoggingTest {
     assertThat(second.get("level").asText()).isEqualTo("WARN");
     assertThat(second.has("conn")).isFalse();
     assertThat(second.get("stack_trace").asText()).contains("connection refused\nsecond line");
+  }
+
+  /** The shipped layout, from the logback.xml inside the jar. */
+  private static String shippedPattern() throws IOException {
+    String xml = Files.readString(Path.of("src", "main", "resources", "logback.xml"));
+    Matcher m = Pattern.compile("<pattern>(.*)</pattern>").matcher(xml);
+    assertThat(m.find()).isTrue();
+    return m.group(1).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&");
+  }
+
+  @Test
+  void theShippedTextLayoutNamesTheConnectionItsRoleDatabaseAndPid() throws IOException {
+    LoggerContext context = freshContext();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    OutputStreamAppender<ILoggingEvent> appender = textAppender(context, out);
+    PatternLayoutEncoder shipped = new PatternLayoutEncoder();
+    shipped.setContext(context);
+    shipped.setPattern(shippedPattern());
+    shipped.start();
+    appender.setEncoder(shipped);
+    context.getLogger(Logger.ROOT_LOGGER_NAME).addAppender(appender);
+    Logging.configure(context, LogLevel.INFO, LogFormat.TEXT);
+
+    LogContext backend = LogContext.of("s4").identify("shop", "app");
+    backend.backendPid(4242);
+    ConnLog.info(context.getLogger("dev.sluice.server.ServerConnection"), backend, "logged in");
+    ConnLog.info(
+        context.getLogger("dev.sluice.server.ClientConnection"),
+        LogContext.of("c17").identify("shop", "app"),
+        "client closed");
+    ConnLog.info(context.getLogger("dev.sluice.server.ClientConnection"), "c18", "bad startup");
+    context.getLogger("dev.sluice.cli.RunCommand").info("listening");
+
+    List<String> lines = List.of(out.toString(StandardCharsets.UTF_8).split("\n"));
+    assertThat(lines).hasSize(4);
+    assertThat(lines.get(0)).endsWith(" ServerConnection [s4 app@shop pid=4242] - logged in");
+    assertThat(lines.get(1)).endsWith(" ClientConnection [c17 app@shop] - client closed");
+    assertThat(lines.get(2)).endsWith(" ClientConnection [c18] - bad startup");
+    assertThat(lines.get(3)).endsWith(" RunCommand - listening");
+  }
+
+  @Test
+  void jsonCarriesTheConnectionsRoleDatabaseAndPidAsFields() throws IOException {
+    LoggerContext context = freshContext();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    context.getLogger(Logger.ROOT_LOGGER_NAME).addAppender(textAppender(context, out));
+    Logging.configure(context, LogLevel.INFO, LogFormat.JSON);
+
+    LogContext backend = LogContext.of("s4").identify("shop", "app");
+    backend.backendPid(4242);
+    ConnLog.info(context.getLogger("dev.sluice.server.ServerConnection"), backend, "logged in");
+    ConnLog.info(
+        context.getLogger("dev.sluice.server.ClientConnection"),
+        LogContext.of("c17").identify("shop", "app"),
+        "client closed");
+
+    List<JsonNode> lines = jsonLines(out);
+    assertThat(lines).hasSize(2);
+    assertThat(lines.get(0).get("conn").asText()).isEqualTo("s4");
+    assertThat(lines.get(0).get("db").asText()).isEqualTo("shop");
+    assertThat(lines.get(0).get("user").asText()).isEqualTo("app");
+    assertThat(lines.get(0).get("pid").asText()).isEqualTo("4242");
+    assertThat(lines.get(1).get("conn").asText()).isEqualTo("c17");
+    assertThat(lines.get(1).get("user").asText()).isEqualTo("app");
+    assertThat(lines.get(1).has("pid")).isFalse();
+    assertThat(MDC.getCopyOfContextMap()).as("nothing left behind in the MDC").isNullOrEmpty();
   }
 
   @Test

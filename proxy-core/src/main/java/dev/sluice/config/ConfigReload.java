@@ -37,6 +37,7 @@ public record ConfigReload(ProxyConfig config, List<String> applied, List<String
           "serverCheckDelay",
           "shutdownTimeout",
           "allowDatabases",
+          "adminUsers",
           "maxPools",
           "queryTimeout",
           "idleTransactionTimeout");

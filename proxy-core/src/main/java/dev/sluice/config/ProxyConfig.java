@@ -46,6 +46,8 @@ import java.util.Objects;
  *     client (57014); zero for never
  * @param idleTransactionTimeout a client idle inside a transaction for this long is disconnected
  *     (25P03) and its transaction rolled back; zero for never
+ * @param adminUsers roles allowed into the admin console (the database {@code sluice}) besides the
+ *     upstream's
  */
 public record ProxyConfig(
     HostAndPort listen,
@@ -80,7 +82,8 @@ public record ProxyConfig(
     HostAndPort adminListen,
     String adminToken,
     Duration queryTimeout,
-    Duration idleTransactionTimeout) {
+    Duration idleTransactionTimeout,
+    java.util.Set<String> adminUsers) {
 
   /** PostgreSQL's own cap on a message is 1 GB; nothing bigger can be meaningful. */
   public static final int MAX_MESSAGE_SIZE_LIMIT = 1 << 30;
@@ -139,6 +142,7 @@ public record ProxyConfig(
     positive("--tcp-user-timeout", tcpUserTimeout);
     allowDatabases =
         allowDatabases == null ? java.util.Set.of() : java.util.Set.copyOf(allowDatabases);
+    adminUsers = adminUsers == null ? java.util.Set.of() : java.util.Set.copyOf(adminUsers);
     atLeast("--max-pools", maxPools, 1);
     tlsMode = tlsMode == null ? TlsMode.ALLOW : tlsMode;
     if ((tlsCert == null) != (tlsKey == null)) {
@@ -197,6 +201,7 @@ public record ProxyConfig(
     private Duration tcpKeepaliveIdle = Duration.ofSeconds(30);
     private Duration tcpUserTimeout = Duration.ofSeconds(30);
     private java.util.Set<String> allowDatabases = java.util.Set.of();
+    private java.util.Set<String> adminUsers = java.util.Set.of();
     private int maxPools = 100;
     private TlsMode tlsMode = TlsMode.ALLOW;
     private String tlsCert;
@@ -335,6 +340,11 @@ public record ProxyConfig(
       return this;
     }
 
+    public Builder adminUsers(java.util.Set<String> v) {
+      adminUsers = v;
+      return this;
+    }
+
     public Builder maxPools(int v) {
       maxPools = v;
       return this;
@@ -410,7 +420,8 @@ public record ProxyConfig(
           adminListen,
           adminToken,
           queryTimeout,
-          idleTransactionTimeout);
+          idleTransactionTimeout,
+          adminUsers);
     }
   }
 
@@ -419,6 +430,11 @@ public record ProxyConfig(
     return database.equals(upstream.database())
         || allowDatabases.contains("*")
         || allowDatabases.contains(database);
+  }
+
+  /** Whether {@code user} may use the admin console: the upstream's role, or one listed. */
+  public boolean allowsConsoleUser(String user) {
+    return user.equals(upstream.user()) || adminUsers.contains(user);
   }
 
   /** A loopback address by its text: 127.x.x.x, ::1, localhost. */

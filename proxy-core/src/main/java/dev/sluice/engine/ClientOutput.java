@@ -43,7 +43,7 @@ final class ClientOutput {
   void relay(Frame f) {
     retry.markVisible();
     if (f.type() == BackendType.READY_FOR_QUERY.code()) {
-      owed.answered(System.nanoTime());
+      answered();
     }
     port.write(f.buf());
   }
@@ -52,10 +52,17 @@ final class ClientOutput {
   void own(ByteBuf buf, boolean ready) {
     retry.markVisible();
     if (ready) {
-      owed.answered(System.nanoTime());
+      answered();
     }
     port.write(buf);
     unflushed = true;
+  }
+
+  private void answered() {
+    long took = owed.answered(System.nanoTime());
+    if (took >= 0) {
+      port.answered(took);
+    }
   }
 
   void error(ErrorResponse err) {

@@ -26,6 +26,9 @@ public interface ClientPort {
   /** Whether the client is being read, for diagnostics. */
   boolean isReading();
 
+  /** A ReadyForQuery went out, answering a request that arrived {@code nanos} ago. */
+  default void answered(long nanos) {}
+
   /** Sends {@code error} (if any), closes the connection and then the session. */
   void close(CloseReason reason, ErrorResponse error);
 }

@@ -23,7 +23,7 @@ import java.util.Map;
  * #DATABASE} (as the upstream's role) talks to Sluice itself. Simple queries only:
  *
  * <pre>
- *   SHOW POOLS | CLIENTS | SERVERS | STATS | CONFIG | VERSION | HELP
+ *   SHOW POOLS | CLIENTS | SERVERS | STATS | CONFIG | CACHE | VERSION | HELP
  *   PAUSE | RESUME | RECONNECT | RELOAD | SHUTDOWN
  * </pre>
  *
@@ -169,6 +169,7 @@ final class AdminConsole {
       case "SHOW SERVERS" -> servers(out);
       case "SHOW STATS" -> stats(out);
       case "SHOW CONFIG" -> config(out);
+      case "SHOW CACHE" -> cache(out);
       case "SHOW VERSION" ->
           table(out, "SHOW", List.of("version"), List.of(List.of("Sluice " + version())));
       case "SHOW HELP", "HELP" ->
@@ -182,6 +183,7 @@ final class AdminConsole {
                   List.of("SHOW SERVERS"),
                   List.of("SHOW STATS"),
                   List.of("SHOW CONFIG"),
+                  List.of("SHOW CACHE"),
                   List.of("SHOW VERSION"),
                   List.of("PAUSE"),
                   List.of("RESUME"),
@@ -327,6 +329,11 @@ final class AdminConsole {
     List<List<String>> rows = new ArrayList<>();
     views.config().forEach((k, v) -> rows.add(nullable(k, v)));
     table(out, "SHOW", List.of("key", "value"), rows);
+  }
+
+  private void cache(ByteBuf out) {
+    Map<String, Object> c = views.cache();
+    table(out, "SHOW", List.copyOf(c.keySet()), List.of(nullable(c.values().toArray())));
   }
 
   private static List<String> nullable(Object... values) {

@@ -44,6 +44,7 @@ import java.util.Map;
  *   GET /metrics   Prometheus text (Micrometer)
  *   GET /stats     the counters as one compact JSON object
  *   GET /pools, /clients, /servers, /config   JSON
+ *   GET /cache     the result cache's state (JSON; for now: not built, and why)
  *   POST /pause[?timeout=30s]  hold new transactions, close backends as they are released; answers
  *                  when none is in use (or at the timeout, with "quiet": false)
  *   POST /resume, /reconnect, /reload, /shutdown
@@ -152,6 +153,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       case "/pools" -> json(ctx, req, routes.views.pools());
       case "/clients" -> json(ctx, req, routes.views.clients());
       case "/servers" -> json(ctx, req, routes.views.servers());
+      case "/cache" -> json(ctx, req, routes.views.cache());
       default -> json(ctx, req, routes.views.config());
     }
   }
@@ -252,6 +254,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
           "/pools",
           "/clients",
           "/servers",
+          "/cache",
           "/config" ->
           true;
       default -> false;

@@ -10,7 +10,6 @@ import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.Locale;
 import java.util.Set;
@@ -21,16 +20,17 @@ import java.util.function.ToDoubleFunction;
 /**
  * Sluice's metrics in a Micrometer Prometheus registry: client and pool gauges, the counters of
  * {@link ProxyStats}, backend connects and the circuit, and the JVM's own. Gauges read live state
- * when scraped; nothing on the relay path touches the registry.
+ * when scraped; the only meters updated as Sluice works are the timings and byte counts of {@link
+ * ProxyMeters}, whose registry this is.
  */
 final class AdminMetrics {
-  private final PrometheusMeterRegistry registry =
-      new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final PrometheusMeterRegistry registry;
   private final ProxyContext ctx;
   private final Set<PoolKey> poolsSeen = ConcurrentHashMap.newKeySet();
 
   AdminMetrics(ProxyContext ctx) {
     this.ctx = ctx;
+    this.registry = ctx.meters().registry();
     new JvmMemoryMetrics().bindTo(registry);
     new JvmGcMetrics().bindTo(registry);
     new JvmThreadMetrics().bindTo(registry);

@@ -47,6 +47,17 @@ final class AdminViews {
     return null;
   }
 
+  /**
+   * The result cache's state. There is no cache yet, and the view says so rather than showing zeros
+   * that would read as a cache that never hits.
+   */
+  Map<String, Object> cache() {
+    Map<String, Object> c = new LinkedHashMap<>();
+    c.put("enabled", false);
+    c.put("reason", "the query cache is not built yet");
+    return c;
+  }
+
   Map<String, Object> health() {
     String why = notReadyBecause();
     Map<String, Object> h = new LinkedHashMap<>();

@@ -47,15 +47,21 @@ final class BackendConnector {
   private final EventLoopGroup workers;
   private final ChannelGroup channels;
   private final TargetSessionAttrs attrs;
+  private final ByteCounter bytes;
 
   BackendConnector(
-      ProxyConfig config, Transport transport, EventLoopGroup workers, ChannelGroup channels) {
+      ProxyConfig config,
+      Transport transport,
+      EventLoopGroup workers,
+      ChannelGroup channels,
+      ByteCounter bytes) {
     this.config = config;
     this.tls = BackendTls.of(config.upstream());
     this.transport = transport;
     this.workers = workers;
     this.channels = channels;
     this.attrs = TargetSessionAttrs.of(config.upstream());
+    this.bytes = bytes;
   }
 
   /** Connects on {@code loop} (or any worker loop when null). */
@@ -148,6 +154,7 @@ final class BackendConnector {
                       ch.pipeline().addLast("tls-request", new BackendTlsNegotiator(tls, hp));
                     }
                     ch.pipeline()
+                        .addLast("bytes", bytes)
                         .addLast("frames", FrameDecoder.forServer(MAX_BACKEND_MESSAGE))
                         .addLast("server", new ServerConnection(pool, login));
                   }

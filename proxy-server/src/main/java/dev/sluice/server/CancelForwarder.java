@@ -51,7 +51,7 @@ final class CancelForwarder {
           if (!f.isSuccess()) {
             ConnLog.info(
                 log,
-                server.id(),
+                server.logContext(),
                 "cancel request not delivered: {}",
                 SafeErrors.describe(f.cause()));
             return;
@@ -59,7 +59,7 @@ final class CancelForwarder {
           ByteBuf out = ch.alloc().buffer(16);
           new CancelRequest(key.processId(), key.secretKey()).encode(out);
           ch.writeAndFlush(out, ch.voidPromise());
-          ConnLog.debug(log, server.id(), "cancel request forwarded");
+          ConnLog.debug(log, server.logContext(), "cancel request forwarded");
         });
     ch.eventLoop().schedule(() -> ch.close(), CANCEL_TIMEOUT_SECONDS, TimeUnit.SECONDS);
   }

@@ -13,12 +13,17 @@ final class ChannelClientPort implements ClientPort {
   private final Channel channel;
   private final ReadGate readGate;
   private final BiConsumer<CloseReason, ErrorResponse> closer;
+  private final ProxyMeters meters;
 
   ChannelClientPort(
-      Channel channel, ReadGate readGate, BiConsumer<CloseReason, ErrorResponse> closer) {
+      Channel channel,
+      ReadGate readGate,
+      BiConsumer<CloseReason, ErrorResponse> closer,
+      ProxyMeters meters) {
     this.channel = channel;
     this.readGate = readGate;
     this.closer = closer;
+    this.meters = meters;
   }
 
   @Override
@@ -49,6 +54,11 @@ final class ChannelClientPort implements ClientPort {
   @Override
   public boolean isReading() {
     return channel.config().isAutoRead();
+  }
+
+  @Override
+  public void answered(long nanos) {
+    meters.queryAnswered(nanos);
   }
 
   @Override

@@ -12,6 +12,7 @@ import dev.sluice.error.ServerErrorException;
 import dev.sluice.error.SluiceException;
 import dev.sluice.error.SqlState;
 import dev.sluice.logging.ConnLog;
+import dev.sluice.logging.LogContext;
 import dev.sluice.protocol.Frame;
 import dev.sluice.protocol.FrameDecoder;
 import dev.sluice.protocol.FrontendType;
@@ -59,6 +60,10 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
 
   private final ProxyContext ctx;
   private final String id = "c" + IDS.incrementAndGet();
+
+  /** The id, and the database and role once the startup packet named them. */
+  private final LogContext logContext = LogContext.of(id);
+
   private final long createdNanos = System.nanoTime();
   private Channel channel;
   private final StateMachine<ClientState> machine =
@@ -163,17 +168,17 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     if (machine.is(ClientState.AWAITING_STARTUP) && isProtocolViolation(t)) {
       // Like PostgreSQL with a bad startup packet (a COMMERROR): logged, never answered. A client
       // that sends Terminate before its startup packet (node-postgres does) expects nothing back.
-      ConnLog.debug(log, id, "invalid startup packet: {}", SafeErrors.describe(t));
+      ConnLog.debug(log, logContext, "invalid startup packet: {}", SafeErrors.describe(t));
       close(CloseReason.PROTOCOL_VIOLATION, null);
     } else if (t instanceof SluiceException
         || t instanceof ServerErrorException
         || t instanceof ProtocolViolationException) {
       fail(t);
     } else if (t instanceof IOException) {
-      ConnLog.debug(log, id, "client connection error: {}", SafeErrors.describe(t));
+      ConnLog.debug(log, logContext, "client connection error: {}", SafeErrors.describe(t));
       close(CloseReason.IO_ERROR, null);
     } else {
-      ConnLog.warn(log, id, "internal error: {}", SafeErrors.describe(t));
+      ConnLog.warn(log, logContext, "internal error: {}", SafeErrors.describe(t));
       close(
           CloseReason.INTERNAL_ERROR,
           ErrorResponse.of(
@@ -244,6 +249,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     }
     user = r.user();
     database = r.database();
+    logContext.identify(database, user);
     params = r.params();
     if (r.needsNegotiation()) {
       ByteBuf out = channel.alloc().buffer();
@@ -286,6 +292,11 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   private void onAuthenticated() {
     machine.transitionTo(ClientState.LOGGING_IN);
     if (database.equals(AdminConsole.DATABASE)) {
+      if (!ctx.config().allowsConsoleUser(user)) {
+        // Checked after authentication, so that probing cannot learn who is listed.
+        close(CloseReason.LOGIN_FAILED, LoginErrors.consoleNotAllowed(user));
+        return;
+      }
       finishConsoleLogin();
       return;
     }
@@ -339,7 +350,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     channel.writeAndFlush(out, channel.voidPromise());
     console = new AdminConsole(ctx, channel, id);
     machine.transitionTo(ClientState.IDLE);
-    ConnLog.debug(log, id, "admin console login in {} ms", ConnLog.ageMillis(createdNanos));
+    ConnLog.debug(log, logContext, "admin console login in {} ms", ConnLog.ageMillis(createdNanos));
   }
 
   /** Counts the client in, unless --max-client-connections are; the login phase is over. */
@@ -380,7 +391,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
             ctx.stats(),
             ctx.logThrottle(),
             machine,
-            new ChannelClientPort(channel, readGate, this::close),
+            new ChannelClientPort(channel, readGate, this::close, ctx.meters()),
             id,
             pool.forSession(channel.eventLoop()),
             params,
@@ -388,7 +399,11 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
             // a read-only batch whose backend died before answering runs again elsewhere
             ReplayPolicy.READ_ONLY);
     ConnLog.debug(
-        log, id, "client logged in to {} in {} ms", pool.key(), ConnLog.ageMillis(createdNanos));
+        log,
+        logContext,
+        "client logged in to {} in {} ms",
+        pool.key(),
+        ConnLog.ageMillis(createdNanos));
   }
 
   private void loginTimedOut() {
@@ -444,7 +459,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   private void fail(Throwable cause) {
     LoginErrors.Ending end = LoginErrors.forFailure(cause);
     if (end.reason() == CloseReason.INTERNAL_ERROR) {
-      ConnLog.warn(log, id, "unexpected failure: {}", SafeErrors.describe(cause));
+      ConnLog.warn(log, logContext, "unexpected failure: {}", SafeErrors.describe(cause));
     }
     close(end.reason(), end.error());
   }
@@ -495,13 +510,13 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
           ctx.logThrottle(),
           Level.INFO,
           log,
-          id,
+          logContext,
           "client closed (" + reason + ")",
           "{} after {} ms",
           what.isEmpty() ? "-" : what.substring(2),
           age);
     } else {
-      ConnLog.debug(log, id, "client closed ({}) after {} ms", reason, age);
+      ConnLog.debug(log, logContext, "client closed ({}) after {} ms", reason, age);
     }
   }
 

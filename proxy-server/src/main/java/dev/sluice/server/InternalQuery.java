@@ -91,7 +91,7 @@ final class InternalQuery implements ServerConnection.Sink {
                 s.pool().logThrottle(),
                 Level.INFO,
                 log,
-                s.id(),
+                s.logContext(),
                 "reset query failed",
                 "{}",
                 e.summary());

@@ -41,6 +41,21 @@ final class LoginErrors {
         .toErrorResponse();
   }
 
+  /**
+   * A role that may not use the admin console: PgBouncer's words ("not allowed") and PostgreSQL's
+   * SQLSTATE for a role refused at login.
+   */
+  static ErrorResponse consoleNotAllowed(String user) {
+    return new SluiceException(
+            SqlState.INVALID_AUTHORIZATION_SPECIFICATION,
+            Severity.FATAL,
+            "not allowed",
+            "Role \"" + user + "\" may not use the admin console; --admin-users lists who may.",
+            null,
+            null)
+        .toErrorResponse();
+  }
+
   /** PostgreSQL's words (and SQLSTATE) for authentication_timeout. */
   static ErrorResponse loginTimeout() {
     return SluiceException.fatal(SqlState.QUERY_CANCELED, "canceling authentication due to timeout")

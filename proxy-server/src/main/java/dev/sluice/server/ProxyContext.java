@@ -50,6 +50,7 @@ final class ProxyContext {
   private final PendingLogins pendingLogins;
   private final MessageMemory messageMemory;
   private final ProxyStats stats = new ProxyStats();
+  private final ProxyMeters meters = new ProxyMeters();
 
   /**
    * Repeated events (login timeouts, connect failures, backends lost) are summed up, not listed.
@@ -70,7 +71,8 @@ final class ProxyContext {
     this.config = config;
     this.workers = workers;
     this.clientTls = ClientTls.of(config);
-    this.connector = new BackendConnector(config, transport, workers, backendChannels);
+    this.connector =
+        new BackendConnector(config, transport, workers, backendChannels, meters.serverBytes());
     this.connectGuard =
         new ConnectGuard(
             config.upstream().hosts().toString(),
@@ -160,6 +162,11 @@ final class ProxyContext {
 
   ProxyStats stats() {
     return stats;
+  }
+
+  /** Timings and byte counts, in the registry {@code /metrics} scrapes. */
+  ProxyMeters meters() {
+    return meters;
   }
 
   /** Retries and the circuit breaker for backend connects to the upstream. */

@@ -8,6 +8,7 @@ import dev.sluice.error.ServerErrorException;
 import dev.sluice.error.SluiceException;
 import dev.sluice.error.SqlState;
 import dev.sluice.logging.ConnLog;
+import dev.sluice.logging.LogContext;
 import dev.sluice.pool.PooledConnection;
 import dev.sluice.protocol.BackendType;
 import dev.sluice.protocol.Frame;
@@ -67,6 +68,10 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
   }
 
   private final String id = "s" + IDS.incrementAndGet();
+
+  /** The id, the pool's database and role, and the backend's pid once BackendKeyData gave it. */
+  private final LogContext logContext;
+
   private final ServerPool pool;
   private final CompletableFuture<ServerConnection> login;
   private final long createdNanos = System.nanoTime();
@@ -103,6 +108,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
   ServerConnection(ServerPool pool, CompletableFuture<ServerConnection> login) {
     this.pool = pool;
     this.login = login;
+    this.logContext = LogContext.of(id).identify(pool.key().database(), pool.key().user());
     this.sink = pool.idleSink();
     this.session =
         new BackendSession(pool.maxPreparedStatements(), pool.statementGenerations(), (f, t) -> {});
@@ -116,6 +122,11 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
   @Override
   public String id() {
     return id;
+  }
+
+  /** What its log lines say about it: id, database, role and backend pid. */
+  LogContext logContext() {
+    return logContext;
   }
 
   Channel channel() {
@@ -298,7 +309,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
     String reason = closeReason == null ? "closed by the server" : closeReason;
     ConnLog.debug(
         log,
-        id,
+        logContext,
         "server connection closed: {} (age {} ms)",
         reason,
         ConnLog.ageMillis(createdNanos));
@@ -317,7 +328,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
         pool.logThrottle(),
         Level.INFO,
         log,
-        id,
+        logContext,
         "server connection error",
         "{}",
         SafeErrors.describe(c));
@@ -345,7 +356,10 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
         ParameterStatus ps = ParameterStatus.decode(f.body());
         startupReport.put(ps.name(), ps.value());
       }
-      case BACKEND_KEY_DATA -> key = BackendKeyData.decode(f.body());
+      case BACKEND_KEY_DATA -> {
+        key = BackendKeyData.decode(f.body());
+        logContext.backendPid(key.processId());
+      }
       case ERROR_RESPONSE -> throw new ServerErrorException(ErrorResponse.decode(f.body()));
       case NOTICE_RESPONSE, NEGOTIATE_PROTOCOL_VERSION -> {}
       case READY_FOR_QUERY -> {
@@ -355,7 +369,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
         pool.learnDefaults(startupReport, ConnLog.ageMillis(createdNanos));
         ConnLog.debug(
             log,
-            id,
+            logContext,
             "logged in to {} as {} in {} ms",
             channel.remoteAddress(),
             pool.key().user(),
@@ -378,7 +392,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
 
   private void failLogin(Throwable e) {
     if (login.completeExceptionally(e)) {
-      ConnLog.debug(log, id, "login failed: {}", SafeErrors.describe(e));
+      ConnLog.debug(log, logContext, "login failed: {}", SafeErrors.describe(e));
     }
     if (channel != null) {
       channel.close();

@@ -192,6 +192,18 @@ final class ServerPool {
       loop.execute(() -> callback.done(null, refusal));
       return () -> {};
     }
+    long start = System.nanoTime();
+    return handOver(
+        loop,
+        (s, e) -> {
+          // Measured here, around the core pool: a wait includes any check and replacement.
+          ctx.meters().acquireWaited(start);
+          callback.done(s, e);
+        });
+  }
+
+  private ConnectionPool.Pending handOver(
+      EventLoop loop, AcquireCallback<ServerConnection> callback) {
     return pool.acquire(
         loop,
         loop,
@@ -241,7 +253,7 @@ final class ServerPool {
                 } else {
                   ctx.stats().failedChecks.increment();
                   pool.release(s, false, "failed its check after being idle");
-                  acquire(loop, callback);
+                  handOver(loop, callback);
                 }
               });
         });
@@ -364,7 +376,7 @@ final class ServerPool {
                 ctx.logThrottle(),
                 Level.INFO,
                 log,
-                s.id(),
+                s.logContext(),
                 "idle server connection reported " + e.sqlState(),
                 "{}",
                 e.summary());

@@ -106,6 +106,7 @@ public final class SluiceServer implements AutoCloseable {
                       ctx.clientChannels().add(ch);
                       ch.config().setWriteBufferWaterMark(WATER_MARK);
                       ch.pipeline()
+                          .addLast("bytes", ctx.meters().clientBytes())
                           .addLast(
                               "frames",
                               FrameDecoder.forClient(config.maxMessageSize(), ctx.messageMemory()))

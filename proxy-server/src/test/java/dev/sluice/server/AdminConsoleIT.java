@@ -63,6 +63,41 @@ class AdminConsoleIT {
   }
 
   @Test
+  void showCacheSaysTheCacheIsNotBuiltYet() {
+    try (TestSluice s = TestSluice.start(pg, b -> b)) {
+      ProcessResult r = psql(s, "SHOW CACHE", "SHOW HELP");
+      assertThat(r.succeeded()).as(r.toString()).isTrue();
+      assertThat(r.stdout())
+          .contains("enabled|reason\nfalse|the query cache is not built yet\n(1 row)")
+          .contains("\nSHOW CACHE\n");
+    }
+  }
+
+  /**
+   * --admin-users adds roles beside the upstream's; the upstream's stays allowed. Any other role is
+   * turned away: today already by authentication (only the upstream's role can log in to Sluice),
+   * so it never reaches the console's own check.
+   */
+  @Test
+  void adminUsersKeepsTheUpstreamRoleInAndOtherRolesOut() {
+    try (TestSluice s = TestSluice.start(pg, b -> b.adminUsers(java.util.Set.of("ops")))) {
+      assertThat(s.config.allowsConsoleUser(pg.appUser())).isTrue();
+      ProcessResult ok = psql(s, "SHOW VERSION");
+      assertThat(ok.succeeded()).as(ok.toString()).isTrue();
+      assertThat(ok.stdout()).contains("Sluice ");
+
+      Map<String, String> env = new HashMap<>(s.libpqEnv());
+      env.put("PGDATABASE", "sluice");
+      env.put("PGUSER", "report");
+      ProcessResult refused =
+          pg.run(List.of("psql", "-X", "-A", "-c", "SHOW VERSION"), env, Duration.ofSeconds(30));
+      assertThat(refused.succeeded()).isFalse();
+      assertThat(refused.stderr()).contains("password authentication failed for user \"report\"");
+      assertThat(refused.stdout()).doesNotContain("Sluice ");
+    }
+  }
+
+  @Test
   void anUnknownCommandIsAnErrorAndTheConsoleGoesOn() {
     try (TestSluice s = TestSluice.start(pg, b -> b)) {
       ProcessResult r = psql(s, "DROP TABLE everything", "SHOW VERSION");

@@ -113,6 +113,20 @@ class AdminPortIT {
     }
   }
 
+  @Test
+  void theCacheViewSaysTheCacheIsNotBuiltYet() throws Exception {
+    try (TestSluice s = TestSluice.start(pg, b -> b)) {
+      HttpResponse<String> r = get(s, "/cache");
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.headers().firstValue("content-type")).get().asString().contains("json");
+      JsonNode cache = JSON.readTree(r.body());
+      assertThat(cache.size()).isEqualTo(2);
+      assertThat(cache.get("enabled").isBoolean()).isTrue();
+      assertThat(cache.get("enabled").asBoolean()).isFalse();
+      assertThat(cache.get("reason").asText()).isEqualTo("the query cache is not built yet");
+    }
+  }
+
   /**
    * config/grafana/sluice-dashboard.json charts only metrics a running Sluice exports, and every
    * {@code sluice_*} metric it exports is charted.
