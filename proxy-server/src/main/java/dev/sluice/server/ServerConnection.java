@@ -14,7 +14,6 @@ import dev.sluice.protocol.BackendType;
 import dev.sluice.protocol.Frame;
 import dev.sluice.protocol.ProtocolCodes;
 import dev.sluice.protocol.ProtocolViolationException;
-import dev.sluice.protocol.Severity;
 import dev.sluice.protocol.backend.Authentication;
 import dev.sluice.protocol.backend.BackendKeyData;
 import dev.sluice.protocol.backend.ErrorResponse;
@@ -335,14 +334,11 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
     if (!loggedIn && c instanceof SluiceException se) {
       failLogin(se);
     } else if (!loggedIn) {
+      // The network failed under the login (a reset while the server restarts): worth another
+      // try, like a refused connect, not an answer about this login.
       failLogin(
-          new SluiceException(
-              SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
-              Severity.FATAL,
-              "could not log in to the upstream server: " + SafeErrors.describe(c),
-              null,
-              null,
-              null));
+          new TransientConnectException(
+              "could not log in to the upstream server: " + SafeErrors.describe(c)));
     }
     ctx.close();
   }
