@@ -257,6 +257,23 @@ class AdminActionsIT {
     }
   }
 
+  /** Beyond loopback a token is required to start at all, and every change needs it. */
+  @Test
+  void anAdminPortBeyondLoopbackRefusesChangesWithoutTheToken() throws Exception {
+    try (TestSluice s =
+        TestSluice.start(
+            pg, b -> b.adminListen(new HostAndPort("0.0.0.0", 0)).adminToken("wide-open-no"))) {
+      for (String path : List.of("/pause", "/resume", "/reload", "/reconnect", "/shutdown")) {
+        HttpResponse<String> r = post(s, path, null);
+        assertThat(r.statusCode()).as(path).isEqualTo(401);
+        assertThat(r.headers().firstValue("www-authenticate")).hasValue("Bearer");
+      }
+      assertThat(s.server.pools().iterator().next().pool().paused()).isFalse();
+      HttpResponse<String> ok = post(s, "/resume", "wide-open-no");
+      assertThat(ok.statusCode()).isEqualTo(200);
+    }
+  }
+
   /** The pids of the app database's backends, straight from PostgreSQL. */
   private List<Integer> pids() {
     List<Integer> out = new ArrayList<>();
