@@ -111,7 +111,7 @@ public record Cacheability(
       return refused(Reason.NO_CACHE_HINT, hints.ttl());
     }
     List<List<SqlToken>> statements = new ArrayList<>();
-    if (!split(sql, standardConformingStrings, statements)) {
+    if (!SqlLexer.statementsInto(sql, standardConformingStrings, statements)) {
       return refused(Reason.PARSE_ERROR, hints.ttl());
     }
     if (statements.size() > 1) {
@@ -121,24 +121,5 @@ public record Cacheability(
       return refused(Reason.NOT_A_QUERY, hints.ttl());
     }
     return new StatementParser(statements.get(0), catalog).parse(hints.ttl());
-  }
-
-  /** Fills {@code statements} with the tokens of each; false if the text ends unterminated. */
-  private static boolean split(
-      String sql, boolean standardConformingStrings, List<List<SqlToken>> statements) {
-    SqlLexer lexer = new SqlLexer(sql, standardConformingStrings);
-    List<SqlToken> current = new ArrayList<>();
-    while (lexer.next()) {
-      if (!lexer.endsStatement()) {
-        current.add(lexer.token());
-      } else if (!current.isEmpty()) {
-        statements.add(current);
-        current = new ArrayList<>();
-      }
-    }
-    if (!current.isEmpty()) {
-      statements.add(current);
-    }
-    return !lexer.unterminated();
   }
 }

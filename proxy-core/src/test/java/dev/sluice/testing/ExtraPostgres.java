@@ -22,7 +22,7 @@ public final class ExtraPostgres implements AutoCloseable {
     try {
       cluster.initdb(PostgresServer.SUPER_PASSWORD);
       cluster.start();
-      ExtraPostgres pg = new ExtraPostgres(cluster, server(binaries, cluster));
+      ExtraPostgres pg = new ExtraPostgres(cluster, PostgresServer.local(binaries, cluster));
       RoleSetup.apply(pg.server);
       return pg;
     } catch (RuntimeException e) {
@@ -38,22 +38,11 @@ public final class ExtraPostgres implements AutoCloseable {
     try {
       cluster.basebackupFrom(primary.cluster);
       cluster.start();
-      return new ExtraPostgres(cluster, server(binaries, cluster));
+      return new ExtraPostgres(cluster, PostgresServer.local(binaries, cluster));
     } catch (RuntimeException e) {
       discard(cluster, e);
       throw e;
     }
-  }
-
-  private static PostgresServer server(PgBinaries binaries, LocalCluster cluster) {
-    return new PostgresServer(
-        "127.0.0.1",
-        cluster.port(),
-        LocalCluster.OS_USER,
-        PostgresServer.SUPER_PASSWORD,
-        "postgres",
-        binaries.clientBin(),
-        cluster);
   }
 
   private static void discard(LocalCluster cluster, RuntimeException cause) {

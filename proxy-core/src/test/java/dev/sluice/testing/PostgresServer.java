@@ -49,6 +49,18 @@ public final class PostgresServer {
   private final Path binDir;
   private final LocalCluster cluster;
 
+  /** A server the harness runs itself, on loopback, as the {@code postgres} superuser. */
+  static PostgresServer local(PgBinaries binaries, LocalCluster cluster) {
+    return new PostgresServer(
+        "127.0.0.1",
+        cluster.port(),
+        LocalCluster.OS_USER,
+        SUPER_PASSWORD,
+        "postgres",
+        binaries.clientBin(),
+        cluster);
+  }
+
   /** {@code cluster} is null for an external server. */
   PostgresServer(
       String host,

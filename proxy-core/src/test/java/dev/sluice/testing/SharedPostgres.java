@@ -96,15 +96,7 @@ final class SharedPostgres {
     try {
       cluster.initdb(PostgresServer.SUPER_PASSWORD);
       cluster.start();
-      PostgresServer local =
-          new PostgresServer(
-              "127.0.0.1",
-              cluster.port(),
-              LocalCluster.OS_USER,
-              PostgresServer.SUPER_PASSWORD,
-              "postgres",
-              binaries.clientBin(),
-              cluster);
+      PostgresServer local = PostgresServer.local(binaries, cluster);
       RoleSetup.apply(local);
       log.info(
           "PostgreSQL for tests started in {} ms: {} (programs from {})",

@@ -93,6 +93,16 @@ public final class SqlLexer {
 
   public static List<List<SqlToken>> statements(String sql, boolean standardConformingStrings) {
     List<List<SqlToken>> statements = new ArrayList<>();
+    statementsInto(sql, standardConformingStrings, statements);
+    return statements;
+  }
+
+  /**
+   * Adds the tokens of each statement of {@code sql} to {@code statements}; false when the text
+   * ends inside a literal, quoted identifier or comment ({@link #unterminated()}).
+   */
+  public static boolean statementsInto(
+      String sql, boolean standardConformingStrings, List<List<SqlToken>> statements) {
     List<SqlToken> current = new ArrayList<>();
     SqlLexer lexer = new SqlLexer(sql, standardConformingStrings);
     while (lexer.next()) {
@@ -106,7 +116,7 @@ public final class SqlLexer {
     if (!current.isEmpty()) {
       statements.add(current);
     }
-    return statements;
+    return !lexer.unterminated();
   }
 
   /**
