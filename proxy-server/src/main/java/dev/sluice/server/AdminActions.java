@@ -98,6 +98,11 @@ final class AdminActions {
     return plan.summary();
   }
 
+  /** {@link #reload}, off the caller's thread: it reads the config file. */
+  CompletableFuture<Map<String, Object>> reloadOffLoop(String who) {
+    return CompletableFuture.supplyAsync(() -> reload(who));
+  }
+
   /** A graceful stop, as on SIGTERM; runs on its own thread and answers at once. */
   Map<String, Object> shutdown(String who) {
     log.info("SHUTDOWN by {}", who);

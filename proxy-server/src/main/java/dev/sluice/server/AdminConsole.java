@@ -1,5 +1,6 @@
 package dev.sluice.server;
 
+import dev.sluice.config.ConfigException;
 import dev.sluice.error.SafeErrors;
 import dev.sluice.error.SqlState;
 import dev.sluice.protocol.Frame;
@@ -17,6 +18,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.function.BiConsumer;
 
 /**
  * The admin console, PgBouncer's way: a client that logs in to the virtual database {@value
@@ -85,9 +89,13 @@ final class AdminConsole {
     try {
       if (f.type() == FrontendType.QUERY.code()) {
         String command = normalize(Query.decode(f.body()).sql());
-        if (command.equals("PAUSE")) {
+        if (command.equals("PAUSE") || command.equals("RELOAD")) {
           out.release();
-          pause();
+          if (command.equals("PAUSE")) {
+            later(actions.pause(AdminActions.PAUSE_WAIT, who), AdminConsole::paused);
+          } else {
+            later(actions.reloadOffLoop(who), AdminConsole::reloaded);
+          }
           return;
         }
         answer(command, out);
@@ -114,52 +122,85 @@ final class AdminConsole {
         .toUpperCase(Locale.ROOT);
   }
 
-  /** Answers when the pause is complete; later messages wait in {@link #held} until then. */
-  private void pause() {
+  /**
+   * Answers when {@code work} completes (PAUSE waits for backends, RELOAD reads files: neither on
+   * this event loop); messages that arrive meanwhile wait in {@link #held} and are answered after.
+   */
+  private <T> void later(CompletableFuture<T> work, BiConsumer<T, ByteBuf> render) {
     busy = true;
-    actions
-        .pause(AdminActions.PAUSE_WAIT, who)
-        .whenComplete(
-            (r, e) ->
-                channel
-                    .eventLoop()
-                    .execute(
-                        () -> {
-                          if (closed) {
-                            return;
-                          }
-                          ByteBuf out = channel.alloc().buffer(256);
-                          if (e != null || r == null) {
-                            error(out, SqlState.INTERNAL_ERROR, "PAUSE failed");
-                          } else if (!Boolean.TRUE.equals(r.get("paused"))) {
-                            error(
-                                out,
-                                SqlState.OBJECT_NOT_IN_PREREQUISITE_STATE,
-                                "PAUSE was ended by a RESUME before every backend was released");
-                          } else {
-                            if (!Boolean.TRUE.equals(r.get("quiet"))) {
-                              ErrorResponse.of(
-                                      Severity.WARNING,
-                                      "01000",
-                                      "PAUSE is in effect but "
-                                          + r.get("backendsInUse")
-                                          + " backends are still in use after "
-                                          + AdminActions.PAUSE_WAIT.toSeconds()
-                                          + " s",
-                                      null,
-                                      null)
-                                  .encodeAsNotice(out);
-                            }
-                            new CommandComplete("PAUSE").encode(out);
-                          }
-                          ReadyForQuery.IDLE.encode(out);
-                          channel.writeAndFlush(out, channel.voidPromise());
-                          busy = false;
-                          Frame next;
-                          while (!busy && (next = held.poll()) != null) {
-                            onMessage(next);
-                          }
-                        }));
+    work.whenComplete(
+        (r, e) ->
+            channel
+                .eventLoop()
+                .execute(
+                    () -> {
+                      if (closed) {
+                        return;
+                      }
+                      ByteBuf out = channel.alloc().buffer(256);
+                      try {
+                        if (e != null) {
+                          failed(out, e);
+                        } else {
+                          render.accept(r, out);
+                        }
+                        ReadyForQuery.IDLE.encode(out);
+                      } catch (RuntimeException x) {
+                        out.release();
+                        throw x;
+                      }
+                      channel.writeAndFlush(out, channel.voidPromise());
+                      busy = false;
+                      Frame next;
+                      while (!busy && (next = held.poll()) != null) {
+                        onMessage(next);
+                      }
+                    }));
+  }
+
+  private static void failed(ByteBuf out, Throwable e) {
+    Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+    if (cause instanceof ConfigException) {
+      error(out, SqlState.INVALID_PARAMETER_VALUE, cause.getMessage());
+    } else {
+      error(out, SqlState.INTERNAL_ERROR, "failed: " + SafeErrors.describe(cause));
+    }
+  }
+
+  private static void paused(Map<String, Object> r, ByteBuf out) {
+    if (!Boolean.TRUE.equals(r.get("paused"))) {
+      error(
+          out,
+          SqlState.OBJECT_NOT_IN_PREREQUISITE_STATE,
+          "PAUSE was ended by a RESUME before every backend was released");
+      return;
+    }
+    if (!Boolean.TRUE.equals(r.get("quiet"))) {
+      ErrorResponse.of(
+              Severity.WARNING,
+              "01000",
+              "PAUSE is in effect but "
+                  + r.get("backendsInUse")
+                  + " backends are still in use after "
+                  + AdminActions.PAUSE_WAIT.toSeconds()
+                  + " s",
+              null,
+              null)
+          .encodeAsNotice(out);
+    }
+    new CommandComplete("PAUSE").encode(out);
+  }
+
+  /** RELOAD answers with what changed: one row per setting, and whether it took effect. */
+  private static void reloaded(Map<String, Object> r, ByteBuf out) {
+    List<List<String>> rows = new ArrayList<>();
+    for (Object change : (List<?>) r.get("applied")) {
+      rows.add(List.of(String.valueOf(change), "applied"));
+    }
+    for (Object change : (List<?>) r.get("needsRestart")) {
+      rows.add(List.of(String.valueOf(change), "needs a restart"));
+    }
+    table(out, "RELOAD", List.of("change", "outcome"), rows);
   }
 
   private void answer(String command, ByteBuf out) {
@@ -190,39 +231,17 @@ final class AdminConsole {
                   List.of("RECONNECT"),
                   List.of("RELOAD"),
                   List.of("SHUTDOWN")));
-      case "RESUME" -> done(out, "RESUME", actions.resume(who));
-      case "RECONNECT" -> done(out, "RECONNECT", actions.reconnect(who));
-      case "SHUTDOWN" -> done(out, "SHUTDOWN", actions.shutdown(who));
-      case "RELOAD" -> reload(out);
+      case "RESUME", "RECONNECT", "SHUTDOWN" -> {
+        switch (command) {
+          case "RESUME" -> actions.resume(who);
+          case "RECONNECT" -> actions.reconnect(who);
+          default -> actions.shutdown(who);
+        }
+        new CommandComplete(command).encode(out);
+      }
       case "" -> out.writeByte('I').writeInt(4); // EmptyQueryResponse
       default -> error(out, SqlState.SYNTAX_ERROR, "unknown console command: try SHOW HELP");
     }
-  }
-
-  private static void done(ByteBuf out, String tag, Map<String, Object> unused) {
-    new CommandComplete(tag).encode(out);
-  }
-
-  /** RELOAD answers with what changed: one row per setting, and whether it took effect. */
-  private void reload(ByteBuf out) {
-    Map<String, Object> r;
-    try {
-      r = actions.reload(who);
-    } catch (dev.sluice.config.ConfigException e) {
-      error(out, SqlState.INVALID_PARAMETER_VALUE, e.getMessage());
-      return;
-    } catch (RuntimeException e) {
-      error(out, SqlState.INTERNAL_ERROR, "RELOAD failed: " + SafeErrors.describe(e));
-      return;
-    }
-    List<List<String>> rows = new ArrayList<>();
-    for (Object change : (List<?>) r.get("applied")) {
-      rows.add(List.of(String.valueOf(change), "applied"));
-    }
-    for (Object change : (List<?>) r.get("needsRestart")) {
-      rows.add(List.of(String.valueOf(change), "needs a restart"));
-    }
-    table(out, "RELOAD", List.of("change", "outcome"), rows);
   }
 
   private void pools(ByteBuf out) {

@@ -216,7 +216,33 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         }
         case "/resume" -> json(ctx, req, routes.actions.resume(who));
         case "/reconnect" -> json(ctx, req, routes.actions.reconnect(who));
-        case "/reload" -> json(ctx, req, routes.actions.reload(who));
+        case "/reload" ->
+            routes
+                .actions
+                .reloadOffLoop(who)
+                .whenComplete(
+                    (r, e) -> {
+                      Throwable cause = e == null ? null : e.getCause() == null ? e : e.getCause();
+                      if (cause == null) {
+                        json(ctx, req, r);
+                      } else if (cause instanceof ConfigException) {
+                        respond(
+                            ctx,
+                            req,
+                            HttpResponseStatus.BAD_REQUEST,
+                            "text/plain",
+                            cause.getMessage() + "\n",
+                            false);
+                      } else {
+                        respond(
+                            ctx,
+                            req,
+                            HttpResponseStatus.INTERNAL_SERVER_ERROR,
+                            "text/plain",
+                            "reload failed: " + SafeErrors.describe(cause) + "\n",
+                            false);
+                      }
+                    });
         default -> json(ctx, req, routes.actions.shutdown(who));
       }
     } catch (ConfigException e) {
