@@ -10,7 +10,6 @@ import dev.sluice.logging.LogThrottle;
 import dev.sluice.pool.ConnectionPool;
 import dev.sluice.protocol.Frame;
 import dev.sluice.protocol.FrontendType;
-import dev.sluice.protocol.Severity;
 import dev.sluice.protocol.backend.ReadyForQuery;
 import dev.sluice.session.ClientStatements;
 import dev.sluice.session.SessionParameters;
@@ -371,47 +370,9 @@ public final class ClientSession {
 
   // ---- timeouts ----
 
-  /**
-   * The periodic look at a linked session, on the client's event loop: a request its backend has
-   * left unanswered past {@code queryTimeoutNanos}, or a transaction left idle past {@code
-   * idleTransactionNanos}, ends the session (zero for no limit). The backend with the unanswered
-   * request is closed, the idle transaction rolled back, as for any client that leaves.
-   */
+  /** The periodic look at a linked session: see {@link SessionEnds#checkTimeouts}. */
   public void checkTimeouts(long now, long queryTimeoutNanos, long idleTransactionNanos) {
-    if (!machine.is(ClientState.ACTIVE) || server == null) {
-      return;
-    }
-    if (queryTimeoutNanos > 0 && out.owed().stalledNanos(now) > queryTimeoutNanos) {
-      // A slow query rather than a lost network: the cancel stops it on the server too.
-      pool.cancel(server);
-      out.port()
-          .close(
-              CloseReason.QUERY_TIMEOUT,
-              new SluiceException(
-                      SqlState.QUERY_CANCELED,
-                      Severity.FATAL,
-                      "canceling statement due to query timeout: the server did not answer within "
-                          + queryTimeoutNanos / 1_000_000
-                          + " ms",
-                      "Sluice closed the server connection (--query-timeout).",
-                      null,
-                      null)
-                  .toErrorResponse());
-    } else if (idleTransactionNanos > 0
-        && inFlight.txStatus() != ReadyForQuery.IDLE
-        && out.owed().idleNanos(now) > idleTransactionNanos) {
-      out.port()
-          .close(
-              CloseReason.IDLE_TRANSACTION_TIMEOUT,
-              new SluiceException(
-                      SqlState.IDLE_IN_TRANSACTION_SESSION_TIMEOUT,
-                      Severity.FATAL,
-                      "terminating connection due to idle-in-transaction timeout",
-                      "The transaction was rolled back (--idle-transaction-timeout).",
-                      null,
-                      null)
-                  .toErrorResponse());
-    }
+    ends.checkTimeouts(now, queryTimeoutNanos, idleTransactionNanos);
   }
 
   // ---- the end ----

@@ -148,6 +148,51 @@ final class SessionEnds {
     return true;
   }
 
+  /**
+   * The periodic look at a linked session, on the client's event loop: a request its backend has
+   * left unanswered past {@code queryTimeoutNanos}, or a transaction left idle past {@code
+   * idleTransactionNanos}, ends the session (zero for no limit). The backend with the unanswered
+   * request is closed, the idle transaction rolled back, as for any client that leaves.
+   */
+  void checkTimeouts(long now, long queryTimeoutNanos, long idleTransactionNanos) {
+    if (!s.machine.is(ClientState.ACTIVE) || s.server == null) {
+      return;
+    }
+    if (queryTimeoutNanos > 0 && s.out.owed().stalledNanos(now) > queryTimeoutNanos) {
+      // A slow query rather than a lost network: the cancel stops it on the server too.
+      s.pool.cancel(s.server);
+      s.out
+          .port()
+          .close(
+              CloseReason.QUERY_TIMEOUT,
+              new SluiceException(
+                      SqlState.QUERY_CANCELED,
+                      Severity.FATAL,
+                      "canceling statement due to query timeout: the server did not answer within "
+                          + queryTimeoutNanos / 1_000_000
+                          + " ms",
+                      "Sluice closed the server connection (--query-timeout).",
+                      null,
+                      null)
+                  .toErrorResponse());
+    } else if (idleTransactionNanos > 0
+        && s.inFlight.txStatus() != ReadyForQuery.IDLE
+        && s.out.owed().idleNanos(now) > idleTransactionNanos) {
+      s.out
+          .port()
+          .close(
+              CloseReason.IDLE_TRANSACTION_TIMEOUT,
+              new SluiceException(
+                      SqlState.IDLE_IN_TRANSACTION_SESSION_TIMEOUT,
+                      Severity.FATAL,
+                      "terminating connection due to idle-in-transaction timeout",
+                      "The transaction was rolled back (--idle-transaction-timeout).",
+                      null,
+                      null)
+                  .toErrorResponse());
+    }
+  }
+
   /** The backend could not be had: answer each queued request with the error, as a server would. */
   void noBackend(Throwable failure) {
     s.machine.transitionTo(ClientState.IDLE);
