@@ -70,19 +70,20 @@ final class RunCommand implements Callable<Integer> {
       OneLineErrors.print(spec.commandLine(), OneLineErrors.render(e));
       return OneLineErrors.FAILURE;
     }
-    log.info(
-        "sluice listening on {}, upstream {}, pool mode {}, pool size {}",
-        address(server.localAddress()),
-        config.upstream(),
-        config.poolMode().flagValue(),
-        config.poolSize());
     server.reloadFrom(
         () -> {
           CliSettings next = source.get();
           Logging.configure(next.logLevel(), next.logFormat().resolve(container));
           return next.config();
         });
+    // Before the "listening" line: whoever waits for it may send SIGHUP at once.
     Signals.install(server);
+    log.info(
+        "sluice listening on {}, upstream {}, pool mode {}, pool size {}",
+        address(server.localAddress()),
+        config.upstream(),
+        config.poolMode().flagValue(),
+        config.poolSize());
     return serveUntilClosed(server);
   }
 

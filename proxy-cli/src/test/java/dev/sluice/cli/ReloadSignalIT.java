@@ -96,6 +96,8 @@ class ReloadSignalIT {
             assertThat(p.isAlive()).as(read(log)).isTrue();
             return false;
           });
+      // run logs this once its signal handlers are in place: a HUP before them would stop it.
+      await("run's listening line", () -> read(log).contains("sluice listening on"));
       assertThat(maxSize(adminPort[0])).isEqualTo(3);
 
       Files.writeString(file, config(pg, 7));
