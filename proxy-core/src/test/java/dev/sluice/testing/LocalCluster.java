@@ -56,6 +56,7 @@ final class LocalCluster {
           "host all plain_user 127.0.0.1/32 password",
           "host all all 127.0.0.1/32 scram-sha-256",
           "host all all ::1/128 scram-sha-256",
+          "host replication all 127.0.0.1/32 scram-sha-256",
           "");
 
   private final PgBinaries binaries;
@@ -253,6 +254,11 @@ final class LocalCluster {
         "shared_buffers = 128MB",
         "password_encryption = 'scram-sha-256'",
         "logging_collector = off",
+        "# The query cache's tests: logical decoding for WAL invalidation, and counting executions.",
+        "wal_level = logical",
+        "max_replication_slots = 20",
+        "max_wal_senders = 20",
+        "shared_preload_libraries = 'pg_stat_statements'",
         "log_line_prefix = '%m [%p] %q%u@%d/%a '",
         "# TLS offered, not required (pg_hba says host): for the upstream TLS tests.",
         "ssl = on",
