@@ -1,5 +1,6 @@
 package dev.sluice.cli;
 
+import dev.sluice.config.CacheConfig;
 import dev.sluice.config.ClientAuth;
 import dev.sluice.config.ConfigException;
 import dev.sluice.config.Durations;
@@ -191,6 +192,18 @@ final class ConfigAssembler {
       case SESSION_STATE -> b.sessionState(SessionStateMode.parse(key, text));
       case MAX_PREPARED_STATEMENTS -> b.maxPreparedStatements(FlagValues.integer(key, text, 1));
       case WORKERS -> b.workerThreads(FlagValues.integer(key, text, 0));
+      case CACHE -> b.cache(c -> c.withEnabled(FlagValues.onOff(key, text)));
+      case CACHE_MAX_SIZE ->
+          b.cache(c -> c.withMaxSize(FlagValues.size(key, text, 0, Long.MAX_VALUE)));
+      case CACHE_MAX_ENTRY_SIZE ->
+          b.cache(c -> c.withMaxEntrySize(FlagValues.size(key, text, 1, 1L << 30)));
+      case CACHE_MAX_AGE -> b.cache(c -> c.withMaxAge(positive(key, text)));
+      case CACHE_STALE_WHILE_REVALIDATE ->
+          b.cache(c -> c.withStaleWhileRevalidate(Durations.parse(key, text)));
+      case CACHE_INVALIDATION ->
+          b.cache(c -> c.withInvalidation(CacheConfig.Invalidation.parse(key, text)));
+      case CACHE_INVALIDATION_CHANNEL ->
+          b.cache(c -> c.withChannel(text.strip().equals("none") ? null : text.strip()));
       case CONFIG, UPSTREAM, LOG_LEVEL, LOG_FORMAT ->
           throw new IllegalArgumentException(flag + " is not a builder field");
     }

@@ -124,6 +124,27 @@ enum Flag {
       "admin-users",
       "LIST",
       "Roles allowed into the console database sluice besides the upstream's, comma-separated."),
+  CACHE(
+      "cache",
+      "on|off",
+      "The query result cache: read-only statements answered from memory, never across roles."),
+  CACHE_MAX_SIZE("cache-max-size", "SIZE", "Memory for cached answers (256MB, 1GB, ...)."),
+  CACHE_MAX_ENTRY_SIZE(
+      "cache-max-entry-size", "SIZE", "A larger answer is streamed to the client, not stored."),
+  CACHE_MAX_AGE("cache-max-age", "DURATION", "How long a cached answer is served as fresh."),
+  CACHE_STALE_WHILE_REVALIDATE(
+      "cache-stale-while-revalidate",
+      "DURATION",
+      "After --cache-max-age, how long the old answer is still served while it is refreshed."),
+  CACHE_INVALIDATION(
+      "cache-invalidation",
+      "max-age|wal",
+      "Writes made around Sluice: seen when entries age out, or at once through logical"
+          + " replication (needs wal_level=logical)."),
+  CACHE_INVALIDATION_CHANNEL(
+      "cache-invalidation-channel",
+      "NAME|none",
+      "LISTEN on this channel: a NOTIFY with a table name (or empty, for all) invalidates it."),
   LOG_LEVEL("log-level", "LEVEL", "trace, debug, info, warn, error or off."),
   LOG_FORMAT(
       "log-format",
@@ -231,6 +252,13 @@ enum Flag {
           c.adminUsers().isEmpty()
               ? "none"
               : String.join(",", new java.util.TreeSet<>(c.adminUsers()));
+      case CACHE -> c.cache().enabled() ? "on" : "off";
+      case CACHE_MAX_SIZE -> FlagValues.formatSize(c.cache().maxSize());
+      case CACHE_MAX_ENTRY_SIZE -> FlagValues.formatSize(c.cache().maxEntrySize());
+      case CACHE_MAX_AGE -> Durations.format(c.cache().maxAge());
+      case CACHE_STALE_WHILE_REVALIDATE -> Durations.format(c.cache().staleWhileRevalidate());
+      case CACHE_INVALIDATION -> c.cache().invalidation().flagValue();
+      case CACHE_INVALIDATION_CHANNEL -> c.cache().channel() == null ? "none" : c.cache().channel();
       case LOG_LEVEL -> settings.logLevel().flagValue();
       case LOG_FORMAT -> settings.logFormat().flagValue();
     };

@@ -19,6 +19,7 @@ final class FlagHelp {
     UPSTREAM("Upstream and pools"),
     SESSIONS("Sessions and statements"),
     TLS("TLS from clients"),
+    CACHE("Query result cache"),
     ADMIN("Admin port and console"),
     PROCESS("Process and logs");
 
@@ -62,6 +63,14 @@ final class FlagHelp {
       case SESSION_STATE, MAX_PREPARED_STATEMENTS, QUERY_TIMEOUT, IDLE_TRANSACTION_TIMEOUT ->
           Section.SESSIONS;
       case TLS_MODE, TLS_CERT, TLS_KEY -> Section.TLS;
+      case CACHE,
+          CACHE_MAX_SIZE,
+          CACHE_MAX_ENTRY_SIZE,
+          CACHE_MAX_AGE,
+          CACHE_STALE_WHILE_REVALIDATE,
+          CACHE_INVALIDATION,
+          CACHE_INVALIDATION_CHANNEL ->
+          Section.CACHE;
       case ADMIN_LISTEN, ADMIN_TOKEN, ADMIN_USERS -> Section.ADMIN;
       case WORKERS, SHUTDOWN_TIMEOUT, LOG_LEVEL, LOG_FORMAT -> Section.PROCESS;
     };

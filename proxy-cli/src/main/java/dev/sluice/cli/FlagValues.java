@@ -29,6 +29,15 @@ final class FlagValues {
   }
 
   /** A byte count such as {@code 1048576}, {@code 64kB} or {@code 128MB}, within the bounds. */
+  /** {@code on} or {@code off} (also true/false, yes/no, 1/0). */
+  static boolean onOff(String key, String text) {
+    return switch (text.strip().toLowerCase(java.util.Locale.ROOT)) {
+      case "on", "true", "yes", "1" -> true;
+      case "off", "false", "no", "0" -> false;
+      default -> throw new ConfigException(key, text, "expected on or off");
+    };
+  }
+
   static long size(String key, String text, long min, long max) {
     Matcher m = SIZE.matcher(text.strip());
     long bytes = -1;

@@ -32,7 +32,20 @@ public enum CacheDecision {
   UNSAFE_CAST("uncacheable:" + Reason.UNSAFE_CAST.label()),
   SEQUENCE("uncacheable:" + Reason.SEQUENCE.label()),
   SYSTEM_CATALOG("uncacheable:" + Reason.SYSTEM_CATALOG.label()),
-  TEMP_TABLE("uncacheable:" + Reason.TEMP_TABLE.label());
+  TEMP_TABLE("uncacheable:" + Reason.TEMP_TABLE.label()),
+  VIEW("uncacheable:" + Reason.VIEW.label()),
+  ROW_SECURITY("uncacheable:" + Reason.ROW_SECURITY.label()),
+  FOREIGN_TABLE("uncacheable:" + Reason.FOREIGN_TABLE.label()),
+  UNKNOWN_RELATION("uncacheable:" + Reason.UNKNOWN_RELATION.label()),
+  /**
+   * The session's settings are not known well enough to key on: it is pinned in transaction mode
+   * (SET ROLE, a temporary table, ...), or changed session state in session mode.
+   */
+  SESSION_STATE("uncacheable:session-state"),
+  /** An extended-protocol batch of a shape the cache does not serve (named portal, max rows...). */
+  PROTOCOL("uncacheable:protocol"),
+  /** The result was larger than {@code --cache-max-entry-size}: streamed, not stored. */
+  RESULT_TOO_LARGE("uncacheable:oversized-result");
 
   private final String label;
 
@@ -66,6 +79,10 @@ public enum CacheDecision {
       case SEQUENCE -> SEQUENCE;
       case SYSTEM_CATALOG -> SYSTEM_CATALOG;
       case TEMP_TABLE -> TEMP_TABLE;
+      case VIEW -> VIEW;
+      case ROW_SECURITY -> ROW_SECURITY;
+      case FOREIGN_TABLE -> FOREIGN_TABLE;
+      case UNKNOWN_RELATION -> UNKNOWN_RELATION;
     };
   }
 }

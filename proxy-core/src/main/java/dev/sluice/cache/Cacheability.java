@@ -65,7 +65,21 @@ public record Cacheability(
     /** A relation in {@code pg_catalog}, {@code information_schema} or named {@code pg_*}. */
     SYSTEM_CATALOG("system-catalog"),
     /** A relation in {@code pg_temp}. */
-    TEMP_TABLE("temp-table");
+    TEMP_TABLE("temp-table"),
+    /**
+     * A view: a write to the tables under it would not reach its entries. Materialized views are
+     * cached (REFRESH invalidates them).
+     */
+    VIEW("view"),
+    /** A table with row-level security, whose policy may read tables and settings of its own. */
+    ROW_SECURITY("row-security"),
+    /** A foreign table, which changes where Sluice cannot see. */
+    FOREIGN_TABLE("foreign-table"),
+    /**
+     * A name the relation catalog does not hold: a temporary table, or one created since the
+     * catalog was read.
+     */
+    UNKNOWN_RELATION("unknown-relation");
 
     private final String label;
 

@@ -29,10 +29,18 @@ public final class CacheabilityClassifier {
 
   private record Key(String sql, boolean standardConformingStrings, long catalogVersion) {}
 
-  private record Snapshot(FunctionVolatility catalog, long version) {}
+  private record Snapshot(FunctionVolatility catalog, RelationCatalog relations, long version) {}
+
+  /**
+   * What the cache needs to know of one statement text.
+   *
+   * @param read whether its result may be cached (relations checked against the catalog)
+   * @param writes what it may change, for invalidation
+   */
+  public record StatementFacts(Cacheability read, WriteTargets writes) {}
 
   private final int maxStatementLength;
-  private final Cache<Key, Cacheability> memo;
+  private final Cache<Key, StatementFacts> memo;
   private volatile Snapshot current;
 
   public CacheabilityClassifier(FunctionVolatility catalog) {
@@ -49,11 +57,12 @@ public final class CacheabilityClassifier {
       throw new IllegalArgumentException("memoWeight must not be negative, was " + memoWeight);
     }
     this.maxStatementLength = maxStatementLength;
-    this.current = new Snapshot(Objects.requireNonNull(catalog, "catalog"), 0);
+    this.current =
+        new Snapshot(Objects.requireNonNull(catalog, "catalog"), RelationCatalog.empty(), 0);
     this.memo =
         Caffeine.newBuilder()
             .maximumWeight(memoWeight)
-            .<Key, Cacheability>weigher((key, value) -> key.sql().length() + ENTRY_WEIGHT)
+            .<Key, StatementFacts>weigher((key, value) -> key.sql().length() + ENTRY_WEIGHT)
             .executor(Runnable::run)
             .build();
   }
@@ -65,19 +74,53 @@ public final class CacheabilityClassifier {
 
   /** Decides for one Query or Parse message's text. */
   public Cacheability classify(String sql, boolean standardConformingStrings) {
-    if (sql.length() > maxStatementLength) {
-      return Cacheability.refused(Cacheability.Reason.OVERSIZED, Optional.empty());
-    }
+    return facts(sql, standardConformingStrings).read();
+  }
+
+  /** Whether {@code sql} may be cached and what it may change; remembered per text. */
+  public StatementFacts facts(String sql, boolean standardConformingStrings) {
     Snapshot snapshot = current;
+    if (sql.length() > maxStatementLength) {
+      Cacheability refused = Cacheability.refused(Cacheability.Reason.OVERSIZED, Optional.empty());
+      return new StatementFacts(
+          refused, WriteTargets.of(sql, standardConformingStrings, refused, snapshot.catalog()));
+    }
     return memo.get(
         new Key(sql, standardConformingStrings, snapshot.version()),
-        key -> Cacheability.classify(sql, standardConformingStrings, snapshot.catalog()));
+        key -> decide(sql, standardConformingStrings, snapshot));
+  }
+
+  private static StatementFacts decide(String sql, boolean scs, Snapshot snapshot) {
+    Cacheability read = Cacheability.classify(sql, scs, snapshot.catalog());
+    if (read.cacheable()) {
+      Optional<Cacheability.Reason> refusal = snapshot.relations().refusal(read.relations());
+      if (refusal.isPresent()) {
+        return new StatementFacts(
+            new Cacheability(refusal.get(), read.relations(), read.functions(), read.ttl()),
+            WriteTargets.none());
+      }
+      return new StatementFacts(read, WriteTargets.none());
+    }
+    return new StatementFacts(read, WriteTargets.of(sql, scs, read, snapshot.catalog()));
   }
 
   /** Uses {@code catalog} from now on and forgets every decision made with the previous one. */
   public synchronized void replaceCatalog(FunctionVolatility catalog) {
-    current = new Snapshot(Objects.requireNonNull(catalog, "catalog"), current.version() + 1);
+    replaceCatalogs(catalog, current.relations());
+  }
+
+  /** Uses both catalogs from now on and forgets every decision made with the previous ones. */
+  public synchronized void replaceCatalogs(FunctionVolatility catalog, RelationCatalog relations) {
+    current =
+        new Snapshot(
+            Objects.requireNonNull(catalog, "catalog"),
+            Objects.requireNonNull(relations, "relations"),
+            current.version() + 1);
     memo.invalidateAll();
+  }
+
+  public RelationCatalog relations() {
+    return current.relations();
   }
 
   public FunctionVolatility catalog() {

@@ -31,10 +31,15 @@ public final class FunctionVolatility {
 
   private final Map<SqlName, Volatility> qualified;
   private final Map<String, Volatility> unqualified;
+  private final Map<String, Volatility> user;
 
-  private FunctionVolatility(Map<SqlName, Volatility> qualified, Map<String, Volatility> bare) {
+  private FunctionVolatility(
+      Map<SqlName, Volatility> qualified,
+      Map<String, Volatility> bare,
+      Map<String, Volatility> user) {
     this.qualified = Map.copyOf(qualified);
     this.unqualified = Map.copyOf(bare);
+    this.user = Map.copyOf(user);
   }
 
   /** A catalog that knows no function, so that every call is volatile. */
@@ -55,6 +60,19 @@ public final class FunctionVolatility {
         name.qualified() ? qualified.get(name) : unqualified.get(name.name()));
   }
 
+  /**
+   * Like {@link #lookup}, among functions outside the system schemas only (those a user wrote,
+   * which may write to tables); empty when no user function has that name.
+   */
+  public Optional<Volatility> lookupUser(SqlName name) {
+    if (name.qualified()) {
+      return SqlWords.isCatalogSchema(name.schema())
+          ? Optional.empty()
+          : Optional.ofNullable(qualified.get(name));
+    }
+    return Optional.ofNullable(user.get(name.name()));
+  }
+
   /** How many distinct schema-qualified names the catalog holds. */
   public int size() {
     return qualified.size();
@@ -69,6 +87,7 @@ public final class FunctionVolatility {
   public static final class Builder {
     private final Map<SqlName, Volatility> qualified = new HashMap<>();
     private final Map<String, Volatility> unqualified = new HashMap<>();
+    private final Map<String, Volatility> user = new HashMap<>();
 
     private Builder() {}
 
@@ -84,11 +103,14 @@ public final class FunctionVolatility {
       Objects.requireNonNull(volatility, "volatility");
       qualified.merge(new SqlName(schema, name), volatility, Volatility::atLeast);
       unqualified.merge(name, volatility, Volatility::atLeast);
+      if (!SqlWords.isCatalogSchema(schema)) {
+        user.merge(name, volatility, Volatility::atLeast);
+      }
       return this;
     }
 
     public FunctionVolatility build() {
-      return new FunctionVolatility(qualified, unqualified);
+      return new FunctionVolatility(qualified, unqualified, user);
     }
   }
 }

@@ -42,6 +42,7 @@ import java.util.Objects;
  * @param tlsKey its PEM (PKCS#8) private key; null for none
  * @param adminListen where the admin HTTP server listens; null for none
  * @param adminToken the bearer token the admin port's changing endpoints need; null for none
+ * @param cache the query result cache
  * @param queryTimeout a request a backend has not answered for this long closes the backend and the
  *     client (57014); zero for never
  * @param idleTransactionTimeout a client idle inside a transaction for this long is disconnected
@@ -83,7 +84,8 @@ public record ProxyConfig(
     String adminToken,
     Duration queryTimeout,
     Duration idleTransactionTimeout,
-    java.util.Set<String> adminUsers) {
+    java.util.Set<String> adminUsers,
+    CacheConfig cache) {
 
   /** PostgreSQL's own cap on a message is 1 GB; nothing bigger can be meaningful. */
   public static final int MAX_MESSAGE_SIZE_LIMIT = 1 << 30;
@@ -103,6 +105,7 @@ public record ProxyConfig(
     Objects.requireNonNull(poolMode, "poolMode");
     Objects.requireNonNull(clientAuth, "clientAuth");
     Objects.requireNonNull(sessionState, "sessionState");
+    cache = cache == null ? CacheConfig.DEFAULTS : cache;
     serverResetQuery = serverResetQuery == null ? "" : serverResetQuery.trim();
     atLeast("--pool-size", poolSize, 1);
     atLeast("--min-idle", minIdle, 0);
@@ -209,6 +212,7 @@ public record ProxyConfig(
     private HostAndPort adminListen = new HostAndPort("127.0.0.1", 9930);
     private String adminToken;
     private Duration queryTimeout = Duration.ZERO;
+    private CacheConfig cache = CacheConfig.DEFAULTS;
     private Duration idleTransactionTimeout = Duration.ZERO;
 
     private Builder(Upstream upstream) {
@@ -376,6 +380,12 @@ public record ProxyConfig(
       return this;
     }
 
+    /** Changes the cache's settings: {@code b.cache(c -> c.withMaxAge(d))}. */
+    public Builder cache(java.util.function.UnaryOperator<CacheConfig> change) {
+      cache = change.apply(cache);
+      return this;
+    }
+
     public Builder queryTimeout(Duration v) {
       queryTimeout = v;
       return this;
@@ -421,7 +431,8 @@ public record ProxyConfig(
           adminToken,
           queryTimeout,
           idleTransactionTimeout,
-          adminUsers);
+          adminUsers,
+          cache);
     }
   }
 

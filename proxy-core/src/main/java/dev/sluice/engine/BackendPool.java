@@ -12,6 +12,12 @@ import java.util.Set;
  * client's event loop (callbacks run there; backends on that loop are preferred).
  */
 public interface BackendPool {
+  /** The database this pool's backends are connected to. */
+  String database();
+
+  /** The user this pool's backends are logged in as. */
+  String user();
+
   /** Asks for a backend; {@code callback} runs on the client's event loop. */
   ConnectionPool.Pending acquire(AcquireCallback<BackendPort> callback);
 

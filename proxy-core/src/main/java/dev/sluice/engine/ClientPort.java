@@ -26,6 +26,11 @@ public interface ClientPort {
   /** Whether the client is being read, for diagnostics. */
   boolean isReading();
 
+  /** Runs {@code task} on this client's event loop (from any thread). */
+  default void execute(Runnable task) {
+    task.run();
+  }
+
   /** A ReadyForQuery went out, answering a request that arrived {@code nanos} ago. */
   default void answered(long nanos) {}
 

@@ -1,5 +1,6 @@
 package dev.sluice.engine;
 
+import dev.sluice.cache.ResultCache;
 import dev.sluice.config.PoolMode;
 import dev.sluice.config.ProxyConfig;
 import dev.sluice.error.SafeErrors;
@@ -55,7 +56,10 @@ public final class ClientSession {
   final ReplayBatch retry = new ReplayBatch();
   final Requests requests;
   final Replies replies;
-  final QueryHooks hooks;
+
+  /** The result cache's place in this session, or null when the cache is off. */
+  final CacheFront cache;
+
   final SessionSettings settings;
   final SessionEnds ends;
 
@@ -83,22 +87,12 @@ public final class ClientSession {
       String id,
       BackendPool pool,
       SessionParameters params) {
-    this(
-        config,
-        stats,
-        logThrottle,
-        machine,
-        port,
-        id,
-        pool,
-        params,
-        QueryHooks.NONE,
-        ReplayPolicy.NEVER);
+    this(config, stats, logThrottle, machine, port, id, pool, params, null, ReplayPolicy.NEVER);
   }
 
   /**
-   * With the extension points: {@code hooks} may answer or watch simple Queries, {@code replay} may
-   * re-send a batch on another backend after its backend went away.
+   * With the extension points: {@code cache} (null for none) answers what it holds and keeps what
+   * it may, {@code replay} may re-send a batch on another backend after its backend went away.
    */
   public ClientSession(
       ProxyConfig config,
@@ -109,9 +103,8 @@ public final class ClientSession {
       String id,
       BackendPool pool,
       SessionParameters params,
-      QueryHooks hooks,
+      ResultCache cache,
       ReplayPolicy replay) {
-    this.hooks = hooks;
     this.id = id;
     this.pool = pool;
     this.params = params;
@@ -127,6 +120,7 @@ public final class ClientSession {
     this.replies = new Replies(this);
     this.settings = new SessionSettings(this);
     this.ends = new SessionEnds(this, replay);
+    this.cache = cache == null ? null : new CacheFront(this, cache, pool.database(), pool.user());
     machine.transitionTo(ClientState.IDLE);
   }
 
@@ -157,6 +151,24 @@ public final class ClientSession {
     if (!f.isRun() && owesReady(t)) {
       out.requested();
     }
+    route(f);
+  }
+
+  /** A client message on its way: past the cache, then on as usual. */
+  void route(Frame f) {
+    if (cache == null || !cache.offer(f)) {
+      dispatch(f, Classified.NONE);
+    }
+  }
+
+  /**
+   * A client message past the cache: answered without a backend, queued until one is linked, or
+   * forwarded to the linked one.
+   *
+   * @param known what the classify stage already learnt of it, or {@link Classified#NONE}
+   */
+  void dispatch(Frame f, Classified known) {
+    byte t = f.type();
     if (server == null && queue.isEmpty() && (unlinkedSkip || isCopyStray(f))) {
       // Left over after a failed batch or a COPY that already ended: the server would ignore
       // it too (the protocol's error-recovery and COPY rules), so no backend is needed.
@@ -169,12 +181,12 @@ public final class ClientSession {
       return;
     }
     if (machine.is(ClientState.ACTIVE) && queue.isEmpty()) {
-      requests.forward(f, Classified.NONE);
+      requests.forward(f, known);
       return;
     }
-    Classified c = Classified.NONE;
+    Classified c = known;
     if (machine.is(ClientState.IDLE) && queue.isEmpty() && transactionMode) {
-      c = requests.answerWithoutBackend(f);
+      c = requests.answerWithoutBackend(f, known);
       if (c == null) {
         return;
       }
@@ -287,6 +299,9 @@ public final class ClientSession {
   /** The backend answered a Sync or Query: what to do now that the status is known. */
   void afterReady(ReadyForQuery status) {
     inFlight.txStatus(status);
+    if (cache != null) {
+      cache.afterReady(status);
+    }
     settings.afterReady(status);
     replies.emitSynthetic();
     if (settings.readBackIfIdle()) {
@@ -387,6 +402,9 @@ public final class ClientSession {
       pending.cancel();
       pending = null;
     }
+    if (cache != null) {
+      cache.close();
+    }
     ends.clientGone(syncing);
   }
 
@@ -403,6 +421,7 @@ public final class ClientSession {
     boolean want =
         !machine.is(ClientState.CLOSED)
             && !(waiting && queue.full())
+            && (cache == null || !cache.parked())
             && (server == null || server.isWritable());
     out.port().setReading(want);
   }

@@ -17,7 +17,6 @@ import java.util.List;
  * @param names for {@link Kind#CAPTURE}: the settings read back; for {@link
  *     Kind#SYNTH_COMMAND_COMPLETE}: the command tag
  * @param frames for {@link Kind#SYNTH_FRAMES}: the answer, owned by the entry until it is written
- * @param capture for {@link Kind#QUERY}: who sees the response as it is relayed, or null
  */
 public record Expected(
     Kind kind,
@@ -25,8 +24,7 @@ public record Expected(
     String clientName,
     ErrorResponse error,
     List<String> names,
-    ByteBuf frames,
-    ResponseCapture capture) {
+    ByteBuf frames) {
 
   public enum Kind {
     /** A simple Query: everything up to and including ReadyForQuery goes to the client. */
@@ -86,86 +84,74 @@ public record Expected(
     }
   }
 
-  public static final Expected QUERY = new Expected(Kind.QUERY, null, null, null, null, null, null);
+  public static final Expected QUERY = new Expected(Kind.QUERY, null, null, null, null, null);
   public static final Expected FUNCTION_CALL =
-      new Expected(Kind.FUNCTION_CALL, null, null, null, null, null, null);
-  public static final Expected PARSE = new Expected(Kind.PARSE, null, null, null, null, null, null);
-  public static final Expected BIND = new Expected(Kind.BIND, null, null, null, null, null, null);
+      new Expected(Kind.FUNCTION_CALL, null, null, null, null, null);
+  public static final Expected PARSE = new Expected(Kind.PARSE, null, null, null, null, null);
+  public static final Expected BIND = new Expected(Kind.BIND, null, null, null, null, null);
   public static final Expected DESCRIBE_STATEMENT =
-      new Expected(Kind.DESCRIBE_STATEMENT, null, null, null, null, null, null);
+      new Expected(Kind.DESCRIBE_STATEMENT, null, null, null, null, null);
   public static final Expected DESCRIBE_PORTAL =
-      new Expected(Kind.DESCRIBE_PORTAL, null, null, null, null, null, null);
-  public static final Expected EXECUTE =
-      new Expected(Kind.EXECUTE, null, null, null, null, null, null);
-  public static final Expected CLOSE = new Expected(Kind.CLOSE, null, null, null, null, null, null);
-  public static final Expected SYNC = new Expected(Kind.SYNC, null, null, null, null, null, null);
+      new Expected(Kind.DESCRIBE_PORTAL, null, null, null, null, null);
+  public static final Expected EXECUTE = new Expected(Kind.EXECUTE, null, null, null, null, null);
+  public static final Expected CLOSE = new Expected(Kind.CLOSE, null, null, null, null, null);
+  public static final Expected SYNC = new Expected(Kind.SYNC, null, null, null, null, null);
   public static final Expected HIDDEN_CLOSE =
-      new Expected(Kind.HIDDEN_CLOSE, null, null, null, null, null, null);
+      new Expected(Kind.HIDDEN_CLOSE, null, null, null, null, null);
   public static final Expected HIDDEN_SYNC =
-      new Expected(Kind.HIDDEN_SYNC, null, null, null, null, null, null);
+      new Expected(Kind.HIDDEN_SYNC, null, null, null, null, null);
   public static final Expected HIDDEN_FAIL =
-      new Expected(Kind.HIDDEN_FAIL, null, null, null, null, null, null);
-  public static final Expected SETTINGS =
-      new Expected(Kind.SETTINGS, null, null, null, null, null, null);
+      new Expected(Kind.HIDDEN_FAIL, null, null, null, null, null);
+  public static final Expected SETTINGS = new Expected(Kind.SETTINGS, null, null, null, null, null);
   public static final Expected REJECTED_QUERY =
-      new Expected(Kind.REJECTED_QUERY, null, null, null, null, null, null);
+      new Expected(Kind.REJECTED_QUERY, null, null, null, null, null);
   public static final Expected SYNTH_READY =
-      new Expected(Kind.SYNTH_READY, null, null, null, null, null, null);
+      new Expected(Kind.SYNTH_READY, null, null, null, null, null);
   public static final Expected SYNTH_CLOSE_COMPLETE =
-      new Expected(Kind.SYNTH_CLOSE_COMPLETE, null, null, null, null, null, null);
+      new Expected(Kind.SYNTH_CLOSE_COMPLETE, null, null, null, null, null);
 
   public static Expected parse(StatementKey key, String clientName) {
-    return new Expected(Kind.PARSE, key, clientName, null, null, null, null);
+    return new Expected(Kind.PARSE, key, clientName, null, null, null);
   }
 
   public static Expected synthParse(StatementKey key, String clientName) {
-    return new Expected(Kind.SYNTH_PARSE_COMPLETE, key, clientName, null, null, null, null);
+    return new Expected(Kind.SYNTH_PARSE_COMPLETE, key, clientName, null, null, null);
   }
 
   public static Expected synthClose(StatementKey key, String clientName) {
-    return new Expected(Kind.SYNTH_CLOSE_COMPLETE, key, clientName, null, null, null, null);
+    return new Expected(Kind.SYNTH_CLOSE_COMPLETE, key, clientName, null, null, null);
   }
 
   /** A Bind of a client's named statement, renamed to the server-side statement of {@code key}. */
   public static Expected bind(StatementKey key) {
-    return new Expected(Kind.BIND, key, null, null, null, null, null);
+    return new Expected(Kind.BIND, key, null, null, null, null);
   }
 
   public static Expected hiddenParse(StatementKey key) {
-    return new Expected(Kind.HIDDEN_PARSE, key, null, null, null, null, null);
+    return new Expected(Kind.HIDDEN_PARSE, key, null, null, null, null);
   }
 
   public static Expected error(ErrorResponse error) {
-    return new Expected(Kind.SYNTH_ERROR, null, null, error, null, null, null);
+    return new Expected(Kind.SYNTH_ERROR, null, null, error, null, null);
   }
 
   public static Expected capture(List<String> names) {
-    return new Expected(Kind.CAPTURE, null, null, null, List.copyOf(names), null, null);
+    return new Expected(Kind.CAPTURE, null, null, null, List.copyOf(names), null);
   }
 
   /** An answer from elsewhere; the entry owns {@code frames} until it is written or dropped. */
   public static Expected frames(ByteBuf frames) {
-    return new Expected(Kind.SYNTH_FRAMES, null, null, null, null, frames, null);
+    return new Expected(Kind.SYNTH_FRAMES, null, null, null, null, frames);
   }
 
-  /** A simple Query whose response {@code capture} sees as it is relayed. */
-  public static Expected query(ResponseCapture capture) {
-    return capture == null
-        ? QUERY
-        : new Expected(Kind.QUERY, null, null, null, null, null, capture);
-  }
-
-  /** Gives up what the entry owns: its frames, its capture. */
+  /** Gives up what the entry owns: its frames. */
   void discard() {
     if (frames != null && frames.refCnt() > 0) {
       frames.release();
     }
-    if (capture != null) {
-      capture.onEnd(false);
-    }
   }
 
   public static Expected commandComplete(String tag) {
-    return new Expected(Kind.SYNTH_COMMAND_COMPLETE, null, null, null, List.of(tag), null, null);
+    return new Expected(Kind.SYNTH_COMMAND_COMPLETE, null, null, null, List.of(tag), null);
   }
 }

@@ -8,7 +8,6 @@ import dev.sluice.protocol.frontend.Describe;
 import dev.sluice.protocol.frontend.Parse;
 import dev.sluice.session.StatementKey;
 import dev.sluice.session.sql.Classification;
-import io.netty.buffer.ByteBuf;
 
 /**
  * The "answer locally" stage: requests about the client's own named statements that need no
@@ -35,9 +34,9 @@ final class LocalAnswers {
    * @return null when the message was answered (and released); otherwise what the classify stage
    *     learnt of it, to carry along with the message
    */
-  Classified withoutBackend(Frame f) {
+  Classified withoutBackend(Frame f, Classified known) {
     try {
-      return tryWithoutBackend(f);
+      return tryWithoutBackend(f, known);
     } catch (RuntimeException e) {
       // a malformed message: released here, the violation ends the session upstream
       f.release();
@@ -45,7 +44,7 @@ final class LocalAnswers {
     }
   }
 
-  private Classified tryWithoutBackend(Frame f) {
+  private Classified tryWithoutBackend(Frame f, Classified known) {
     FrontendType type = FrontendType.of(f.type());
     switch (type) {
       case PARSE -> {
@@ -73,11 +72,11 @@ final class LocalAnswers {
         return null;
       }
       case QUERY -> {
-        Classified c = requests.classifyQuery(f);
+        Classified c = known.known() ? known : requests.classifyQuery(f);
         String name =
             SessionStateGate.ownDeallocate(c.classification(), c.sql(), s.statements::has);
         if (name == null) {
-          return fromElsewhere(f, c) ? null : c;
+          return c;
         }
         f.release();
         s.statements.remove(name);
@@ -90,19 +89,6 @@ final class LocalAnswers {
         return Classified.NONE;
       }
     }
-  }
-
-  /** A Query the session's hooks answer (a cache hit): no backend needed. */
-  private boolean fromElsewhere(Frame f, Classified c) {
-    ByteBuf answer = s.hooks.answer(c.sql(), c.classification(), false);
-    if (answer == null) {
-      return false;
-    }
-    f.release();
-    s.out.own(answer, false);
-    s.out.ready(ReadyForQuery.IDLE);
-    s.out.flush();
-    return true;
   }
 
   private Classified parse(Frame f) {

@@ -88,7 +88,7 @@ final class Replies {
       return;
     }
     switch (head.kind()) {
-      case QUERY, FUNCTION_CALL -> onQueryResponse(f, type, head);
+      case QUERY, FUNCTION_CALL -> onQueryResponse(f, type);
       case SETTINGS -> onSettingsResponse(f, type);
       case REJECTED_QUERY -> onRejectedQueryResponse(f, type);
       case CAPTURE -> onCaptureResponse(f, type, head);
@@ -206,8 +206,7 @@ final class Replies {
   }
 
   /** A simple Query or FunctionCall: everything is the client's, up to its ReadyForQuery. */
-  private void onQueryResponse(Frame f, BackendType type, Expected head) {
-    ResponseCapture capture = head.capture();
+  private void onQueryResponse(Frame f, BackendType type) {
     switch (type) {
       case COPY_IN_RESPONSE -> s.inFlight.copyIn(true);
       case COMMAND_COMPLETE -> onCommandComplete(f);
@@ -215,29 +214,18 @@ final class Replies {
         // After an error the server has left COPY IN and ignores further CopyData.
         s.inFlight.copyIn(false);
         noteFatal(f);
-        captureFailed = true;
       }
       case READY_FOR_QUERY -> {
         s.inFlight.poll();
         s.retry.drop();
-        if (capture != null) {
-          capture.onEnd(!captureFailed);
-        }
-        captureFailed = false;
         s.out.relay(f);
         s.afterReady(ReadyForQuery.ofFrame(f.buf()));
         return;
       }
       default -> {}
     }
-    if (capture != null) {
-      capture.onFrame(f.buf().retainedDuplicate());
-    }
     s.out.relay(f);
   }
-
-  /** Whether the response being captured carried an error. */
-  private boolean captureFailed;
 
   private void onSyncResponse(Frame f, BackendType type, Expected head) {
     if (type != BackendType.READY_FOR_QUERY) {

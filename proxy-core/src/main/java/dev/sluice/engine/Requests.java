@@ -5,7 +5,6 @@ import dev.sluice.protocol.Frame;
 import dev.sluice.protocol.FrontendType;
 import dev.sluice.protocol.Severity;
 import dev.sluice.protocol.backend.ErrorResponse;
-import dev.sluice.protocol.backend.ReadyForQuery;
 import dev.sluice.protocol.frontend.Parse;
 import dev.sluice.protocol.frontend.Query;
 import dev.sluice.session.ClientStatements;
@@ -45,8 +44,8 @@ final class Requests {
   }
 
   /** See {@link LocalAnswers#withoutBackend}. */
-  Classified answerWithoutBackend(Frame f) {
-    return local.withoutBackend(f);
+  Classified answerWithoutBackend(Frame f, Classified known) {
+    return local.withoutBackend(f, known);
   }
 
   /** One client message to the linked backend, through the stages. */
@@ -112,6 +111,15 @@ final class Requests {
     s.inFlight.add(e);
   }
 
+  /**
+   * A Parse the client sent once and Sluice answered from the cache, sent now so the backend has
+   * the statement the client will use; its answer is hidden (an error is the client's).
+   */
+  void sendHiddenParse(ByteBuf parse) {
+    s.inFlight.extendedOpen(true);
+    sendOwn(parse, Expected.hiddenParse(null));
+  }
+
   ByteBuf buffer(int size) {
     return s.out.port().alloc().buffer(size);
   }
@@ -144,17 +152,7 @@ final class Requests {
       f.release();
       return;
     }
-    boolean inTransaction = s.inFlight.txStatus() != ReadyForQuery.IDLE || !s.inFlight.quiet();
-    ByteBuf answer = s.hooks.answer(c.sql(), c.classification(), inTransaction);
-    if (answer != null) {
-      // answered from elsewhere, in its place behind whatever is still in flight
-      f.release();
-      s.inFlight.add(Expected.frames(answer));
-      s.inFlight.add(Expected.SYNTH_READY);
-      s.replies.emitSynthetic();
-      return;
-    }
-    send(f, Expected.query(s.hooks.capture(c.sql(), c.classification())));
+    send(f, Expected.QUERY);
   }
 
   // ---- admit ----

@@ -48,6 +48,17 @@ final class StatementRewrite {
         return;
       }
     }
+    if (!s.transactionMode
+        && s.cache != null
+        && !p.name().isEmpty()
+        && !s.statements.has(p.name())) {
+      // Session mode with the cache: the client's statements are tracked so that an execution of
+      // one can be looked up; a Parse that fails forgets its name again (Replies#undo).
+      StatementKey key = new StatementKey(p.query(), p.parameterTypes(), statementContext());
+      s.statements.define(p.name(), key);
+      r.sendExtended(f, Expected.parse(key, p.name()));
+      return;
+    }
     if (!s.transactionMode || p.name().isEmpty()) {
       r.sendExtended(f, Expected.PARSE);
       return;

@@ -48,6 +48,7 @@ public final class SessionParameters {
   private final Map<String, String> startup;
   private final Map<String, String> desired;
   private final Map<String, String> clientView = new HashMap<>();
+  private long version;
 
   private SessionParameters(Map<String, String> startup) {
     this.startup = Map.copyOf(startup);
@@ -166,7 +167,9 @@ public final class SessionParameters {
   public boolean onReported(String name, String value, Map<String, String> applied) {
     String key = name.toLowerCase(Locale.ROOT);
     if (!FIXED.contains(key)) {
-      desired.put(key, value);
+      if (!value.equals(desired.put(key, value))) {
+        version++;
+      }
       applied.put(key, value);
     }
     return !value.equals(clientView.put(name, value));
@@ -178,7 +181,9 @@ public final class SessionParameters {
    */
   public void record(String name, String value, Map<String, String> applied) {
     String key = name.toLowerCase(Locale.ROOT);
-    desired.put(key, value);
+    if (!value.equals(desired.put(key, value))) {
+      version++;
+    }
     applied.put(key, value);
   }
 
@@ -186,9 +191,15 @@ public final class SessionParameters {
   public void resetToStartup() {
     desired.clear();
     desired.putAll(startup);
+    version++;
   }
 
   /** The current desired settings; read-only. */
+  /** Changes whenever {@link #desired} may have: a cheap test for "settings unchanged". */
+  public long version() {
+    return version;
+  }
+
   public Map<String, String> desired() {
     return Collections.unmodifiableMap(desired);
   }

@@ -295,11 +295,15 @@ class CacheabilityTest {
 
   @Test
   void theTableCoversEveryReasonButOversized() {
+    // the relation catalog's reasons are CacheabilityClassifierTest's
+    java.util.Set<Reason> fromCatalog =
+        java.util.EnumSet.of(
+            Reason.VIEW, Reason.ROW_SECURITY, Reason.FOREIGN_TABLE, Reason.UNKNOWN_RELATION);
     List<Reason> covered = statements().map(a -> (Reason) a.get()[0]).distinct().toList();
     assertThat(covered)
         .containsExactlyInAnyOrder(
             java.util.Arrays.stream(Reason.values())
-                .filter(r -> r != Reason.OVERSIZED)
+                .filter(r -> r != Reason.OVERSIZED && !fromCatalog.contains(r))
                 .toArray(Reason[]::new));
   }
 }

@@ -14,6 +14,7 @@ import static dev.sluice.engine.Wire.rowDescription;
 import static dev.sluice.engine.Wire.sync;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sluice.cache.ResultCache;
 import dev.sluice.engine.EngineHarness.Backend;
 import org.junit.jupiter.api.Test;
 
@@ -23,7 +24,7 @@ import org.junit.jupiter.api.Test;
  * else gets the goodbye, once.
  */
 class BackendLossTest {
-  private final EngineHarness h = new EngineHarness(QueryHooks.NONE, ReplayPolicy.READ_ONLY);
+  private final EngineHarness h = new EngineHarness((ResultCache) null, ReplayPolicy.READ_ONLY);
   private final Backend first = h.newBackend("s1");
   private final Backend second = h.newBackend("s2");
 

@@ -2,6 +2,7 @@ package dev.sluice.engine;
 
 import dev.sluice.backend.BackendSession;
 import dev.sluice.backend.BackendState;
+import dev.sluice.cache.ResultCache;
 import dev.sluice.config.HostAndPort;
 import dev.sluice.config.PoolMode;
 import dev.sluice.config.ProxyConfig;
@@ -45,17 +46,17 @@ final class EngineHarness {
   }
 
   EngineHarness(UnaryOperator<ProxyConfig.Builder> tweak, Map<String, String> startup) {
-    this(tweak, startup, QueryHooks.NONE, ReplayPolicy.NEVER);
+    this(tweak, startup, null, ReplayPolicy.NEVER);
   }
 
-  EngineHarness(QueryHooks hooks, ReplayPolicy replay) {
-    this(b -> b, Map.of(), hooks, replay);
+  EngineHarness(ResultCache cache, ReplayPolicy replay) {
+    this(b -> b, Map.of(), cache, replay);
   }
 
   EngineHarness(
       UnaryOperator<ProxyConfig.Builder> tweak,
       Map<String, String> startup,
-      QueryHooks hooks,
+      ResultCache cache,
       ReplayPolicy replay) {
     Upstream up =
         new Upstream(
@@ -78,7 +79,7 @@ final class EngineHarness {
             "c1",
             pool,
             SessionParameters.fromStartup(startup),
-            hooks,
+            cache,
             replay);
   }
 
@@ -241,6 +242,16 @@ final class EngineHarness {
     final Set<StatementKey> known = new HashSet<>();
     final Set<String> reported = new HashSet<>(Set.of("application_name", "datestyle"));
     int cancels;
+
+    @Override
+    public String database() {
+      return "db";
+    }
+
+    @Override
+    public String user() {
+      return "app";
+    }
 
     @Override
     public ConnectionPool.Pending acquire(AcquireCallback<BackendPort> callback) {

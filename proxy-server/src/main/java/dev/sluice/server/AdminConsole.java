@@ -350,9 +350,23 @@ final class AdminConsole {
     table(out, "SHOW", List.of("key", "value"), rows);
   }
 
+  /**
+   * One row per figure ({@code name}, {@code value}); the decisions as {@code decision.<label>}.
+   */
   private void cache(ByteBuf out) {
-    Map<String, Object> c = views.cache();
-    table(out, "SHOW", List.copyOf(c.keySet()), List.of(nullable(c.values().toArray())));
+    List<List<String>> rows = new ArrayList<>();
+    views
+        .cache()
+        .forEach(
+            (k, v) -> {
+              if (v instanceof Map<?, ?> m) {
+                String prefix = k.equals("decisions") ? "decision." : k + ".";
+                m.forEach((dk, dv) -> rows.add(nullable(prefix + dk, dv)));
+              } else {
+                rows.add(nullable(k, v));
+              }
+            });
+    table(out, "SHOW", List.of("name", "value"), rows);
   }
 
   private static List<String> nullable(Object... values) {

@@ -1,5 +1,7 @@
 package dev.sluice.server;
 
+import dev.sluice.cache.CacheDecision;
+import dev.sluice.cache.ResultCache;
 import dev.sluice.engine.CloseReason;
 import dev.sluice.engine.ProxyStats;
 import dev.sluice.pool.PoolStats;
@@ -75,12 +77,34 @@ final class AdminMetrics {
     counter("sluice_plan_retries", "Batches run again after a stale plan", s.retries);
     counter("sluice_replays", "Batches sent again on another backend after a lost one", s.replays);
     counter("sluice_broken_invariants", "Sluice's own bookkeeping found wrong (a bug)", s.bugs);
+    ResultCache cache = ctx.cache();
+    if (cache != null) {
+      for (CacheDecision d : CacheDecision.values()) {
+        FunctionCounter.builder("sluice_cache_decisions", cache, c -> c.decisions().count(d))
+            .description("Query cache decisions: hit, miss, stale, or uncacheable:<reason>")
+            .tag("decision", d.label())
+            .register(registry);
+      }
+      Gauge.builder("sluice_cache_entries", cache, ResultCache::entryCount)
+          .description("Answers held by the query cache")
+          .register(registry);
+      Gauge.builder("sluice_cache_bytes", cache, ResultCache::weightedBytes)
+          .description("Bytes held by the query cache (answers and keys)")
+          .register(registry);
+      counter2("sluice_cache_invalidations", "Invalidations: tables, databases or all", cache);
+    }
     for (CloseReason r : CloseReason.values()) {
       FunctionCounter.builder("sluice_client_closes", s.clientCloses(r), LongAdder::sum)
           .description("Client connections closed, by reason")
           .tag("reason", r.name().toLowerCase(Locale.ROOT))
           .register(registry);
     }
+  }
+
+  private void counter2(String name, String help, ResultCache cache) {
+    FunctionCounter.builder(name, cache, ResultCache::invalidations)
+        .description(help)
+        .register(registry);
   }
 
   private void counter(String name, String help, LongAdder adder) {

@@ -1,5 +1,6 @@
 package dev.sluice.server;
 
+import dev.sluice.cache.ResultCache;
 import dev.sluice.config.ProxyConfig;
 import dev.sluice.engine.CloseReason;
 import dev.sluice.engine.ProxyStats;
@@ -47,14 +48,34 @@ final class AdminViews {
     return null;
   }
 
-  /**
-   * The result cache's state. There is no cache yet, and the view says so rather than showing zeros
-   * that would read as a cache that never hits.
-   */
+  /** The result cache's state: its size, its settings and every decision counted by reason. */
   Map<String, Object> cache() {
     Map<String, Object> c = new LinkedHashMap<>();
-    c.put("enabled", false);
-    c.put("reason", "the query cache is not built yet");
+    ResultCache cache = ctx.cache();
+    if (cache == null) {
+      c.put("enabled", false);
+      c.put("reason", "--cache off");
+      return c;
+    }
+    c.put("enabled", true);
+    c.put("entries", cache.entryCount());
+    c.put("bytes", cache.weightedBytes());
+    c.put("maxBytes", cache.settings().maxSizeBytes());
+    c.put("maxEntryBytes", cache.settings().maxEntryBytes());
+    c.put("maxAgeSeconds", cache.settings().maxAge().toMillis() / 1000.0);
+    c.put(
+        "staleWhileRevalidateSeconds", cache.settings().staleWhileRevalidate().toMillis() / 1000.0);
+    c.put("invalidation", ctx.config().cache().invalidation().flagValue());
+    Map<String, Long> decisions = new LinkedHashMap<>();
+    cache.decisions().snapshot().forEach((d, n) -> decisions.put(d.label(), n));
+    long hits = decisions.get("hit") + decisions.get("stale");
+    long lookups = hits + decisions.get("miss");
+    c.put("hitRatio", lookups == 0 ? 0.0 : (double) hits / lookups);
+    c.put("stores", cache.stores());
+    c.put("invalidations", cache.invalidations());
+    c.put("fillsRunning", cache.fillsRunning());
+    c.put("decisions", decisions);
+    c.put("catalogs", cache.catalogSizes());
     return c;
   }
 
@@ -73,7 +94,14 @@ final class AdminViews {
     h.put("upstream", upstream);
     h.put("clients", ctx.clientCount());
     h.put("pools", pools());
-    h.put("cache", Map.of("enabled", false));
+    Map<String, Object> cache = cache();
+    Map<String, Object> brief = new LinkedHashMap<>();
+    for (String k : new String[] {"enabled", "entries", "bytes", "hitRatio", "invalidation"}) {
+      if (cache.containsKey(k)) {
+        brief.put(k, cache.get(k));
+      }
+    }
+    h.put("cache", brief);
     return h;
   }
 

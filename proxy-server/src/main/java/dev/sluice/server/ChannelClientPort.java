@@ -27,6 +27,11 @@ final class ChannelClientPort implements ClientPort {
   }
 
   @Override
+  public void execute(Runnable task) {
+    channel.eventLoop().execute(task);
+  }
+
+  @Override
   public ByteBufAllocator alloc() {
     return channel.alloc();
   }

@@ -4,7 +4,6 @@ import dev.sluice.config.TlsMode;
 import dev.sluice.engine.ClientSession;
 import dev.sluice.engine.ClientState;
 import dev.sluice.engine.CloseReason;
-import dev.sluice.engine.QueryHooks;
 import dev.sluice.engine.ReplayPolicy;
 import dev.sluice.engine.SessionErrors;
 import dev.sluice.error.SafeErrors;
@@ -395,7 +394,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
             id,
             pool.forSession(channel.eventLoop()),
             params,
-            QueryHooks.NONE,
+            ctx.cache(),
             // a read-only batch whose backend died before answering runs again elsewhere
             ReplayPolicy.READ_ONLY);
     ConnLog.debug(

@@ -27,6 +27,16 @@ final class PoolSessionView implements BackendPool {
   }
 
   @Override
+  public String database() {
+    return pool.key().database();
+  }
+
+  @Override
+  public String user() {
+    return pool.key().user();
+  }
+
+  @Override
   public ConnectionPool.Pending acquire(AcquireCallback<BackendPort> callback) {
     return pool.acquire(loop, callback::done);
   }

@@ -1,6 +1,8 @@
 package dev.sluice.server;
 
 import dev.sluice.auth.ScramCredentials;
+import dev.sluice.cache.ResultCache;
+import dev.sluice.config.CacheConfig;
 import dev.sluice.config.ConfigReload;
 import dev.sluice.config.ProxyConfig;
 import dev.sluice.engine.ProxyStats;
@@ -61,6 +63,11 @@ final class ProxyContext {
   private final ClientTls clientTls;
   private final ConnectGuard connectGuard;
 
+  /** The query result cache, or null with {@code --cache off}. */
+  private final ResultCache cache;
+
+  private final CacheCatalogs cacheCatalogs;
+
   /** Every open client and backend channel, so shutdown can close them itself. */
   private final ChannelGroup clientChannels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
 
@@ -97,6 +104,28 @@ final class ProxyContext {
       }
     }
     this.upstreamStartup = Map.copyOf(extra);
+    CacheConfig cc = config.cache();
+    if (cc.enabled()) {
+      this.cache =
+          new ResultCache(
+              new ResultCache.Settings(
+                  cc.maxSize(), cc.maxEntrySize(), cc.maxAge(), cc.staleWhileRevalidate()));
+      this.cacheCatalogs = new CacheCatalogs(this, cache);
+      cache.onCatalogWanted(cacheCatalogs::load);
+    } else {
+      this.cache = null;
+      this.cacheCatalogs = null;
+    }
+  }
+
+  /** The query result cache, or null when it is off. */
+  ResultCache cache() {
+    return cache;
+  }
+
+  /** Reads the catalogs the cache decides with; null when the cache is off. */
+  CacheCatalogs cacheCatalogs() {
+    return cacheCatalogs;
   }
 
   ProxyConfig config() {

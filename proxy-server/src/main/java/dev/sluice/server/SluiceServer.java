@@ -162,12 +162,35 @@ public final class SluiceServer implements AutoCloseable {
 
   private long lastTimeoutSweep;
 
+  private long lastCacheSweep;
+
+  /** Once a second: fills stuck past their limit end, and catalogs are refreshed when due. */
+  private void tendCache() {
+    if (ctx.cache() == null) {
+      return;
+    }
+    long now = System.nanoTime();
+    if (now - lastCacheSweep < 1_000_000_000L) {
+      return;
+    }
+    lastCacheSweep = now;
+    ctx.cache().expireFills(STUCK_FILL_NANOS);
+    ctx.cacheCatalogs().refreshAll();
+  }
+
+  /**
+   * A fill whose session never ended it (it should always end: by the answer, the session's end or
+   * its backend's) lets its waiters go to the backend themselves after this long.
+   */
+  private static final long STUCK_FILL_NANOS = 30_000_000_000L;
+
   /**
    * {@code --query-timeout} and {@code --idle-transaction-timeout}: each client is looked at on its
    * own event loop, one task per loop, at a quarter of the shorter limit (at least every 100 ms, at
    * most every second). Nothing runs while both are off.
    */
   private void checkTimeouts() {
+    tendCache();
     ProxyConfig c = ctx.config();
     long query = c.queryTimeout().toNanos();
     long idle = c.idleTransactionTimeout().toNanos();
@@ -240,6 +263,11 @@ public final class SluiceServer implements AutoCloseable {
   }
 
   /** The address clients connect to; the real port when the configured one was 0. */
+  /** The query result cache, or null when it is off; for tests and the admin port. */
+  dev.sluice.cache.ResultCache cache() {
+    return ctx.cache();
+  }
+
   public InetSocketAddress localAddress() {
     return (InetSocketAddress) listener.localAddress();
   }

@@ -63,12 +63,14 @@ class AdminConsoleIT {
   }
 
   @Test
-  void showCacheSaysTheCacheIsNotBuiltYet() {
+  void showCacheListsItsFiguresAndDecisions() {
     try (TestSluice s = TestSluice.start(pg, b -> b)) {
       ProcessResult r = psql(s, "SHOW CACHE", "SHOW HELP");
       assertThat(r.succeeded()).as(r.toString()).isTrue();
       assertThat(r.stdout())
-          .contains("enabled|reason\nfalse|the query cache is not built yet\n(1 row)")
+          .contains("name|value\nenabled|true\nentries|0\n")
+          .contains("\ndecision.hit|0\ndecision.miss|0\n")
+          .contains("\ndecision.uncacheable:volatile|0\n")
           .contains("\nSHOW CACHE\n");
     }
   }

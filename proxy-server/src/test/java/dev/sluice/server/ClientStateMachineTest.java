@@ -64,6 +64,8 @@ class ClientStateMachineTest {
             .clientAuth(auth)
             .maxMessageSize(maxMessage)
             .maxClientConnections(2)
+            // no upstream here: the cache's catalog read would wait for a backend forever
+            .cache(c -> c.withEnabled(false))
             .build();
     ProxyContext c = new ProxyContext(config, Transport.best(), group);
     Map<String, String> report = new LinkedHashMap<>();

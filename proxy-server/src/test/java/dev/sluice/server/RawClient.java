@@ -131,6 +131,68 @@ final class RawClient implements AutoCloseable {
         });
   }
 
+  /** Parse with declared parameter types. */
+  void parse(String name, String sql, int[] types) {
+    add(o -> new Parse(name, sql, types).encode(o));
+  }
+
+  /**
+   * Bind with text parameters (null for SQL NULL) in {@code paramFormat} (0 text, 1 binary: the
+   * caller passes the bytes), and one result format for every column.
+   */
+  void bind(
+      String portal, String statement, short paramFormat, byte[][] params, short resultFormat) {
+    add(
+        o -> {
+          o.writeByte('B');
+          int at = o.writerIndex();
+          o.writeInt(0);
+          writeCString(o, portal);
+          writeCString(o, statement);
+          o.writeShort(1).writeShort(paramFormat);
+          o.writeShort(params.length);
+          for (byte[] p : params) {
+            if (p == null) {
+              o.writeInt(-1);
+            } else {
+              o.writeInt(p.length).writeBytes(p);
+            }
+          }
+          o.writeShort(1).writeShort(resultFormat);
+          o.setInt(at, o.writerIndex() - at);
+        });
+  }
+
+  void describePortal(String name) {
+    add(o -> new Describe(Describe.PORTAL, name).encode(o, (byte) 'D'));
+  }
+
+  /**
+   * Reads replies up to and including the next ReadyForQuery as the exact bytes received, less
+   * ParameterStatus and NoticeResponse messages.
+   */
+  byte[] readRawUntilReady() throws IOException {
+    java.io.ByteArrayOutputStream seen = new java.io.ByteArrayOutputStream();
+    while (true) {
+      char type = (char) in.readByte();
+      int len = in.readInt();
+      byte[] body = new byte[len - 4];
+      in.readFully(body);
+      if (type == 'S' || type == 'N') {
+        continue;
+      }
+      seen.write(type);
+      seen.write(len >>> 24);
+      seen.write(len >>> 16);
+      seen.write(len >>> 8);
+      seen.write(len);
+      seen.write(body, 0, body.length);
+      if (type == 'Z') {
+        return seen.toByteArray();
+      }
+    }
+  }
+
   void execute(String portal) {
     add(
         o -> {

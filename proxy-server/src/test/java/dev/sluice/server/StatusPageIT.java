@@ -87,7 +87,7 @@ class StatusPageIT {
                         && eq(p.pool().total(), 1));
         assertThat(quiet.updated()).isNotNull();
         assertThat(quiet.unreachable()).isFalse();
-        assertThat(quiet.cache()).isEqualTo("not enabled");
+        assertThat(quiet.cache()).isEqualTo("0.0% hits");
 
         underLoad(s, browser, quiet);
 
