@@ -1,0 +1,31 @@
+package dev.sluice.server.invalidation;
+
+import java.time.Duration;
+import java.time.Instant;
+
+/**
+ * A snapshot of one invalidation source, for the admin port.
+ *
+ * @param source {@code notify} or {@code wal}
+ * @param state where the source stands
+ * @param since when it entered that state
+ * @param lastError the latest failure (or, when {@link SourceState#UNAVAILABLE}, why), rendered by
+ *     {@code SafeErrors}; null when there was none
+ * @param invalidations table invalidations delivered to the cache
+ * @param flushes whole-database invalidations (connection lost, resubscribed, fell behind, a NOTIFY
+ *     without a table)
+ * @param reconnects subscriptions re-established after a loss
+ * @param slot the WAL source's current replication slot; null for NOTIFY or when there is none
+ * @param lag how far behind commits the WAL source was at the last transaction it read; null when
+ *     not measured
+ */
+public record InvalidationStatus(
+    String source,
+    SourceState state,
+    Instant since,
+    String lastError,
+    long invalidations,
+    long flushes,
+    long reconnects,
+    String slot,
+    Duration lag) {}
