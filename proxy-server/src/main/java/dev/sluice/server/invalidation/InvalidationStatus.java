@@ -2,6 +2,8 @@ package dev.sluice.server.invalidation;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * A snapshot of one invalidation source, for the admin port.
@@ -28,4 +30,26 @@ public record InvalidationStatus(
     long flushes,
     long reconnects,
     String slot,
-    Duration lag) {}
+    Duration lag) {
+
+  /** For the admin port's JSON: times as ISO-8601 text and milliseconds, absent values left out. */
+  public Map<String, Object> asMap() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("source", source);
+    m.put("state", state.name());
+    m.put("since", since.toString());
+    if (lastError != null) {
+      m.put("lastError", lastError);
+    }
+    m.put("invalidations", invalidations);
+    m.put("flushes", flushes);
+    m.put("reconnects", reconnects);
+    if (slot != null) {
+      m.put("slot", slot);
+    }
+    if (lag != null) {
+      m.put("lagMillis", lag.toMillis());
+    }
+    return m;
+  }
+}

@@ -57,14 +57,22 @@ final class RecordingInvalidation implements CacheInvalidation {
    *
    * @throws AssertionError naming {@code what} and the events seen when none came in time
    */
-  synchronized Event await(int from, Predicate<Event> match, Duration timeout, String what)
+  Event await(int from, Predicate<Event> match, Duration timeout, String what)
+      throws InterruptedException {
+    synchronized (this) {
+      return events.get(awaitIndex(from, match, timeout, what));
+    }
+  }
+
+  /** As {@link #await}, but the index of the event: the next search starts after it. */
+  synchronized int awaitIndex(int from, Predicate<Event> match, Duration timeout, String what)
       throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     int next = from;
     while (true) {
       for (; next < events.size(); next++) {
         if (match.test(events.get(next))) {
-          return events.get(next);
+          return next;
         }
       }
       long left = deadline - System.nanoTime();
