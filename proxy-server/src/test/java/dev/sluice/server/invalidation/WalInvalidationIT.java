@@ -1,6 +1,7 @@
 package dev.sluice.server.invalidation;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
@@ -313,6 +314,15 @@ class WalInvalidationIT {
                     "SELECT count(*) FROM pg_publication WHERE pubname = 'sluice_it_guard'")) {
           rows.next();
           assertThat(rows.getInt(1)).isZero();
+        }
+        // What the refusal spares the application:
+        execute(c, "CREATE PUBLICATION sluice_it_demo FOR ALL TABLES");
+        try {
+          assertThatThrownBy(() -> execute(c, "UPDATE wal_nokey SET x = 1"))
+              .isInstanceOf(SQLException.class)
+              .hasMessageContaining("replica identity");
+        } finally {
+          execute(c, "DROP PUBLICATION sluice_it_demo");
         }
       } finally {
         execute(c, "DROP TABLE wal_nokey");
