@@ -2,6 +2,7 @@ package dev.sluice.server.invalidation;
 
 import dev.sluice.cache.CacheInvalidation;
 import dev.sluice.config.Upstream;
+import dev.sluice.error.SafeErrors;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -44,6 +45,15 @@ public final class NotifyInvalidation implements InvalidationSource {
    */
   public record Settings(
       Duration heartbeat, Duration poll, Duration minBackoff, Duration maxBackoff) {
+    public Settings {
+      if (heartbeat.isNegative() || heartbeat.isZero()) {
+        throw new IllegalArgumentException("the heartbeat must be positive: " + heartbeat);
+      }
+      if (poll.toMillis() < 1) {
+        throw new IllegalArgumentException("the poll must be >= 1 ms: " + poll);
+      }
+    }
+
     public static Settings defaults() {
       return new Settings(
           Duration.ofSeconds(10),
@@ -171,7 +181,7 @@ public final class NotifyInvalidation implements InvalidationSource {
         try {
           c.abort(Runnable::run);
         } catch (SQLException | RuntimeException e) {
-          log.debug("aborting the LISTEN session: {}", e.toString());
+          log.debug("aborting the LISTEN session: {}", SafeErrors.describe(e));
         }
       }
     }
@@ -184,7 +194,7 @@ public final class NotifyInvalidation implements InvalidationSource {
         try {
           c.close();
         } catch (SQLException | RuntimeException e) {
-          log.debug("closing the LISTEN session: {}", e.toString());
+          log.debug("closing the LISTEN session: {}", SafeErrors.describe(e));
         }
       }
     }

@@ -2,6 +2,7 @@ package dev.sluice.server.invalidation;
 
 import dev.sluice.cache.CacheInvalidation;
 import dev.sluice.config.Upstream;
+import dev.sluice.error.SafeErrors;
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
 import java.sql.Connection;
@@ -125,9 +126,8 @@ public final class WalInvalidation implements InvalidationSource {
   private final SecureRandom random = new SecureRandom();
 
   // Reading thread only.
+  private final LagWatch lag;
   private boolean warnedAboutPublication;
-  private boolean behind;
-  private long lastLagFlushMicros;
 
   /** With {@link Settings#defaults()}. */
   public WalInvalidation(Upstream upstream, CacheInvalidation sink) {
@@ -159,6 +159,7 @@ public final class WalInvalidation implements InvalidationSource {
             Subscription::new,
             log,
             clock);
+    this.lag = new LagWatch(settings.lagLimit(), runner::flush, log, upstream.database());
   }
 
   @Override
@@ -194,7 +195,7 @@ public final class WalInvalidation implements InvalidationSource {
         log.warn("WAL invalidation: {}", warning);
       }
       skewMicros = WalSetup.clockSkewMicros(sql, clock);
-      behind = false;
+      lag.reset();
       runner.lag(null);
       ancestors = sql.prepareStatement(ANCESTORS);
       replication = connectReplication();
@@ -287,28 +288,7 @@ public final class WalInvalidation implements InvalidationSource {
 
     private void measureLag(long commitMicros) {
       long now = WalSetup.micros(clock.instant()) + skewMicros;
-      long lagMicros = Math.max(0, now - commitMicros);
-      runner.lag(Duration.ofNanos(lagMicros * 1000));
-      long limitMicros = settings.lagLimit().toNanos() / 1000;
-      if (lagMicros > limitMicros) {
-        if (!behind || now - lastLagFlushMicros > limitMicros) {
-          lastLagFlushMicros = now;
-          runner.flush();
-        }
-        if (!behind) {
-          behind = true;
-          log.warn(
-              "WAL invalidation is {} ms behind the commits it reads (limit {} ms): database {}"
-                  + " invalidated, and again every {} ms while it lasts",
-              lagMicros / 1000,
-              limitMicros / 1000,
-              upstream.database(),
-              limitMicros / 1000);
-        }
-      } else if (behind && lagMicros < limitMicros / 2) {
-        behind = false;
-        log.info("WAL invalidation caught up: {} ms behind the commits it reads", lagMicros / 1000);
-      }
+      runner.lag(lag.observe(now, commitMicros));
     }
 
     @Override
@@ -332,7 +312,7 @@ public final class WalInvalidation implements InvalidationSource {
       try {
         c.abort(Runnable::run);
       } catch (SQLException | RuntimeException e) {
-        log.debug("aborting a WAL invalidation session: {}", e.getClass().getName());
+        log.debug("aborting a WAL invalidation session: {}", SafeErrors.describe(e));
       }
     }
   }
@@ -342,7 +322,7 @@ public final class WalInvalidation implements InvalidationSource {
       try {
         c.close();
       } catch (SQLException | RuntimeException e) {
-        log.debug("closing a WAL invalidation session: {}", e.getClass().getName());
+        log.debug("closing a WAL invalidation session: {}", SafeErrors.describe(e));
       }
     }
   }
