@@ -240,12 +240,17 @@ public record WriteTargets(Set<String> tables, boolean everything) {
     return catalog.lookupUser(name).map(v -> v == Volatility.VOLATILE).orElse(false);
   }
 
+  /** {@code COPY ... FROM}, not {@code COPY ... TO}; a query in brackets is skipped. */
   private static boolean copiesIn(List<SqlToken> t) {
+    int depth = 0;
     for (SqlToken k : t) {
-      if (k.isWord("from")) {
+      if (k.isPunctuation("(")) {
+        depth++;
+      } else if (k.isPunctuation(")")) {
+        depth--;
+      } else if (depth == 0 && k.isWord("from")) {
         return true;
-      }
-      if (k.isWord("to")) {
+      } else if (depth == 0 && k.isWord("to")) {
         return false;
       }
     }

@@ -122,6 +122,11 @@ public record CacheConfig(
         enabled, maxSize, maxEntrySize, maxAge, staleWhileRevalidate, v, channel, publication);
   }
 
+  public CacheConfig withPublication(String v) {
+    return new CacheConfig(
+        enabled, maxSize, maxEntrySize, maxAge, staleWhileRevalidate, invalidation, channel, v);
+  }
+
   public CacheConfig withChannel(String v) {
     return new CacheConfig(
         enabled, maxSize, maxEntrySize, maxAge, staleWhileRevalidate, invalidation, v, publication);

@@ -22,6 +22,7 @@ import dev.sluice.config.PoolMode;
 import dev.sluice.engine.EngineHarness.Backend;
 import io.netty.buffer.ByteBuf;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
@@ -290,5 +291,73 @@ class CacheFrontTest {
       assertThat(b.received()).containsExactly("Q:" + sql);
     }
     assertThat(cache.stores()).isZero();
+  }
+
+  @Test
+  void sessionModeRestoresTheUnnamedStatementACacheHitKeptFromTheBackend() {
+    EngineHarness h = sessionMode();
+    Backend b = h.newBackend("b");
+    h.fromClient(query("SELECT 1"));
+    h.grant(b);
+    h.fromBackend(b, rowDescription("v"), dataRows("1"), commandComplete("SELECT 1"), ready('I'));
+    b.received();
+    h.client.received();
+    for (int i = 0; i < 2; i++) {
+      h.fromClient(parse("", "SELECT v FROM t"), bind("", "", 0), execute(""), sync());
+      if (i == 0) {
+        assertThat(b.received()).hasSize(4);
+        h.fromBackend(
+            b, empty('1'), empty('2'), dataRows("5"), commandComplete("SELECT 1"), ready('I'));
+      }
+      assertThat(h.client.received()).containsExactly("1", "2", "D:5", "C:SELECT 1", "Z:I");
+    }
+    assertThat(b.received()).as("the second came from the cache").isEmpty();
+
+    // the client binds the unnamed statement it believes it parsed last
+    h.fromClient(bind("", "", 0), execute(""), sync());
+    List<String> sent = b.received();
+    assertThat(sent).hasSize(4);
+    assertThat(sent.get(0)).startsWith("P:").endsWith(":SELECT v FROM t");
+    h.fromBackend(
+        b, empty('1'), empty('2'), dataRows("6"), commandComplete("SELECT 1"), ready('I'));
+    assertThat(h.client.received()).containsExactly("2", "D:6", "C:SELECT 1", "Z:I");
+  }
+
+  @Test
+  void aTtlHintShortensTheEntrysLife() {
+    EngineHarness h = session();
+    missAndFill(h, "/* sluice:ttl=1s */ SELECT v FROM t", "1");
+    h.fromClient(query("/* sluice:ttl=1s */ SELECT v FROM t"));
+    assertThat(h.client.received()).containsExactly("T", "D:1", "C:SELECT 1", "Z:I");
+    clock.addAndGet(Duration.ofMillis(1_500).toNanos()); // past its 1 s, within stale
+    h.fromClient(query("/* sluice:ttl=1s */ SELECT v FROM t"));
+    assertThat(cache.decisions().count(CacheDecision.STALE)).isEqualTo(1);
+    h.client.received();
+    Backend r = h.newBackend("r");
+    h.grant(r);
+    r.release();
+  }
+
+  @Test
+  void anAnswerOverTheEntryLimitIsRelayedButNotStored() {
+    ResultCache small =
+        new ResultCache(
+            new ResultCache.Settings(1 << 20, 64, Duration.ofSeconds(10), Duration.ZERO),
+            clock::get);
+    small.catalogLoaded(
+        "db",
+        FunctionVolatility.builder().build(),
+        RelationCatalog.builder().relation("public", "t", "r", "false").build());
+    EngineHarness h = new EngineHarness(small, ReplayPolicy.NEVER);
+    String big = "x".repeat(100);
+    for (int i = 0; i < 2; i++) {
+      Backend b = h.newBackend("b" + i);
+      h.fromClient(query("SELECT v FROM t"));
+      h.grant(b);
+      h.fromBackend(b, rowDescription("v"), dataRows(big), commandComplete("SELECT 1"), ready('I'));
+      assertThat(h.client.received()).containsExactly("T", "D:" + big, "C:SELECT 1", "Z:I");
+    }
+    assertThat(small.stores()).isZero();
+    assertThat(small.decisions().count(CacheDecision.RESULT_TOO_LARGE)).isEqualTo(2);
   }
 }

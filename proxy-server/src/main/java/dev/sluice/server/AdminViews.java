@@ -76,6 +76,9 @@ final class AdminViews {
     c.put("fillsRunning", cache.fillsRunning());
     c.put("decisions", decisions);
     c.put("catalogs", cache.catalogSizes());
+    c.put(
+        "invalidationSources",
+        ctx.invalidationSources().stream().map(src -> src.status().asMap()).toList());
     return c;
   }
 

@@ -9,6 +9,9 @@ import dev.sluice.engine.ProxyStats;
 import dev.sluice.logging.LogThrottle;
 import dev.sluice.protocol.MessageMemory;
 import dev.sluice.resilience.ConnectGuard;
+import dev.sluice.server.invalidation.InvalidationSource;
+import dev.sluice.server.invalidation.NotifyInvalidation;
+import dev.sluice.server.invalidation.WalInvalidation;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
@@ -115,6 +118,52 @@ final class ProxyContext {
     } else {
       this.cache = null;
       this.cacheCatalogs = null;
+    }
+  }
+
+  /** Where the cache hears of writes made around Sluice (NOTIFY, WAL); empty without them. */
+  private final java.util.List<InvalidationSource> invalidationSources =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
+
+  /**
+   * Starts the invalidation sources {@code --cache-invalidation} and {@code
+   * --cache-invalidation-channel} ask for. Each runs on a thread of its own and never fails the
+   * start: a database that cannot feed it is reported in its status and the log.
+   */
+  void startInvalidationSources() {
+    if (cache == null) {
+      return;
+    }
+    CacheConfig cc = config.cache();
+    if (cc.channel() != null) {
+      try {
+        invalidationSources.add(new NotifyInvalidation(config.upstream(), cc.channel(), cache));
+      } catch (IllegalArgumentException e) {
+        throw new dev.sluice.config.ConfigException(
+            "--cache-invalidation-channel", cc.channel(), e.getMessage());
+      }
+    }
+    if (cc.invalidation() == CacheConfig.Invalidation.WAL) {
+      invalidationSources.add(
+          new WalInvalidation(
+              config.upstream(),
+              cache,
+              WalInvalidation.Settings.defaults().withPublication(cc.publication())));
+    }
+    invalidationSources.forEach(InvalidationSource::start);
+  }
+
+  java.util.List<InvalidationSource> invalidationSources() {
+    return invalidationSources;
+  }
+
+  void stopInvalidationSources() {
+    for (InvalidationSource source : invalidationSources) {
+      try {
+        source.close();
+      } catch (Exception e) {
+        log.warn("closing {}: {}", source, dev.sluice.error.SafeErrors.describe(e));
+      }
     }
   }
 

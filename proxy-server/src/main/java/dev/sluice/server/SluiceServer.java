@@ -127,6 +127,7 @@ public final class SluiceServer implements AutoCloseable {
         }
       }
       server.warmUp();
+      ctx.startInvalidationSources();
       log.info(
           "listening on {} ({}, {} event loops), upstream {}, admin port {}",
           server.localAddress(),
@@ -263,6 +264,11 @@ public final class SluiceServer implements AutoCloseable {
   }
 
   /** The address clients connect to; the real port when the configured one was 0. */
+  /** The cache's invalidation sources (NOTIFY, WAL); for tests. */
+  java.util.List<dev.sluice.server.invalidation.InvalidationSource> invalidationSources() {
+    return ctx.invalidationSources();
+  }
+
   /** The query result cache, or null when it is off; for tests and the admin port. */
   dev.sluice.cache.ResultCache cache() {
     return ctx.cache();
@@ -414,6 +420,7 @@ public final class SluiceServer implements AutoCloseable {
     }
     log.info("stats at shutdown: {}", statsLine());
     listener.close().syncUninterruptibly();
+    ctx.stopInvalidationSources();
     if (admin != null) {
       admin.close();
     }
