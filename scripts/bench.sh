@@ -36,9 +36,10 @@
 # the first hundred every result is one a cache already holds. Their targets are not PgBouncer
 # but direct PostgreSQL, Pgpool-II with its in-memory query cache (memory_cache_enabled,
 # memqcache_method shmem, connection_cache on, num_init_children CLIENTS + 4, SCRAM from a
-# pool_passwd; installed with apt-get, package pgpool2, when missing) and Sluice twice: the
-# sluice target started with --cache on (sluice-cache) and a second Sluice with --cache off
-# (sluice-nocache), both otherwise like sluice. The report has their own tables, the ratios
+# pool_passwd; installed with apt-get, package pgpool2, when missing) and two Sluices of their
+# own, started like sluice but one with --cache on (sluice-cache) and one with --cache off
+# (sluice-nocache), so that both have the same history (the sluice target serves the other
+# workloads, with Sluice's default for --cache). The report has their own tables, the ratios
 # sluice-cache/direct, /sluice-nocache and /pgpool, Pgpool-II's hit counts (SHOW POOL_CACHE),
 # and a PASS or MISS line for each of the result cache's targets: locally, sluice-cache at least
 # Pgpool-II's TPS and at least 1.2x direct; with --remote-latency (the target is for 5ms), at
@@ -74,11 +75,10 @@
 #
 # Exits non-zero when a pgbench run failed, hung or reported failed transactions, or when a proxy
 # died; the logs are then kept and their directory printed (--keep-logs: always). MORE_SLUICE_FLAGS
-# go to 'sluice run', the baseline's and sluice-nocache's too (not --pool-mode or --pool-size,
-# which bench.sh sets, nor --cache with a cache workload); JAVA_OPTS passes options to Sluice's
-# JVMs. A sluice.jar without the --cache flag runs the cache workloads as built, as both
-# sluice-cache and sluice-nocache, and judges none of the result cache's targets (a warning says
-# so).
+# go to every 'sluice run' (not --pool-mode or --pool-size, which bench.sh sets, nor --cache with
+# a cache workload); JAVA_OPTS passes options to Sluice's JVMs. A sluice.jar without the --cache
+# flag runs the cache workloads as built, as both sluice-cache and sluice-nocache, and judges
+# none of the result cache's targets (a warning says so).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -90,9 +90,9 @@ readonly READY_TIMEOUT_SECONDS=30
 readonly HANG_GRACE_SECONDS=60
 # The targets of the workloads other than the cache ones; baseline joins them with --baseline-jar.
 TARGETS=(direct pgbouncer sluice)
-# The targets of the cache workloads: sluice runs with --cache on there, nocache is a second
-# Sluice with --cache off.
-readonly CACHE_TARGETS=(direct pgpool nocache sluice)
+# The targets of the cache workloads: cache and nocache are Sluices of their own, with --cache on
+# and off.
+readonly CACHE_TARGETS=(direct pgpool nocache cache)
 readonly ALL_WORKLOADS=(select-simple select-extended select-prepared tpcb-simple connect-select
   cache-extended cache-simple)
 readonly DEFAULT_WORKLOADS=(select-simple select-extended select-prepared tpcb-simple connect-select
@@ -137,15 +137,17 @@ sluice_pid=""
 pgbouncer_pid=""
 baseline_pid=""
 nocache_pid=""
+cache_pid=""
 pgpool_pid=""
 sluice_port=""
 pgbouncer_port=""
 baseline_port=""
 nocache_port=""
+cache_port=""
 pgpool_port=""
 pgpool_bin=""     # the pgpool program, from dpkg -L pgpool2
 # Whether the jar has 'run --cache': until it has, the cache workloads run Sluice as built (no
-# cache) as both sluice and nocache, and the result cache's targets are not judged.
+# cache) as both cache and nocache, and the result cache's targets are not judged.
 cache_flag=false
 pg_bin=""
 failed=false      # something went wrong: exit non-zero and keep the logs
@@ -415,6 +417,7 @@ target_port() {
     sluice) echo "$sluice_port" ;;
     baseline) echo "$baseline_port" ;;
     nocache) echo "$nocache_port" ;;
+    cache) echo "$cache_port" ;;
     pgpool) echo "$pgpool_port" ;;
   esac
 }
@@ -756,6 +759,7 @@ proxy_pid() {
     sluice) echo "$sluice_pid" ;;
     baseline) echo "$baseline_pid" ;;
     nocache) echo "$nocache_pid" ;;
+    cache) echo "$cache_pid" ;;
     pgpool) echo "$pgpool_pid" ;;
   esac
 }
@@ -767,6 +771,7 @@ proxy_name() {
     sluice) echo Sluice ;;
     baseline) echo "the baseline Sluice" ;;
     nocache) echo "Sluice --cache off" ;;
+    cache) echo "Sluice --cache on" ;;
     pgpool) echo Pgpool-II ;;
   esac
 }
@@ -1088,7 +1093,7 @@ chosen_workloads() {
 cache_label() {
   case $1 in
     nocache) echo sluice-nocache ;;
-    sluice) echo sluice-cache ;;
+    cache) echo sluice-cache ;;
     *) echo "$1" ;;
   esac
 }
@@ -1127,10 +1132,10 @@ print_cache_tables() {
     d=$(median "$workload" direct 5)
     p=$(median "$workload" pgpool 5)
     n=$(median "$workload" nocache 5)
-    c=$(median "$workload" sluice 5)
+    c=$(median "$workload" cache 5)
     # shellcheck disable=SC2059
     printf "$row" "$workload" "${d:-$(missing "$workload" direct)}" "${p:-$(missing "$workload" pgpool)}" \
-      "${n:-$(missing "$workload" nocache)}" "${c:-$(missing "$workload" sluice)}" \
+      "${n:-$(missing "$workload" nocache)}" "${c:-$(missing "$workload" cache)}" \
       "$(ratio "$c" "$d")" "$(ratio "$c" "$n")" "$(ratio "$c" "$p")"
   done
   echo "$line"
@@ -1143,10 +1148,10 @@ print_cache_tables() {
     local pc nc cc
     pc=$(median "$workload" pgpool 10)
     nc=$(median "$workload" nocache 10)
-    cc=$(median "$workload" sluice 10)
+    cc=$(median "$workload" cache 10)
     # shellcheck disable=SC2059
     printf "$row" "$workload" "${pc:-$(missing "$workload" pgpool)}" "${nc:-$(missing "$workload" nocache)}" \
-      "${cc:-$(missing "$workload" sluice)}" "$(ratio "$cc" "$nc")" "$(ratio "$cc" "$pc")"
+      "${cc:-$(missing "$workload" cache)}" "$(ratio "$cc" "$nc")" "$(ratio "$cc" "$pc")"
   done
 }
 
@@ -1155,7 +1160,7 @@ print_cache_tables() {
 #   judge WORKLOAD WHOM AT_LEAST NOTE
 judge() {
   local workload=$1 whom=$2 at_least=$3 note=$4 mine theirs verdict=MISS
-  mine=$(median "$workload" sluice 5)
+  mine=$(median "$workload" cache 5)
   theirs=$(median "$workload" "$whom" 5)
   # Judged on the medians themselves, not on the ratio rounded for printing.
   if [[ -n $mine && -n $theirs ]] &&
@@ -1237,7 +1242,7 @@ print_report() {
     echo "cache workloads: one SELECT of a row of bench_cache by a random key of $CACHE_ROWS;" \
       "$("$pgpool_bin" --version 2>&1 | head -n 1) with its query cache in shared memory"
     if $cache_flag; then
-      echo "sluice-cache: the sluice target, with --cache on; sluice-nocache: a second Sluice with --cache off"
+      echo "sluice-cache and sluice-nocache: Sluices of their own, with --cache on and --cache off"
     else
       echo "this sluice.jar has no --cache flag: sluice-cache and sluice-nocache are both Sluice as built"
     fi
@@ -1332,6 +1337,15 @@ stop_pgpool() {
   fi
 }
 
+# The proxies' log files in the logs directory, by name.
+proxy_logs() {
+  local name found=()
+  for name in sluice cache nocache baseline pgbouncer pgpool; do
+    [[ ! -e $(log_of "$name") ]] || found+=("$name.log")
+  done
+  echo "${found[*]:-none}"
+}
+
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
@@ -1339,6 +1353,7 @@ cleanup() {
   stop_pid "$sluice_pid" Sluice
   stop_pid "$baseline_pid" "the baseline Sluice"
   stop_pid "$nocache_pid" "Sluice --cache off"
+  stop_pid "$cache_pid" "Sluice --cache on"
   stop_pid "$pgbouncer_pid" PgBouncer
   stop_pgpool
   stop_pid "$relay_pid" "the relay"
@@ -1356,7 +1371,7 @@ cleanup() {
     if $failed || $keep_logs; then
       find "$work" -mindepth 1 -maxdepth 1 ! -name logs -exec rm -rf -- {} +
       if $failed; then
-        warn "something failed; logs kept in $logs (Sluice: $logs/sluice.log)"
+        warn "something failed; logs kept in $logs (the proxies': $(proxy_logs))"
       fi
     else
       rm -rf -- "$work"
@@ -1422,13 +1437,14 @@ main() {
   if have_workloads other; then init_pgbench_tables; fi
   if have_workloads cache; then init_cache_table; fi
   [[ -z $remote_latency ]] || start_relay
-  local on=() off=()
+  if have_workloads other; then start_sluice sluice "$JAR"; fi
   if have_workloads cache; then
+    local on off
     mapfile -t on < <(cache_flags on)
     mapfile -t off < <(cache_flags off)
+    start_sluice cache "$JAR" "${on[@]}"
+    start_sluice nocache "$JAR" "${off[@]}"
   fi
-  start_sluice sluice "$JAR" "${on[@]}"
-  if have_workloads cache; then start_sluice nocache "$JAR" "${off[@]}"; fi
   if [[ -n $baseline_jar ]]; then
     say "baseline: $baseline_jar"
     start_sluice baseline "$baseline_jar"
