@@ -913,7 +913,8 @@ run_all() {
   if ((warmup > 0)); then
     for target in $(all_targets); do
       for workload in "${WORKLOADS[@]}"; do
-        targets_of "$workload" | grep -qx -- "$target" || continue
+        mapfile -t targets < <(targets_of "$workload")
+        [[ " ${targets[*]} " == *" $target "* ]] || continue
         run_one "$workload" "$target" warmup "$warmup"
       done
     done
