@@ -40,10 +40,11 @@
 # own, started like sluice but one with --cache on (sluice-cache) and one with --cache off
 # (sluice-nocache), so that both have the same history (the sluice target serves the other
 # workloads, with Sluice's default for --cache). The report has their own tables, the ratios
-# sluice-cache/direct, /sluice-nocache and /pgpool, Pgpool-II's hit counts (SHOW POOL_CACHE),
-# and a PASS or MISS line for each of the result cache's targets: locally, sluice-cache at least
-# Pgpool-II's TPS and at least 1.2x direct; with --remote-latency (the target is for 5ms), at
-# least 10x direct. A MISS is reported, not an error.
+# sluice-cache/direct, /sluice-nocache and /pgpool, both caches' hit counts (Sluice's GET /cache
+# on its admin port, Pgpool-II's SHOW POOL_CACHE), and a PASS or MISS line for each of the result
+# cache's targets: locally, sluice-cache at least Pgpool-II's TPS and at least 1.2x direct; with
+# --remote-latency (the target is for 5ms), at least 10x direct. A MISS is reported, not an
+# error.
 #
 # Proxy CPU per transaction: just before and just after each run against a proxy, bench.sh reads
 # the CPU time of the proxy's processes, utime + stime (and cutime + cstime, their exited
@@ -76,9 +77,8 @@
 # Exits non-zero when a pgbench run failed, hung or reported failed transactions, or when a proxy
 # died; the logs are then kept and their directory printed (--keep-logs: always). MORE_SLUICE_FLAGS
 # go to every 'sluice run' (not --pool-mode or --pool-size, which bench.sh sets, nor --cache with
-# a cache workload); JAVA_OPTS passes options to Sluice's JVMs. A sluice.jar without the --cache
-# flag runs the cache workloads as built, as both sluice-cache and sluice-nocache, and judges
-# none of the result cache's targets (a warning says so).
+# a cache workload); JAVA_OPTS passes options to Sluice's JVMs. The cache workloads need a
+# sluice.jar with the --cache flag: without it bench.sh stops before it starts anything.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -146,12 +146,10 @@ nocache_port=""
 cache_port=""
 pgpool_port=""
 pgpool_bin=""     # the pgpool program, from dpkg -L pgpool2
-# Whether the jar has 'run --cache': until it has, the cache workloads run Sluice as built (no
-# cache) as both cache and nocache, and the result cache's targets are not judged.
-cache_flag=false
 pg_bin=""
 failed=false      # something went wrong: exit non-zero and keep the logs
 declare -A dead=()  # the proxies that died, by target name
+declare -A admin_port=()  # each Sluice's admin HTTP port, by target name, when bench.sh chose it
 load_at_start=""
 
 # Parts of the upstream URL, filled by parse_upstream_url.
@@ -474,6 +472,7 @@ start_sluice() {
   port=$(pick_free_port) || die "found no free port"
   mapfile -t admin < <(admin_flags "$jar")
   set -- "$@" "${admin[@]}"
+  if ((${#admin[@]} == 2)); then admin_port[$target]=${admin[1]##*:}; fi
   say "starting $name on 127.0.0.1:$port (transaction mode, pool size $pool_size${1:+, $*}; log: $(log_of "$target"))"
   # shellcheck disable=SC2086 # JAVA_OPTS holds several words on purpose
   java ${JAVA_OPTS:-} -jar "$jar" run --listen "127.0.0.1:$port" --upstream "$upstream" \
@@ -1176,10 +1175,6 @@ judge() {
 # 1.2x direct; with the database far away, 10x direct (the issue sets it for 5 ms each way).
 print_cache_targets() {
   local workload note=""
-  if ! $cache_flag; then
-    echo "the result cache's targets: not judged, this sluice.jar has no --cache flag"
-    return
-  fi
   if [[ -n $remote_latency ]]; then
     [[ $remote_latency == 5ms ]] || note=" (a target for 5ms; measured with $remote_latency)"
     echo "the result cache's target with the database $remote_latency away (TPS medians):"
@@ -1193,6 +1188,35 @@ print_cache_targets() {
       judge "$workload" direct "$TARGET_VS_DIRECT_LOCAL" ""
     done
   fi
+}
+
+# Sluice's result cache counters (GET /cache on the admin port of sluice-cache), so that the
+# tables can be read knowing whether it answered from memory: hits, misses and the statements it
+# judged uncacheable, by reason.
+print_sluice_cache_stats() {
+  local port=${admin_port[cache]:-} json
+  if ! command -v curl >/dev/null; then
+    echo "Sluice result cache: no curl to ask its admin port for the counters"
+    return
+  fi
+  if [[ -z $port ]]; then
+    echo "Sluice result cache: no admin port of bench.sh's choosing to ask (MORE_SLUICE_FLAGS set --admin-listen)"
+    return
+  fi
+  json=$(curl -s -m 10 "http://127.0.0.1:$port/cache" 2>&1 || true)
+  printf '%s\n' "$json" >"$logs/sluice-cache-stats.json"
+  if [[ $json != *'"decisions"'* ]]; then
+    echo "Sluice result cache: GET /cache answered nothing useful (see $logs/sluice-cache-stats.json)"
+    return
+  fi
+  # The counters are "name" : number pairs; the decisions include "uncacheable:REASON" ones.
+  { grep -oE '"[a-zA-Z:_-]+" *: *[0-9.]+' <<<"$json" || true; } | tr -d '" ' | awk -F: '
+    { n = $NF; key = $1; for (i = 2; i < NF; i++) key = key ":" $i; v[key] = n
+      if ($1 == "uncacheable" && n > 0) { u += n; reasons = reasons sprintf(" %s %d,", $2, n) } }
+    END {
+      sub(/,$/, "", reasons)
+      printf "Sluice result cache (GET /cache, warm-ups included): %d hits, %d stale, %d misses (hit ratio %.2f), %d entries; %d uncacheable%s\n",
+        v["hit"], v["stale"], v["miss"], v["hitRatio"], v["entries"], u, (u ? " (" substr(reasons, 2) ")" : "") }'
 }
 
 # Pgpool-II's hit counts, so a table that shows Pgpool-II slow also shows whether it was caching.
@@ -1242,15 +1266,12 @@ print_report() {
     echo "$line"
     echo "cache workloads: one SELECT of a row of bench_cache by a random key of $CACHE_ROWS;" \
       "$("$pgpool_bin" --version 2>&1 | head -n 1) with its query cache in shared memory"
-    if $cache_flag; then
-      echo "sluice-cache and sluice-nocache: Sluices of their own, with --cache on and --cache off"
-    else
-      echo "this sluice.jar has no --cache flag: sluice-cache and sluice-nocache are both Sluice as built"
-    fi
+    echo "sluice-cache and sluice-nocache: Sluices of their own, with --cache on and --cache off"
     echo "$line"
     print_cache_tables "$line"
     print_latency_and_failures cache "$line" direct pgpool sluice-nocache sluice-cache
     echo "$line"
+    print_sluice_cache_stats
     print_pgpool_cache_stats
     print_cache_targets
   fi
@@ -1395,24 +1416,17 @@ jar_has_flag() {
   grep -qE -- "$2([=[:space:],]|\$)" <<<"$help"
 }
 
-# The cache workloads set --cache themselves; sets cache_flag when the jar has it.
+# The cache workloads compare Sluice with --cache on and off: the jar must have the flag, and
+# MORE_SLUICE_FLAGS must leave it to bench.sh.
 check_cache_flag() {
   local flag
   for flag in "${sluice_flags[@]}"; do
     [[ $flag != --cache && $flag != --cache=* ]] ||
       die "bench.sh sets --cache for the cache workloads; leave it out of MORE_SLUICE_FLAGS"
   done
-  if jar_has_flag "$JAR" --cache; then
-    cache_flag=true
-  else
-    warn "WARNING: $JAR has no --cache flag: the cache workloads run it as built (no result cache)" \
-      "as both sluice-cache and sluice-nocache, and the result cache's targets are not judged"
-  fi
-}
-
-# The flags that set the result cache, on or off, when the jar has them.
-cache_flags() {
-  if $cache_flag; then printf '%s\n' --cache "$1"; fi
+  jar_has_flag "$JAR" --cache ||
+    die "the cache workloads need 'sluice run --cache on|off', which $JAR lacks (an old build?);" \
+      "rebuild it, or choose other workloads with --workload"
 }
 
 main() {
@@ -1440,11 +1454,8 @@ main() {
   [[ -z $remote_latency ]] || start_relay
   if have_workloads other; then start_sluice sluice "$JAR"; fi
   if have_workloads cache; then
-    local on off
-    mapfile -t on < <(cache_flags on)
-    mapfile -t off < <(cache_flags off)
-    start_sluice cache "$JAR" "${on[@]}"
-    start_sluice nocache "$JAR" "${off[@]}"
+    start_sluice cache "$JAR" --cache on
+    start_sluice nocache "$JAR" --cache off
   fi
   if [[ -n $baseline_jar ]]; then
     say "baseline: $baseline_jar"
