@@ -3,12 +3,14 @@
 #
 #   scripts/bench.sh [--duration S] [--clients N] [--jobs N] [--rounds R] [--scale S]
 #                    [--pool-size N] [--warmup S] [--upstream URL] [--baseline-jar PATH]
-#                    [--remote-latency DURATION] [--quick] [--keep-logs] [-- MORE_SLUICE_FLAGS...]
+#                    [--remote-latency DURATION] [--workload LIST] [--quick] [--keep-logs]
+#                    [-- MORE_SLUICE_FLAGS...]
 #
 # Starts a throwaway PostgreSQL (scripts/local-postgres.sh), or uses --upstream (its pgbench_*
-# tables are replaced), loads it once with pgbench -i -s SCALE (default 10), then starts Sluice
-# (transaction mode) and PgBouncer (pool_mode=transaction, SCRAM), both with --pool-size backends
-# (default 20), on free ports. PgBouncer is installed with apt-get when missing.
+# tables and its table bench_cache are replaced), loads it once with pgbench -i -s SCALE (default
+# 10), then starts Sluice (transaction mode) and PgBouncer (pool_mode=transaction, SCRAM), both
+# with --pool-size backends (default 20), on free ports. PgBouncer is installed with apt-get when
+# missing.
 #
 # Workloads, each pgbench -c CLIENTS (32) -j JOBS (2) -T DURATION (10 s):
 #   select-simple    -S -M simple        built-in select-only
@@ -17,44 +19,66 @@
 #                                        pool them in transaction mode: shown as n/a there)
 #   tpcb-simple      -M simple           built-in TPC-B (sort of)
 #   connect-select   -C -S -M simple     a new connection per transaction (serverless clients)
+#   cache-extended   -f cache -M extended  the result cache's workload, see below
+#   cache-simple     -f cache -M simple    the same over the simple protocol (not by default)
 # pgbench opens connections one at a time per thread, so connect-select's TPS is about
 # JOBS / (login + query time): it measures login latency, SCRAM included.
+# --workload LIST runs only the workloads named, comma-separated, in the order above; 'cache'
+# stands for both cache workloads, 'default' for the default set (all but cache-simple).
 # First every workload runs once, unmeasured, for --warmup seconds (5; 0 skips it) against each
-# target, so Sluice's JIT and both pools are warm. Then each workload runs ROUNDS times (3)
-# against direct, pgbouncer and sluice, interleaved, the order of targets rotating each round;
-# the table shows medians. --quick is --duration 3 --rounds 1 --warmup 2, for smoke tests.
+# target, so Sluice's JIT, the pools and the caches are warm. Then each workload runs ROUNDS
+# times (3) against its targets, interleaved, the order of targets rotating each round; the
+# tables show medians. --quick is --duration 3 --rounds 1 --warmup 2, for smoke tests.
 # The machine is shared and noisy: read ratios, not absolute TPS.
 #
-# Proxy CPU per transaction: just before and just after each run against PgBouncer or Sluice,
-# bench.sh reads the proxy process's CPU time, utime + stime from /proc/PID/stat (all of its
-# threads: for Sluice the JVM's, so JIT compilation and GC count too), in clock ticks (getconf
-# CLK_TCK, usually 100 a second: 10 ms each). The difference divided by the transactions
-# pgbench processed ('number of transactions actually processed') is the run's CPU/txn in
-# microseconds; it includes the run's logins and disconnects. Direct PostgreSQL has no proxy:
-# n/a. The table shows the median CPU/txn of each proxy and their ratio sluice/pgbouncer (lower
-# is cheaper). PgBouncer uses one thread, Sluice one event loop per CPU; both share the CPUs
-# with pgbench and PostgreSQL, so CPU/txn also depends on the load, like TPS.
+# The cache workloads measure result caches: every transaction is one SELECT of a row of
+# bench_cache (100 rows of about 100 bytes, created at setup) by a key drawn from 1..100, so after
+# the first hundred every result is one a cache already holds. Their targets are not PgBouncer
+# but direct PostgreSQL, Pgpool-II with its in-memory query cache (memory_cache_enabled,
+# memqcache_method shmem, connection_cache on, num_init_children CLIENTS + 4, SCRAM from a
+# pool_passwd; installed with apt-get, package pgpool2, when missing) and two Sluices of their
+# own, started like sluice but one with --cache on (sluice-cache) and one with --cache off
+# (sluice-nocache), so that both have the same history (the sluice target serves the other
+# workloads, with Sluice's default for --cache). The report has their own tables, the ratios
+# sluice-cache/direct, /sluice-nocache and /pgpool, both caches' hit counts (Sluice's GET /cache
+# on its admin port, Pgpool-II's SHOW POOL_CACHE), and a PASS or MISS line for each of the result
+# cache's targets: locally, sluice-cache at least Pgpool-II's TPS and at least 1.2x direct; with
+# --remote-latency (the target is for 5ms), at least 10x direct. A MISS is reported, not an
+# error.
+#
+# Proxy CPU per transaction: just before and just after each run against a proxy, bench.sh reads
+# the CPU time of the proxy's processes, utime + stime (and cutime + cstime, their exited
+# children's) from /proc/PID/stat of the proxy and its descendants: all of a process's threads,
+# so for Sluice the JVM's, JIT compilation and GC included; for Pgpool-II its parent and every
+# child. Clock ticks (getconf CLK_TCK, usually 100 a second: 10 ms each). The difference divided
+# by the transactions pgbench processed ('number of transactions actually processed') is the
+# run's CPU/txn in microseconds; it includes the run's logins and disconnects. Direct PostgreSQL
+# has no proxy: n/a. The table shows the median CPU/txn of each proxy and their ratio
+# sluice/pgbouncer (lower is cheaper). PgBouncer uses one thread, Sluice one event loop per CPU,
+# Pgpool-II one process per client; all share the CPUs with pgbench and PostgreSQL, so CPU/txn
+# also depends on the load, like TPS.
 #
 # --baseline-jar PATH also measures a second Sluice build (say, the jar of the commit before a
 # change) as a fourth target, baseline: started like sluice (transaction mode, --pool-size,
-# MORE_SLUICE_FLAGS, JAVA_OPTS) on a port of its own, warmed up and run in every round with the
-# other three, the order of all four rotating, its TPS and CPU/txn measured like sluice's. The
-# report then has a TPS table and a CPU/txn table, with baseline/pgbouncer next to
-# sluice/pgbouncer, and sluice/baseline (below 1: sluice is cheaper than the baseline).
-# PgBouncer's own CPU/txn differs between runs by more than most changes to Sluice do, so
-# compare two builds within one run, not across runs.
+# MORE_SLUICE_FLAGS, JAVA_OPTS; not --cache) on a port of its own, warmed up and run in every
+# round of the workloads other than the cache ones with the other three, the order of all four
+# rotating, its TPS and CPU/txn measured like sluice's. The report then has a TPS table and a
+# CPU/txn table, with baseline/pgbouncer next to sluice/pgbouncer, and sluice/baseline (below 1:
+# sluice is cheaper than the baseline). PgBouncer's own CPU/txn differs between runs by more than
+# most changes to Sluice do, so compare two builds within one run, not across runs.
 #
 # --remote-latency DURATION (say 5ms) places the database far away: after loading the tables,
 # bench.sh starts 'sluice relay --latency DURATION' in front of PostgreSQL, and every target
-# (direct, PgBouncer, Sluice, the baseline) reaches PostgreSQL through it, so each round trip to
-# the database costs twice DURATION more. The relay is a JVM of its own on the same CPUs; all
+# (direct, PgBouncer, Pgpool-II, the Sluices) reaches PostgreSQL through it, so each round trip
+# to the database costs twice DURATION more. The relay is a JVM of its own on the same CPUs; all
 # targets pay for it alike. An upstream with sslmode=verify-full cannot be relayed (the relay is
 # 127.0.0.1, not the certificate's name).
 #
-# Exits non-zero when a pgbench run failed, hung or reported failed transactions, or when Sluice,
-# the baseline or PgBouncer died; the logs are then kept and their directory printed
-# (--keep-logs: always). MORE_SLUICE_FLAGS go to 'sluice run', the baseline's too (not
-# --pool-mode or --pool-size, which bench.sh sets); JAVA_OPTS passes options to Sluice's JVMs.
+# Exits non-zero when a pgbench run failed, hung or reported failed transactions, or when a proxy
+# died; the logs are then kept and their directory printed (--keep-logs: always). MORE_SLUICE_FLAGS
+# go to every 'sluice run' (not --pool-mode or --pool-size, which bench.sh sets, nor --cache with
+# a cache workload); JAVA_OPTS passes options to Sluice's JVMs. The cache workloads need a
+# sluice.jar with the --cache flag: without it bench.sh stops before it starts anything.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -64,9 +88,22 @@ readonly LOCAL_PG=$ROOT/scripts/local-postgres.sh
 readonly READY_TIMEOUT_SECONDS=30
 # A pgbench that runs this much past its -T is hung, not slow.
 readonly HANG_GRACE_SECONDS=60
-# baseline joins them with --baseline-jar.
+# The targets of the workloads other than the cache ones; baseline joins them with --baseline-jar.
 TARGETS=(direct pgbouncer sluice)
-readonly WORKLOADS=(select-simple select-extended select-prepared tpcb-simple connect-select)
+# The targets of the cache workloads: cache and nocache are Sluices of their own, with --cache on
+# and off.
+readonly CACHE_TARGETS=(direct pgpool nocache cache)
+readonly ALL_WORKLOADS=(select-simple select-extended select-prepared tpcb-simple connect-select
+  cache-extended cache-simple)
+readonly DEFAULT_WORKLOADS=(select-simple select-extended select-prepared tpcb-simple connect-select
+  cache-extended)
+# The cache workloads' table: this many rows, keys 1..CACHE_ROWS.
+readonly CACHE_ROWS=100
+# The result cache's targets (the issue's): locally sluice-cache's TPS at least Pgpool-II's and
+# at least 1.2x direct; with the database 5 ms away, at least 10x direct.
+readonly TARGET_VS_PGPOOL=1.0
+readonly TARGET_VS_DIRECT_LOCAL=1.2
+readonly TARGET_VS_DIRECT_REMOTE=10
 CLOCK_TICKS_PER_SECOND=$(getconf CLK_TCK 2>/dev/null || echo 100)
 readonly CLOCK_TICKS_PER_SECOND
 
@@ -90,6 +127,7 @@ baseline_jar=""   # --baseline-jar: a second Sluice build, measured as the targe
 remote_latency="" # --remote-latency: each way through a fault relay in front of PostgreSQL
 relay_pid=""
 sluice_flags=()
+WORKLOADS=()      # --workload: the workloads to run, in ALL_WORKLOADS order
 
 work=""           # temporary directory for everything this run creates
 logs=""           # $work/logs: kept when something failed
@@ -98,12 +136,20 @@ policy_rc_d=""    # set when we created /usr/sbin/policy-rc.d for the PgBouncer 
 sluice_pid=""
 pgbouncer_pid=""
 baseline_pid=""
+nocache_pid=""
+cache_pid=""
+pgpool_pid=""
 sluice_port=""
 pgbouncer_port=""
 baseline_port=""
+nocache_port=""
+cache_port=""
+pgpool_port=""
+pgpool_bin=""     # the pgpool program, from dpkg -L pgpool2
 pg_bin=""
 failed=false      # something went wrong: exit non-zero and keep the logs
 declare -A dead=()  # the proxies that died, by target name
+declare -A admin_port=()  # each Sluice's admin HTTP port, by target name, when bench.sh chose it
 load_at_start=""
 
 # Parts of the upstream URL, filled by parse_upstream_url.
@@ -143,13 +189,13 @@ parse_args() {
   while (($# > 0)); do
     case $1 in
       --duration | --clients | --jobs | --rounds | --scale | --pool-size | --warmup | --upstream | \
-        --baseline-jar | --remote-latency)
+        --baseline-jar | --remote-latency | --workload)
         [[ $# -ge 2 ]] || die "$1 needs a value"
         set_option "$1" "$2"
         shift 2
         ;;
       --duration=* | --clients=* | --jobs=* | --rounds=* | --scale=* | --pool-size=* | --warmup=* | \
-        --upstream=* | --baseline-jar=* | --remote-latency=*)
+        --upstream=* | --baseline-jar=* | --remote-latency=* | --workload=*)
         set_option "${1%%=*}" "${1#*=}"
         shift
         ;;
@@ -183,36 +229,129 @@ set_option() {
       [[ -f $2 && -r $2 ]] || die "--baseline-jar must name a readable jar file, got '$2'"
       baseline_jar=$2
       ;;
+    --workload) choose_workloads "$2" ;;
   esac
+}
+
+# Sets WORKLOADS from a comma-separated LIST of workload names, 'cache' and 'default'; they run
+# in ALL_WORKLOADS order whatever the order of the list.
+choose_workloads() {
+  local list=$1 name workload chosen=()
+  local -A wanted=()
+  [[ -n $list ]] || die "--workload needs at least one workload"
+  IFS=, read -ra chosen <<<"$list"
+  for name in "${chosen[@]}"; do
+    case $name in
+      default) for workload in "${DEFAULT_WORKLOADS[@]}"; do wanted[$workload]=1; done ;;
+      cache) wanted[cache-extended]=1; wanted[cache-simple]=1 ;;
+      *)
+        is_workload "$name" ||
+          die "--workload: unknown workload '$name'; choose from ${ALL_WORKLOADS[*]}, cache, default"
+        wanted[$name]=1
+        ;;
+    esac
+  done
+  WORKLOADS=()
+  for workload in "${ALL_WORKLOADS[@]}"; do
+    [[ -z ${wanted[$workload]:-} ]] || WORKLOADS+=("$workload")
+  done
+}
+
+is_workload() {
+  local workload
+  for workload in "${ALL_WORKLOADS[@]}"; do
+    [[ $workload != "$1" ]] || return 0
+  done
+  return 1
+}
+
+is_cache_workload() {
+  [[ $1 == cache-* ]]
+}
+
+# have_workloads cache: whether a cache workload was chosen; have_workloads other: whether a
+# workload other than those was.
+have_workloads() {
+  local workload
+  for workload in "${WORKLOADS[@]}"; do
+    if is_cache_workload "$workload"; then
+      [[ $1 != cache ]] || return 0
+    else
+      [[ $1 != other ]] || return 0
+    fi
+  done
+  return 1
+}
+
+# The targets WORKLOAD runs against, one a line, in the order of the tables.
+targets_of() {
+  if is_cache_workload "$1"; then
+    printf '%s\n' "${CACHE_TARGETS[@]}"
+  else
+    printf '%s\n' "${TARGETS[@]}"
+  fi
+}
+
+# The targets of all chosen workloads: every proxy started, and direct.
+all_targets() {
+  local workload
+  for workload in "${WORKLOADS[@]}"; do
+    targets_of "$workload"
+  done | awk '!seen[$0]++'
 }
 
 is_root() {
   [[ $(id -u) -eq 0 ]]
 }
 
-# Debian starts a package's service on install; PgBouncer's would take 6432. policy-rc.d is
-# Debian's switch that tells maintainer scripts not to start services, so we provide one (and
-# remove it on exit) when the machine has none.
-install_pgbouncer() {
-  command -v pgbouncer >/dev/null && return
-  is_root || die "pgbouncer is missing; install it (Debian: apt-get install pgbouncer) or run as root"
-  command -v apt-get >/dev/null || die "pgbouncer is missing and there is no apt-get to install it"
-  say "pgbouncer is missing: installing it with apt-get install -y pgbouncer"
+# Debian starts a package's service on install; PgBouncer's would take 6432, Pgpool-II's 5433.
+# policy-rc.d is Debian's switch that tells maintainer scripts not to start services, so we
+# provide one (and remove it on exit) when the machine has none.
+#   apt_install PACKAGE
+apt_install() {
+  local package=$1 apt_log=$logs/apt-get.log
+  is_root || die "$package is missing; install it (Debian: apt-get install $package) or run as root"
+  command -v apt-get >/dev/null || die "$package is missing and there is no apt-get to install it"
+  say "$package is missing: installing it with apt-get install -y $package"
   if [[ ! -e /usr/sbin/policy-rc.d ]]; then
     policy_rc_d=/usr/sbin/policy-rc.d
     printf '#!/bin/sh\n# Written by sluice scripts/bench.sh during apt-get install; removed after.\nexit 101\n' >"$policy_rc_d"
     chmod 0755 "$policy_rc_d"
   fi
-  local apt_log=$logs/apt-get.log
-  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y pgbouncer >"$apt_log" 2>&1; then
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y "$package" >>"$apt_log" 2>&1; then
     say "apt-get install failed; running apt-get update and trying again"
     DEBIAN_FRONTEND=noninteractive apt-get update >>"$apt_log" 2>&1 || true
-    DEBIAN_FRONTEND=noninteractive apt-get install -y pgbouncer >>"$apt_log" 2>&1 ||
-      { tail -n 20 "$apt_log" >&2; die "could not install pgbouncer; see $apt_log"; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y "$package" >>"$apt_log" 2>&1 ||
+      { tail -n 20 "$apt_log" >&2; die "could not install $package; see $apt_log"; }
   fi
   remove_policy_rc_d
+}
+
+install_pgbouncer() {
+  command -v pgbouncer >/dev/null && return
+  apt_install pgbouncer
   command -v pgbouncer >/dev/null || die "apt-get installed no pgbouncer command"
   say "installed $(pgbouncer --version | head -n 1)"
+}
+
+# Sets pgpool_bin to the pgpool program of the Debian package pgpool2, installing it when
+# missing (the program lives in /usr/sbin, which a non-root PATH lacks).
+install_pgpool() {
+  pgpool_bin=$(pgpool_program)
+  if [[ -z $pgpool_bin ]]; then
+    apt_install pgpool2
+    pgpool_bin=$(pgpool_program)
+    [[ -n $pgpool_bin ]] || die "apt-get installed pgpool2 but dpkg -L pgpool2 lists no pgpool program"
+    say "installed $("$pgpool_bin" --version 2>&1 | head -n 1)"
+  fi
+}
+
+# The pgpool program: the one dpkg -L pgpool2 lists, else one on PATH; nothing when neither.
+pgpool_program() {
+  local path
+  path=$(dpkg -L pgpool2 2>/dev/null | grep -E '/s?bin/pgpool$' | head -n 1 || true)
+  [[ -n $path && -x $path ]] || path=$(command -v pgpool || true)
+  if [[ -n $path ]]; then echo "$path"; fi
 }
 
 remove_policy_rc_d() {
@@ -275,6 +414,9 @@ target_port() {
     pgbouncer) echo "$pgbouncer_port" ;;
     sluice) echo "$sluice_port" ;;
     baseline) echo "$baseline_port" ;;
+    nocache) echo "$nocache_port" ;;
+    cache) echo "$cache_port" ;;
+    pgpool) echo "$pgpool_port" ;;
   esac
 }
 
@@ -320,21 +462,39 @@ wait_until_ready() {
   die "$name did not accept connections on 127.0.0.1:$port within ${READY_TIMEOUT_SECONDS}s; its log is $log"
 }
 
-# Starts a Sluice jar as TARGET on a free port and sets TARGET_port and TARGET_pid:
-#   start_sluice TARGET JAR
+# Starts a Sluice jar as TARGET on a free port, with MORE_FLAGS after MORE_SLUICE_FLAGS, and sets
+# TARGET_port and TARGET_pid:
+#   start_sluice TARGET JAR [MORE_FLAGS...]
 start_sluice() {
-  local target=$1 jar=$2 name port pid
+  local target=$1 jar=$2 name port pid admin
+  shift 2
   name=$(proxy_name "$target")
   port=$(pick_free_port) || die "found no free port"
-  say "starting $name on 127.0.0.1:$port (transaction mode, pool size $pool_size; log: $(log_of "$target"))"
+  mapfile -t admin < <(admin_flags "$jar")
+  set -- "$@" "${admin[@]}"
+  if ((${#admin[@]} == 2)); then admin_port[$target]=${admin[1]##*:}; fi
+  say "starting $name on 127.0.0.1:$port (transaction mode, pool size $pool_size${1:+, $*}; log: $(log_of "$target"))"
   # shellcheck disable=SC2086 # JAVA_OPTS holds several words on purpose
   java ${JAVA_OPTS:-} -jar "$jar" run --listen "127.0.0.1:$port" --upstream "$upstream" \
-    --pool-mode transaction --pool-size "$pool_size" "${sluice_flags[@]}" >"$(log_of "$target")" 2>&1 &
+    --pool-mode transaction --pool-size "$pool_size" "${sluice_flags[@]}" "$@" >"$(log_of "$target")" 2>&1 &
   pid=$!
   # Set before waiting, so that cleanup stops it even when it never becomes ready.
   printf -v "${target}_pid" %s "$pid"
   printf -v "${target}_port" %s "$port"
   wait_until_ready "$name" "$pid" "$port" "$(log_of "$target")"
+}
+
+# Sluice's admin HTTP port is 127.0.0.1:9930 unless told otherwise, which two Sluices cannot
+# share and which may be taken: each Sluice gets a free port of its own, when its jar has the
+# flag and MORE_SLUICE_FLAGS do not set it.
+admin_flags() {
+  local jar=$1 flag port
+  for flag in "${sluice_flags[@]}"; do
+    [[ $flag != --admin-listen && $flag != --admin-listen=* ]] || return 0
+  done
+  jar_has_flag "$jar" --admin-listen || return 0
+  port=$(pick_free_port) || die "found no free port"
+  printf '%s\n' --admin-listen "127.0.0.1:$port"
 }
 
 # Starts 'sluice relay' with --remote-latency in front of PostgreSQL and points every target at
@@ -376,8 +536,8 @@ pgbouncer_secret() {
   fi
 }
 
-# The OS user PgBouncer runs as: it refuses to run as root.
-pgbouncer_os_user() {
+# The OS user PgBouncer and Pgpool-II run as: they refuse to run as root.
+proxy_os_user() {
   if id postgres >/dev/null 2>&1; then echo postgres; else echo nobody; fi
 }
 
@@ -428,7 +588,7 @@ start_pgbouncer() {
   command=("$(command -v pgbouncer)" "$dir/pgbouncer.ini")
   if is_root; then
     local os_user
-    os_user=$(pgbouncer_os_user)
+    os_user=$(proxy_os_user)
     chown -R "$os_user:" "$dir"
     # setpriv execs PgBouncer in place, so $! is PgBouncer's own pid (for its RSS).
     command=(setpriv --reuid="$os_user" --regid="$(id -g "$os_user")" --init-groups -- "${command[@]}")
@@ -439,14 +599,134 @@ start_pgbouncer() {
   wait_until_ready PgBouncer "$pgbouncer_pid" "$pgbouncer_port" "$logs/pgbouncer.log"
 }
 
+quote_pgpool() {
+  # pgpool.conf quotes strings with '', doubling a ' inside.
+  printf "'%s'" "${1//\'/\'\'}"
+}
+
+# Pgpool-II in front of the same PostgreSQL, its in-memory query cache on: raw mode with one
+# backend, one process per client (CLIENTS + 4, so pg_isready and SHOW POOL_CACHE find one free)
+# each caching its backend connection, clients authenticated with SCRAM against pool_passwd, which
+# holds the user's password in clear (with a TEXT prefix): Pgpool-II needs it to log in to
+# PostgreSQL with SCRAM itself. TCP on 127.0.0.1 only; its sockets, pid file, status file and
+# the query cache's table-oid directory live in DIR.
+write_pgpool_config() {
+  local dir=$1
+  (
+    umask 077
+    printf '%s:TEXT%s\n' "$url_user" "$url_password" >"$dir/pool_passwd"
+    printf '# Written by sluice scripts/bench.sh for one benchmark run.\nhost all all 127.0.0.1/32 scram-sha-256\n' \
+      >"$dir/pool_hba.conf"
+    : >"$dir/pcp.conf"
+    mkdir "$dir/oiddir"
+    cat >"$dir/pgpool.conf" <<EOF
+# Written by sluice scripts/bench.sh for one benchmark run.
+backend_clustering_mode = 'raw'
+listen_addresses = '127.0.0.1'
+port = $pgpool_port
+unix_socket_directories = $(quote_pgpool "$dir")
+pcp_listen_addresses = ''
+pcp_socket_dir = $(quote_pgpool "$dir")
+backend_hostname0 = $(quote_pgpool "$url_host")
+backend_port0 = $url_port
+backend_weight0 = 1
+backend_flag0 = 'DISALLOW_TO_FAILOVER'
+enable_pool_hba = on
+pool_passwd = $(quote_pgpool "$dir/pool_passwd")
+allow_clear_text_frontend_auth = off
+num_init_children = $((clients + 4))
+max_pool = 1
+connection_cache = on
+child_life_time = 0
+child_max_connections = 0
+connection_life_time = 0
+client_idle_limit = 0
+health_check_period = 0
+sr_check_period = 0
+failover_on_backend_error = off
+use_watchdog = off
+load_balance_mode = off
+memory_cache_enabled = on
+memqcache_method = 'shmem'
+memqcache_oiddir = $(quote_pgpool "$dir/oiddir")
+memqcache_auto_cache_invalidation = on
+memqcache_expire = 0
+log_destination = 'stderr'
+log_min_messages = warning
+log_connections = off
+log_statement = off
+logdir = $(quote_pgpool "$dir")
+pid_file_name = $(quote_pgpool "$dir/pgpool.pid")
+EOF
+  )
+}
+
+start_pgpool() {
+  local dir=$work/pgpool command
+  pgpool_port=$(pick_free_port) || die "found no free port"
+  mkdir -m 0700 "$dir"
+  write_pgpool_config "$dir"
+  # -n: stay in the foreground; -D: forget any saved backend status.
+  command=("$pgpool_bin" -n -D -f "$dir/pgpool.conf" -F "$dir/pcp.conf" -a "$dir/pool_hba.conf")
+  if is_root; then
+    local os_user
+    os_user=$(proxy_os_user)
+    chown -R "$os_user:" "$dir"
+    # setpriv execs Pgpool-II in place, so $! is its parent process.
+    command=(setpriv --reuid="$os_user" --regid="$(id -g "$os_user")" --init-groups -- "${command[@]}")
+  fi
+  say "starting $("$pgpool_bin" --version 2>&1 | head -n 1) on 127.0.0.1:$pgpool_port" \
+    "(query cache in shared memory, $((clients + 4)) children; log: $(log_of pgpool))"
+  "${command[@]}" >"$(log_of pgpool)" 2>&1 &
+  pgpool_pid=$!
+  wait_until_ready Pgpool-II "$pgpool_pid" "$pgpool_port" "$(log_of pgpool)"
+}
+
+# Pgpool-II's query cache counters, 'name|value' a line (SHOW POOL_CACHE, which Pgpool-II answers
+# itself); empty when it cannot tell.
+pgpool_cache_stats() {
+  as_client --limit 10 psql pgpool -X -A -t -x -d "$url_db" -c 'SHOW pool_cache' 2>>"$logs/pgpool-show.log" || true
+}
+
+# pgbench's arguments for WORKLOAD, one a line.
 workload_args() {
   case $1 in
-    select-simple) echo "-S -M simple" ;;
-    select-extended) echo "-S -M extended" ;;
-    select-prepared) echo "-S -M prepared" ;;
-    tpcb-simple) echo "-M simple" ;;
-    connect-select) echo "-C -S -M simple" ;;
+    select-simple) printf '%s\n' -S -M simple ;;
+    select-extended) printf '%s\n' -S -M extended ;;
+    select-prepared) printf '%s\n' -S -M prepared ;;
+    tpcb-simple) printf '%s\n' -M simple ;;
+    connect-select) printf '%s\n' -C -S -M simple ;;
+    cache-extended) printf '%s\n' -f "$work/cache.sql" -M extended ;;
+    cache-simple) printf '%s\n' -f "$work/cache.sql" -M simple ;;
   esac
+}
+
+# The cache workloads' table and pgbench script: CACHE_ROWS rows of about 100 bytes, read one at
+# a time by a random key. No column is a timestamp with time zone, which Pgpool-II never caches.
+init_cache_table() {
+  say "creating bench_cache, $CACHE_ROWS rows (directly against PostgreSQL)"
+  if ! as_client psql direct -X -q -v ON_ERROR_STOP=1 -d "$url_db" >"$logs/cache-init.log" 2>&1 <<EOF; then
+DROP TABLE IF EXISTS bench_cache;
+CREATE TABLE bench_cache (
+  id integer PRIMARY KEY,
+  name text NOT NULL,
+  email text NOT NULL,
+  balance numeric(12, 2) NOT NULL,
+  note text NOT NULL
+);
+INSERT INTO bench_cache
+  SELECT i, 'customer ' || lpad(i::text, 3, '0'), 'customer' || i || '@example.com',
+         round(i * 37.5, 2), repeat(chr(97 + i % 26), 48)
+  FROM generate_series(1, $CACHE_ROWS) AS i;
+VACUUM ANALYZE bench_cache;
+EOF
+    tail -n 20 "$logs/cache-init.log" >&2
+    die "creating bench_cache failed; see $logs/cache-init.log"
+  fi
+  cat >"$work/cache.sql" <<EOF
+\set k random(1, $CACHE_ROWS)
+SELECT id, name, email, balance, note FROM bench_cache WHERE id = :k;
+EOF
 }
 
 # What pgbench would do before a TPC-B run without -n, done directly so no proxy is involved and
@@ -477,6 +757,9 @@ proxy_pid() {
     pgbouncer) echo "$pgbouncer_pid" ;;
     sluice) echo "$sluice_pid" ;;
     baseline) echo "$baseline_pid" ;;
+    nocache) echo "$nocache_pid" ;;
+    cache) echo "$cache_pid" ;;
+    pgpool) echo "$pgpool_pid" ;;
   esac
 }
 
@@ -486,6 +769,9 @@ proxy_name() {
     pgbouncer) echo PgBouncer ;;
     sluice) echo Sluice ;;
     baseline) echo "the baseline Sluice" ;;
+    nocache) echo "Sluice --cache off" ;;
+    cache) echo "Sluice --cache on" ;;
+    pgpool) echo Pgpool-II ;;
   esac
 }
 
@@ -494,15 +780,36 @@ log_of() {
   echo "$logs/$1.log"
 }
 
-# The CPU time process PID has used so far, user plus system, over all its threads, in clock
-# ticks; empty when there is no such process. In /proc/PID/stat these are fields 14 and 15,
+# The CPU time process PID and its descendants have used so far, in clock ticks; empty when there
+# is no such process. Each process counts user plus system time over all its threads, and the
+# same of its children that have exited and been waited for (one of Pgpool-II's children that a
+# run outlived is still counted, by its parent). In /proc/PID/stat these are fields 14 to 17,
 # counted after the ')' that closes field 2, the command name, which may hold spaces itself.
 cpu_ticks_of() {
-  local pid=$1 stat fields
-  [[ -n $pid ]] && { stat=$(<"/proc/$pid/stat"); } 2>/dev/null || return 0
-  read -ra fields <<<"${stat##*)}"
-  # fields[0] is field 3 (the state), so field N is fields[N - 3].
-  echo $((fields[11] + fields[12]))
+  local pid=$1 stat fields ticks=0 member
+  [[ -n $pid && -r /proc/$pid/stat ]] || return 0
+  for member in $(process_tree "$pid"); do
+    { stat=$(<"/proc/$member/stat"); } 2>/dev/null || continue
+    read -ra fields <<<"${stat##*)}"
+    # fields[0] is field 3 (the state), so field N is fields[N - 3].
+    ticks=$((ticks + fields[11] + fields[12] + fields[13] + fields[14]))
+  done
+  echo "$ticks"
+}
+
+# PID and the pids of all its descendants, one a line (this kernel may lack
+# /proc/PID/task/TID/children, so from ps's list of parents).
+process_tree() {
+  ps -e -o pid=,ppid= | awk -v root="$1" '
+    { parent[$1] = $2 }
+    END {
+      member[root] = 1
+      do {
+        grew = 0
+        for (p in parent) if (!(p in member) && (parent[p] in member)) { member[p] = 1; grew = 1 }
+      } while (grew)
+      for (p in member) print p
+    }'
 }
 
 # Microseconds of CPU per transaction for TICKS clock ticks over TRANSACTIONS; empty when either
@@ -520,7 +827,7 @@ cpu_us_per_txn() {
 run_one() {
   local workload=$1 target=$2 round=$3 seconds=$4 out status=ok rc=0 args
   out=$logs/pgbench-$workload-$target-$round.log
-  read -ra args <<<"$(workload_args "$workload")"
+  mapfile -t args < <(workload_args "$workload")
   if target_dead "$target"; then
     echo "$workload $target $round skipped - - - - - -" >>"$work/results"
     return
@@ -589,7 +896,7 @@ tps_of() {
 
 check_alive() {
   local target
-  for target in "${TARGETS[@]}"; do
+  for target in $(all_targets); do
     if [[ $target == direct ]] || target_dead "$target" || kill -0 "$(proxy_pid "$target")" 2>/dev/null; then
       continue
     fi
@@ -601,19 +908,23 @@ check_alive() {
 }
 
 run_all() {
-  local round workload target i n=${#TARGETS[@]}
+  local round workload target targets i n
   if ((warmup > 0)); then
-    for target in "${TARGETS[@]}"; do
+    for target in $(all_targets); do
       for workload in "${WORKLOADS[@]}"; do
+        mapfile -t targets < <(targets_of "$workload")
+        [[ " ${targets[*]} " == *" $target "* ]] || continue
         run_one "$workload" "$target" warmup "$warmup"
       done
     done
   fi
   for ((round = 1; round <= rounds; round++)); do
     for workload in "${WORKLOADS[@]}"; do
+      mapfile -t targets < <(targets_of "$workload")
+      n=${#targets[@]}
       # Rotate the order each round, so no target always runs first (on a cold cache) or last.
       for ((i = 0; i < n; i++)); do
-        run_one "$workload" "${TARGETS[$(((i + round - 1) % n))]}" "$round" "$duration"
+        run_one "$workload" "${targets[$(((i + round - 1) % n))]}" "$round" "$duration"
       done
     done
   done
@@ -647,25 +958,25 @@ failures_of() {
     END { s = f + 0; for (k in bad) s = s " (" bad[k] " " k ")"; print s }' "$work/results"
 }
 
-# Runs FUNCTION WORKLOAD TARGET ARGS... for each target in TARGETS order and prints what each
-# printed on a line of its own (an empty line when it printed nothing):
+# Runs FUNCTION WORKLOAD TARGET ARGS... for each target of WORKLOAD in the tables' order and
+# prints what each printed on a line of its own (an empty line when it printed nothing):
 #   each_target FUNCTION WORKLOAD ARGS...
 each_target() {
   local function=$1 workload=$2 target value
   shift 2
-  for target in "${TARGETS[@]}"; do
+  for target in $(targets_of "$workload"); do
     value=$("$function" "$workload" "$target" "$@")
     echo "$value"
   done
 }
 
-# A row of the tables with a column per target: LABEL, then one cell per target in TARGETS order.
+# A row of the tables with a column per target: LABEL, then one cell per target.
 target_row() {
-  local label=$1 widths=(12 15 12 12) i
+  local label=$1 cell
   shift
   printf '%-16s' "$label"
-  for ((i = 1; i <= $#; i++)); do
-    printf ' | %*s' "${widths[i - 1]}" "${!i}"
+  for cell in "$@"; do
+    printf ' | %14s' "$cell"
   done
   echo
 }
@@ -685,7 +996,7 @@ ratio() {
 # "N WARN, M ERROR lines" for a log FILE and its two level markers.
 log_levels() {
   local file=$1 warn=$2 error=$3
-  echo "$(grep -c -- "$warn" "$file" || true) ${warn// /}, $(grep -c -- "$error" "$file" || true) ${error// /} lines"
+  echo "$(grep -c -- "$warn" "$file" || true) ${warn//[ :]/}, $(grep -c -- "$error" "$file" || true) ${error//[ :]/} lines"
 }
 
 load_average() {
@@ -712,7 +1023,7 @@ print_three_target_table() {
   # shellcheck disable=SC2059 # the format is the row layout, shared by the header and the rows
   printf "$row" workload direct pgbouncer sluice pgbouncer sluice TPS TPS CPU/txn
   echo "$line"
-  for workload in "${WORKLOADS[@]}"; do
+  for workload in $(chosen_workloads other); do
     local d p s pc sc
     d=$(median "$workload" direct 5)
     p=$(median "$workload" pgbouncer 5)
@@ -736,7 +1047,7 @@ print_baseline_tables() {
   # shellcheck disable=SC2059 # the format is the row layout, shared by the header and the rows
   printf "$row" workload direct pgbouncer sluice baseline sluice/direct sluice/pgbouncer sluice/baseline
   echo "$line"
-  for workload in "${WORKLOADS[@]}"; do
+  for workload in $(chosen_workloads other); do
     local d p s b
     d=$(median "$workload" direct 5)
     p=$(median "$workload" pgbouncer 5)
@@ -753,7 +1064,7 @@ print_baseline_tables() {
   # shellcheck disable=SC2059
   printf "$row" workload pgbouncer sluice baseline sluice/pgbouncer baseline/pgbouncer sluice/baseline
   echo "$line"
-  for workload in "${WORKLOADS[@]}"; do
+  for workload in $(chosen_workloads other); do
     local pc sc bc
     pc=$(median "$workload" pgbouncer 10)
     sc=$(median "$workload" sluice 10)
@@ -765,57 +1076,246 @@ print_baseline_tables() {
   done
 }
 
+# The chosen workloads, one a line: the cache ones, or the others.
+#   chosen_workloads cache|other
+chosen_workloads() {
+  local workload
+  for workload in "${WORKLOADS[@]}"; do
+    if is_cache_workload "$workload"; then
+      [[ $1 != cache ]] || echo "$workload"
+    else
+      [[ $1 != other ]] || echo "$workload"
+    fi
+  done
+}
+
+# How the cache workloads' tables name TARGET.
+cache_label() {
+  case $1 in
+    nocache) echo sluice-nocache ;;
+    cache) echo sluice-cache ;;
+    *) echo "$1" ;;
+  esac
+}
+
+# The rows of median latency and of failed transactions of the chosen workloads of KIND (cache or
+# other), a column per target, between two lines LINE:
+#   print_latency_and_failures KIND LINE LABELS...
+print_latency_and_failures() {
+  local kind=$1 line=$2 workload cells
+  shift 2
+  echo "$line"
+  target_row "latency avg ms" "$@"
+  for workload in $(chosen_workloads "$kind"); do
+    mapfile -t cells < <(each_target median "$workload" 6)
+    target_row "$workload" "${cells[@]}"
+  done
+  echo "$line"
+  target_row "failed txns" "$@"
+  for workload in $(chosen_workloads "$kind"); do
+    mapfile -t cells < <(each_target failures_of "$workload")
+    target_row "$workload" "${cells[@]}"
+  done
+}
+
+# The cache workloads' TPS table and proxy CPU/txn table, each with sluice-cache's ratios to the
+# others, between two lines LINE.
+print_cache_tables() {
+  local line=$1 workload
+  local row='%-16s | %9s %9s %14s %12s | %8s %8s %8s\n'
+  printf '%-16s | %-47s | %s\n' "" TPS "sluice-cache TPS /"
+  # shellcheck disable=SC2059 # the format is the row layout, shared by the header and the rows
+  printf "$row" workload direct pgpool sluice-nocache sluice-cache direct nocache pgpool
+  echo "$line"
+  for workload in $(chosen_workloads cache); do
+    local d p n c
+    d=$(median "$workload" direct 5)
+    p=$(median "$workload" pgpool 5)
+    n=$(median "$workload" nocache 5)
+    c=$(median "$workload" cache 5)
+    # shellcheck disable=SC2059
+    printf "$row" "$workload" "${d:-$(missing "$workload" direct)}" "${p:-$(missing "$workload" pgpool)}" \
+      "${n:-$(missing "$workload" nocache)}" "${c:-$(missing "$workload" cache)}" \
+      "$(ratio "$c" "$d")" "$(ratio "$c" "$n")" "$(ratio "$c" "$p")"
+  done
+  echo "$line"
+  row='%-16s | %9s %14s %12s | %8s %8s\n'
+  printf '%-16s | %-37s | %s\n' "" "proxy CPU us/txn" "sluice-cache CPU/txn /"
+  # shellcheck disable=SC2059
+  printf "$row" workload pgpool sluice-nocache sluice-cache nocache pgpool
+  echo "$line"
+  for workload in $(chosen_workloads cache); do
+    local pc nc cc
+    pc=$(median "$workload" pgpool 10)
+    nc=$(median "$workload" nocache 10)
+    cc=$(median "$workload" cache 10)
+    # shellcheck disable=SC2059
+    printf "$row" "$workload" "${pc:-$(missing "$workload" pgpool)}" "${nc:-$(missing "$workload" nocache)}" \
+      "${cc:-$(missing "$workload" cache)}" "$(ratio "$cc" "$nc")" "$(ratio "$cc" "$pc")"
+  done
+}
+
+# A PASS or MISS line for sluice-cache's median TPS in WORKLOAD against WHOM's, the target being
+# a ratio of at least AT_LEAST; NOTE ends the line:
+#   judge WORKLOAD WHOM AT_LEAST NOTE
+judge() {
+  local workload=$1 whom=$2 at_least=$3 note=$4 mine theirs verdict=MISS
+  mine=$(median "$workload" cache 5)
+  theirs=$(median "$workload" "$whom" 5)
+  # Judged on the medians themselves, not on the ratio rounded for printing.
+  if [[ -n $mine && -n $theirs ]] &&
+    awk -v a="$mine" -v b="$theirs" -v t="$at_least" 'BEGIN { exit !(b > 0 && a >= t * b) }'; then
+    verdict=PASS
+  fi
+  printf '  %-4s  %-16s sluice-cache/%-7s %6s, target >= %s%s\n' "$verdict" "$workload" \
+    "$(cache_label "$whom")" "$(ratio "$mine" "$theirs")" "$at_least" "$note"
+}
+
+# The result cache's targets, a PASS or MISS line each: locally, at least Pgpool-II's TPS and
+# 1.2x direct; with the database far away, 10x direct (the issue sets it for 5 ms each way).
+print_cache_targets() {
+  local workload note=""
+  if [[ -n $remote_latency ]]; then
+    [[ $remote_latency == 5ms ]] || note=" (a target for 5ms; measured with $remote_latency)"
+    echo "the result cache's target with the database $remote_latency away (TPS medians):"
+    for workload in $(chosen_workloads cache); do
+      judge "$workload" direct "$TARGET_VS_DIRECT_REMOTE" "$note"
+    done
+  else
+    echo "the result cache's targets with the database local (TPS medians):"
+    for workload in $(chosen_workloads cache); do
+      judge "$workload" pgpool "$TARGET_VS_PGPOOL" ""
+      judge "$workload" direct "$TARGET_VS_DIRECT_LOCAL" ""
+    done
+  fi
+}
+
+# Sluice's result cache counters (GET /cache on the admin port of sluice-cache), so that the
+# tables can be read knowing whether it answered from memory: hits, misses and the statements it
+# judged uncacheable, by reason.
+print_sluice_cache_stats() {
+  local port=${admin_port[cache]:-} json
+  if ! command -v curl >/dev/null; then
+    echo "Sluice result cache: no curl to ask its admin port for the counters"
+    return
+  fi
+  if [[ -z $port ]]; then
+    echo "Sluice result cache: no admin port of bench.sh's choosing to ask (MORE_SLUICE_FLAGS set --admin-listen)"
+    return
+  fi
+  json=$(curl -s -m 10 "http://127.0.0.1:$port/cache" 2>&1 || true)
+  printf '%s\n' "$json" >"$logs/sluice-cache-stats.json"
+  if [[ $json != *'"decisions"'* ]]; then
+    echo "Sluice result cache: GET /cache answered nothing useful (see $logs/sluice-cache-stats.json)"
+    return
+  fi
+  # The counters are "name" : number pairs; the decisions include "uncacheable:REASON" ones.
+  { grep -oE '"[a-zA-Z:_-]+" *: *[0-9.]+' <<<"$json" || true; } | tr -d '" ' | awk -F: '
+    { n = $NF; key = $1; for (i = 2; i < NF; i++) key = key ":" $i; v[key] = n
+      if ($1 == "uncacheable" && n > 0) { u += n; reasons = reasons sprintf(" %s %d,", $2, n) } }
+    END {
+      sub(/,$/, "", reasons)
+      printf "Sluice result cache (GET /cache, warm-ups included): %d hits, %d stale, %d misses (hit ratio %.2f), %d entries; %d uncacheable%s\n",
+        v["hit"], v["stale"], v["miss"], v["hitRatio"], v["entries"], u, (u ? " (" substr(reasons, 2) ")" : "") }'
+}
+
+# Pgpool-II's hit counts, so a table that shows Pgpool-II slow also shows whether it was caching.
+print_pgpool_cache_stats() {
+  local stats
+  stats=$(pgpool_cache_stats)
+  if [[ -z $stats ]]; then
+    echo "Pgpool-II query cache: SHOW POOL_CACHE answered nothing (see $logs/pgpool-show.log)"
+    return
+  fi
+  awk -F'|' '{ v[$1] = $2 } END {
+    printf "Pgpool-II query cache (SHOW POOL_CACHE, warm-ups included): %s hits, %s SELECTs not served from it" \
+      " (hit ratio %s), %s entries\n", v["num_cache_hits"], v["num_selects"], v["cache_hit_ratio"], v["num_cache_entries"] }' \
+    <<<"$stats"
+}
+
 print_report() {
-  local sluice_rss pgbouncer_rss baseline_rss workload cells line proxies="Sluice and PgBouncer"
-  sluice_rss=$(rss_of "$sluice_pid")
-  pgbouncer_rss=$(rss_of "$pgbouncer_pid")
-  baseline_rss=$(rss_of "$baseline_pid")
+  local workload line proxies="Sluice and PgBouncer" target
   line=$(printf '%0105d' 0 | tr 0 -)
   if [[ -n $baseline_jar ]]; then
     line=$(printf '%0107d' 0 | tr 0 -)
     proxies="Sluice, baseline and PgBouncer"
   fi
+  have_workloads other || proxies="Sluice"
   echo
-  echo "pgbench -c $clients -j $jobs -T $duration, scale $scale, $rounds round(s), medians;" \
-    "pool size $pool_size ($proxies, transaction mode)"
+  echo "pgbench -c $clients -j $jobs -T $duration, $rounds round(s), medians;" \
+    "pool size $pool_size ($proxies, transaction mode)$(have_workloads other && echo ", scale $scale")"
   echo "$(nproc) CPUs, load average $load_at_start at the start, $(load_average) at the end;" \
     "PostgreSQL $(as_client psql direct -X -A -t -d "$url_db" -c 'SHOW server_version' 2>/dev/null || echo '?')"
-  echo "proxy CPU/txn: the proxy process's utime+stime over each run (/proc/PID/stat) per transaction"
+  echo "proxy CPU/txn: the CPU time of the proxy's processes over each run (/proc/PID/stat) per transaction"
   if [[ -n $baseline_jar ]]; then
     echo "baseline: $baseline_jar, run like sluice ($JAR)"
   fi
   if [[ -n $remote_latency ]]; then
     echo "remote placement: every target reaches PostgreSQL through a relay adding $remote_latency each way"
   fi
-  echo "$line"
-  if [[ -n $baseline_jar ]]; then
-    print_baseline_tables "$line"
-  else
-    print_three_target_table "$line"
+  if have_workloads other; then
+    echo "$line"
+    if [[ -n $baseline_jar ]]; then
+      print_baseline_tables "$line"
+    else
+      print_three_target_table "$line"
+    fi
+    print_latency_and_failures other "$line" "${TARGETS[@]}"
+  fi
+  if have_workloads cache; then
+    echo "$line"
+    echo "cache workloads: one SELECT of a row of bench_cache by a random key of $CACHE_ROWS;" \
+      "$("$pgpool_bin" --version 2>&1 | head -n 1) with its query cache in shared memory"
+    echo "sluice-cache and sluice-nocache: Sluices of their own, with --cache on and --cache off"
+    echo "$line"
+    print_cache_tables "$line"
+    print_latency_and_failures cache "$line" direct pgpool sluice-nocache sluice-cache
+    echo "$line"
+    print_sluice_cache_stats
+    print_pgpool_cache_stats
+    print_cache_targets
   fi
   echo "$line"
-  target_row "latency avg ms" "${TARGETS[@]}"
-  for workload in "${WORKLOADS[@]}"; do
-    mapfile -t cells < <(each_target median "$workload" 6)
-    target_row "$workload" "${cells[@]}"
+  for target in $(all_targets); do
+    [[ $target != direct ]] || continue
+    printf '%-42s %s\n' "$(proxy_name "$target") memory after the runs:" "$(memory_of "$target")"
   done
-  echo "$line"
-  target_row "failed txns" "${TARGETS[@]}"
-  for workload in "${WORKLOADS[@]}"; do
-    mapfile -t cells < <(each_target failures_of "$workload")
-    target_row "$workload" "${cells[@]}"
+  for target in $(all_targets); do
+    [[ $target != direct ]] || continue
+    printf '%-42s %s\n' "$(proxy_name "$target") log:" "$(log_summary "$target")"
   done
-  echo "$line"
-  echo "Sluice RSS after the runs:    $sluice_rss"
-  if [[ -n $baseline_jar ]]; then
-    echo "Baseline RSS after the runs:  $baseline_rss"
+}
+
+# What the proxy of TARGET holds in memory: the RSS (and its peak) of its one process, or for
+# Pgpool-II the proportional set size summed over its processes, whose shared memory (the query
+# cache among it) each RSS would count again.
+memory_of() {
+  local target=$1 pid member pss=0 count=0 kib
+  pid=$(proxy_pid "$target")
+  if [[ $target != pgpool ]]; then
+    rss_of "$pid"
+    return
   fi
-  echo "PgBouncer RSS after the runs: $pgbouncer_rss"
-  echo "Sluice log: $(log_levels "$logs/sluice.log" ' WARN ' ' ERROR ');" \
-    "PgBouncer log: $(log_levels "$logs/pgbouncer.log" ' WARNING ' ' ERROR ')"
-  if [[ -n $baseline_jar ]]; then
-    echo "Baseline log: $(log_levels "$logs/baseline.log" ' WARN ' ' ERROR ')"
+  if [[ -z $pid || ! -r /proc/$pid/status ]]; then
+    echo "n/a (not running)"
+    return
   fi
+  for member in $(process_tree "$pid"); do
+    kib=$(awk '/^Pss:/ { print $2 }' "/proc/$member/smaps_rollup" 2>/dev/null || true)
+    [[ -n $kib ]] || continue
+    pss=$((pss + kib))
+    count=$((count + 1))
+  done
+  awk -v k="$pss" -v n="$count" 'BEGIN { printf "%.1f MiB PSS over %d processes\n", k / 1024, n }'
+}
+
+# "N WARN, M ERROR lines" of TARGET's log.
+log_summary() {
+  case $1 in
+    pgbouncer) log_levels "$(log_of pgbouncer)" ' WARNING ' ' ERROR ' ;;
+    pgpool) log_levels "$(log_of pgpool)" 'WARNING:' 'ERROR:' ;;
+    *) log_levels "$(log_of "$1")" ' WARN ' ' ERROR ' ;;
+  esac
 }
 
 stop_pid() {
@@ -835,13 +1335,49 @@ stop_pid() {
   wait "$pid" 2>/dev/null || true
 }
 
+# Pgpool-II's parent stops its children on SIGINT (a fast shutdown: SIGTERM would wait for
+# clients). Should it not within 10 s, its processes are killed one by one, children included.
+stop_pgpool() {
+  local members
+  [[ -n $pgpool_pid ]] || return 0
+  mapfile -t members < <(process_tree "$pgpool_pid")
+  if kill -0 "$pgpool_pid" 2>/dev/null; then
+    kill -INT "$pgpool_pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+      kill -0 "$pgpool_pid" 2>/dev/null || break
+      sleep 0.2
+    done
+  fi
+  wait "$pgpool_pid" 2>/dev/null || true
+  local pid left=()
+  for pid in "${members[@]}"; do
+    if [[ $pid != "$pgpool_pid" ]] && kill -0 "$pid" 2>/dev/null; then left+=("$pid"); fi
+  done
+  if ((${#left[@]} > 0)); then
+    warn "Pgpool-II left ${#left[@]} processes 10 s after SIGINT; killing them"
+    kill -KILL "${left[@]}" 2>/dev/null || true
+  fi
+}
+
+# The proxies' log files in the logs directory, by name.
+proxy_logs() {
+  local name found=()
+  for name in sluice cache nocache baseline pgbouncer pgpool; do
+    [[ ! -e $(log_of "$name") ]] || found+=("$name.log")
+  done
+  echo "${found[*]:-none}"
+}
+
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
   remove_policy_rc_d
   stop_pid "$sluice_pid" Sluice
   stop_pid "$baseline_pid" "the baseline Sluice"
+  stop_pid "$nocache_pid" "Sluice --cache off"
+  stop_pid "$cache_pid" "Sluice --cache on"
   stop_pid "$pgbouncer_pid" PgBouncer
+  stop_pgpool
   stop_pid "$relay_pid" "the relay"
   # An error exit keeps the logs; Ctrl-C (130) or SIGTERM (143) alone does not.
   if [[ $status -ne 0 && $status -ne 130 && $status -ne 143 ]]; then
@@ -857,7 +1393,7 @@ cleanup() {
     if $failed || $keep_logs; then
       find "$work" -mindepth 1 -maxdepth 1 ! -name logs -exec rm -rf -- {} +
       if $failed; then
-        warn "something failed; logs kept in $logs (Sluice: $logs/sluice.log)"
+        warn "something failed; logs kept in $logs (the proxies': $(proxy_logs))"
       fi
     else
       rm -rf -- "$work"
@@ -872,28 +1408,65 @@ cleanup() {
   exit "$status"
 }
 
+# Whether JAR's 'run' takes FLAG:
+#   jar_has_flag JAR FLAG
+jar_has_flag() {
+  local help
+  help=$(java -jar "$1" run --help 2>&1) || true
+  grep -qE -- "$2([=[:space:],]|\$)" <<<"$help"
+}
+
+# The cache workloads compare Sluice with --cache on and off: the jar must have the flag, and
+# MORE_SLUICE_FLAGS must leave it to bench.sh.
+check_cache_flag() {
+  local flag
+  for flag in "${sluice_flags[@]}"; do
+    [[ $flag != --cache && $flag != --cache=* ]] ||
+      die "bench.sh sets --cache for the cache workloads; leave it out of MORE_SLUICE_FLAGS"
+  done
+  jar_has_flag "$JAR" --cache ||
+    die "the cache workloads need 'sluice run --cache on|off', which $JAR lacks (an old build?);" \
+      "rebuild it, or choose other workloads with --workload"
+}
+
 main() {
   parse_args "$@"
-  [[ -z $baseline_jar ]] || TARGETS+=(baseline)
+  ((${#WORKLOADS[@]} > 0)) || WORKLOADS=("${DEFAULT_WORKLOADS[@]}")
+  readonly WORKLOADS
+  if [[ -n $baseline_jar ]]; then
+    have_workloads other || die "--baseline-jar measures the workloads other than the cache ones; --workload chose none"
+    TARGETS+=(baseline)
+  fi
   readonly TARGETS
   build_if_needed
+  if have_workloads cache; then check_cache_flag; fi
   trap cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
   make_work_dir
-  install_pgbouncer
+  if have_workloads other; then install_pgbouncer; fi
+  if have_workloads cache; then install_pgpool; fi
   choose_upstream
   parse_upstream_url "$upstream" || die "the upstream must be a postgres:// URL with one host"
   touch "$work/results"
-  init_pgbench_tables
+  if have_workloads other; then init_pgbench_tables; fi
+  if have_workloads cache; then init_cache_table; fi
   [[ -z $remote_latency ]] || start_relay
-  start_sluice sluice "$JAR"
+  if have_workloads other; then start_sluice sluice "$JAR"; fi
+  if have_workloads cache; then
+    start_sluice cache "$JAR" --cache on
+    start_sluice nocache "$JAR" --cache off
+  fi
   if [[ -n $baseline_jar ]]; then
     say "baseline: $baseline_jar"
     start_sluice baseline "$baseline_jar"
   fi
-  start_pgbouncer
-  local per_round=$((${#WORKLOADS[@]} * ${#TARGETS[@]}))
+  if have_workloads other; then start_pgbouncer; fi
+  if have_workloads cache; then start_pgpool; fi
+  local per_round=0 workload
+  for workload in "${WORKLOADS[@]}"; do
+    per_round=$((per_round + $(targets_of "$workload" | wc -l)))
+  done
   say "$((per_round * rounds)) pgbench runs of ${duration}s after a ${warmup}s warm-up of each:" \
     "about $(((per_round * (rounds * (duration + 1) + warmup + 1)) / 60 + 1)) min"
   load_at_start=$(load_average)
