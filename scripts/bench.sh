@@ -39,7 +39,7 @@
 # pool_passwd; installed with apt-get, package pgpool2, when missing) and two Sluices of their
 # own, started like sluice but one with --cache on (sluice-cache) and one with --cache off
 # (sluice-nocache), so that both have the same history (the sluice target serves the other
-# workloads, with Sluice's default for --cache). The report has their own tables, the ratios
+# workloads, with --cache off: they compare pooling with PgBouncer's, which caches nothing). The report has their own tables, the ratios
 # sluice-cache/direct, /sluice-nocache and /pgpool, both caches' hit counts (Sluice's GET /cache
 # on its admin port, Pgpool-II's SHOW POOL_CACHE), and a PASS or MISS line for each of the result
 # cache's targets: locally, sluice-cache at least Pgpool-II's TPS and at least 1.2x direct; with
@@ -1452,7 +1452,9 @@ main() {
   if have_workloads other; then init_pgbench_tables; fi
   if have_workloads cache; then init_cache_table; fi
   [[ -z $remote_latency ]] || start_relay
-  if have_workloads other; then start_sluice sluice "$JAR"; fi
+  # The pooling workloads compare Sluice's hot path with PgBouncer's, which has no result cache:
+  # the sluice target runs without it (pgbench's select-only would otherwise be served from it).
+  if have_workloads other; then start_sluice sluice "$JAR" --cache off; fi
   if have_workloads cache; then
     start_sluice cache "$JAR" --cache on
     start_sluice nocache "$JAR" --cache off
