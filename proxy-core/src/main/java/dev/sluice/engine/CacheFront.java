@@ -8,7 +8,6 @@ import dev.sluice.cache.Cacheability;
 import dev.sluice.cache.CacheabilityClassifier;
 import dev.sluice.cache.CacheabilityClassifier.StatementFacts;
 import dev.sluice.cache.ResultCache;
-import dev.sluice.cache.WriteTargets;
 import dev.sluice.protocol.Frame;
 import dev.sluice.protocol.FrontendType;
 import dev.sluice.protocol.backend.ReadyForQuery;
@@ -16,15 +15,9 @@ import dev.sluice.protocol.frontend.Bind;
 import dev.sluice.protocol.frontend.Describe;
 import dev.sluice.protocol.frontend.Parse;
 import dev.sluice.session.StatementKey;
-import dev.sluice.session.sql.Classification;
-import dev.sluice.session.sql.Effect;
 import io.netty.buffer.ByteBuf;
-import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * The result cache's place in a session, in front of the request path: a request that arrives when
@@ -41,27 +34,18 @@ import java.util.Map;
  * <p>Not thread-safe: the client's event loop owns it.
  */
 final class CacheFront {
-  private static final int MAX_BATCH_FRAMES = 6;
-  private static final int MAX_BATCH_BYTES = 64 * 1024;
-
   private final ClientSession s;
   private final ResultCache cache;
   private final CacheabilityClassifier classifier;
   private final String database;
-  private final String user;
 
-  private final List<Frame> batch = new ArrayList<>();
-  private boolean gathering;
-  private int batchBytes;
+  private final CacheBatch batch = new CacheBatch();
 
   private Parked parked;
 
-  private String context;
-  private long contextVersion = -1;
+  private final CacheEligibility when;
 
-  private final Map<String, WriteTargets> namedWrites = new HashMap<>();
-  private WriteTargets unnamedWrites = WriteTargets.none();
-  private WriteTargets pending = WriteTargets.none();
+  private final SessionWrites writes;
 
   /**
    * Session mode: the Parse of the unnamed statement last answered from the cache, which the
@@ -70,9 +54,6 @@ final class CacheFront {
    */
   private byte[] unnamedParse;
 
-  /** Session mode: the client changed session state, so its settings are not known. */
-  private boolean stateChanged;
-
   /** A request waiting for another session's fill of its key, and what arrived behind it. */
   private record Parked(List<Frame> frames, Classified classified, List<Frame> behind) {}
 
@@ -80,8 +61,9 @@ final class CacheFront {
     this.s = s;
     this.cache = cache;
     this.database = database;
-    this.user = user;
     this.classifier = cache.classifier(database);
+    this.writes = new SessionWrites(cache, database);
+    this.when = new CacheEligibility(s, database, user);
   }
 
   /** Whether a request waits for another session's fill (the client is not read meanwhile). */
@@ -99,9 +81,9 @@ final class CacheFront {
       return true;
     }
     if (f.isRun()) {
-      return gathering && breakBatch(f);
+      return batch.gathering() && breakBatch(f);
     }
-    if (gathering) {
+    if (batch.gathering()) {
       return gather(f);
     }
     FrontendType type = FrontendType.of(f.type());
@@ -112,6 +94,10 @@ final class CacheFront {
       case DESCRIBE -> {
         Describe d = Describe.decode(f.body());
         restoreUnnamed(d.isStatement() && d.name().isEmpty());
+        yield false;
+      }
+      case FUNCTION_CALL -> {
+        writes.unknown();
         yield false;
       }
       case CLOSE -> {
@@ -129,13 +115,11 @@ final class CacheFront {
 
   private boolean query(Frame f) {
     Classified c = s.requests.classifyQuery(f);
-    StatementFacts facts = classifier.facts(c.sql(), standardConformingStrings());
-    pending = pending.plus(facts.writes());
-    if (!s.transactionMode && !c.classification().isPlain() && !followed(c.classification())) {
-      stateChanged = true;
-    }
+    StatementFacts facts = classifier.facts(c.sql(), when.standardConformingStrings());
+    writes.ran(facts.writes());
+    when.observe(c.classification());
     Cacheability read = facts.read();
-    CacheDecision blocked = read.cacheable() ? blocked() : null;
+    CacheDecision blocked = read.cacheable() ? when.blocked() : null;
     if (!read.cacheable()) {
       cache.decisions().recordUncacheable(read);
     } else if (blocked != null) {
@@ -147,7 +131,7 @@ final class CacheFront {
       body.getBytes(body.readerIndex(), request, 1, body.readableBytes());
       List<Frame> frames = new ArrayList<>(1);
       frames.add(f);
-      serve(frames, c, new CacheKey(database, context(), request), read);
+      serve(frames, c, new CacheKey(database, when.context(), request), read);
       return true;
     }
     s.dispatch(f, c);
@@ -158,19 +142,17 @@ final class CacheFront {
 
   private boolean parse(Frame f) {
     Parse p = Parse.decode(f.body());
-    StatementFacts facts = classifier.facts(p.query(), standardConformingStrings());
+    StatementFacts facts = classifier.facts(p.query(), when.standardConformingStrings());
+    writes.parsed(p.name(), facts.writes());
     if (p.name().isEmpty()) {
-      unnamedWrites = facts.writes();
       unnamedParse = null; // the client replaces the unnamed statement itself
-    } else {
-      namedWrites.merge(p.name(), facts.writes(), WriteTargets::plus);
     }
     if (!facts.read().cacheable()) {
       cache.decisions().recordUncacheable(facts.read());
       return false;
     }
-    CacheDecision blocked = blocked();
-    if (blocked == null && (!p.name().isEmpty() || !linkedInSessionMode())) {
+    CacheDecision blocked = when.blocked();
+    if (blocked == null && (!p.name().isEmpty() || !when.extendedAllowed())) {
       blocked = CacheDecision.PROTOCOL;
     }
     if (blocked != null) {
@@ -183,19 +165,15 @@ final class CacheFront {
 
   private boolean bind(Frame f) {
     Bind b = Bind.decode(f.body());
-    pending =
-        pending.plus(
-            b.statement().isEmpty()
-                ? unnamedWrites
-                : namedWrites.getOrDefault(b.statement(), WriteTargets.none()));
+    writes.bound(b.statement());
     if (b.statement().isEmpty() || !b.portal().isEmpty() || !s.statements.has(b.statement())) {
       restoreUnnamed(b.statement().isEmpty());
       return false;
     }
-    if (!linkedInSessionMode()) {
+    if (!when.extendedAllowed()) {
       return false;
     }
-    CacheDecision blocked = blocked();
+    CacheDecision blocked = when.blocked();
     if (blocked != null) {
       cache.decisions().record(blocked);
       return false;
@@ -205,65 +183,24 @@ final class CacheFront {
   }
 
   private void startBatch(Frame f) {
-    gathering = true;
-    batch.add(f);
-    batchBytes = f.size();
+    batch.start(f);
   }
 
   /** The next message of a batch being gathered. */
   private boolean gather(Frame f) {
-    FrontendType type = FrontendType.of(f.type());
-    boolean fits =
-        batch.size() < MAX_BATCH_FRAMES
-            && batchBytes + f.size() <= MAX_BATCH_BYTES
-            && switch (type) {
-              case BIND -> {
-                Bind b = Bind.decode(f.body());
-                pending =
-                    pending.plus(
-                        b.statement().isEmpty()
-                            ? unnamedWrites
-                            : namedWrites.getOrDefault(b.statement(), WriteTargets.none()));
-                yield !has(FrontendType.BIND)
-                    && b.portal().isEmpty()
-                    && b.statement().isEmpty()
-                    && has(FrontendType.PARSE);
-              }
-              case DESCRIBE -> {
-                Describe d = Describe.decode(f.body());
-                yield d.name().isEmpty()
-                    && !has(FrontendType.EXECUTE)
-                    && (!d.isStatement() || has(FrontendType.PARSE));
-              }
-              case EXECUTE -> has(FrontendType.BIND) && !has(FrontendType.EXECUTE) && allRows(f);
-              case SYNC -> has(FrontendType.EXECUTE);
-              default -> false;
-            };
-    if (!fits) {
+    Bind bind = null;
+    if (f.type() == FrontendType.BIND.code()) {
+      bind = Bind.decode(f.body());
+      writes.bound(bind.statement());
+    }
+    if (!batch.fits(f, bind)) {
       return breakBatch(f);
     }
     batch.add(f);
-    batchBytes += f.size();
-    if (type == FrontendType.SYNC) {
+    if (f.type() == FrontendType.SYNC.code()) {
       decideBatch();
     }
     return true;
-  }
-
-  private boolean has(FrontendType type) {
-    for (Frame f : batch) {
-      if (f.type() == type.code()) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  /** An Execute of the unnamed portal with no row limit. */
-  private static boolean allRows(Frame f) {
-    ByteBuf body = f.body();
-    int at = body.readerIndex();
-    return body.readableBytes() == 5 && body.getByte(at) == 0 && body.getInt(at + 1) == 0;
   }
 
   /**
@@ -277,16 +214,13 @@ final class CacheFront {
   }
 
   private void dispatchBatch() {
-    gathering = false;
-    List<Frame> frames = new ArrayList<>(batch);
-    batch.clear();
-    for (Frame f : frames) {
+    for (Frame f : batch.take()) {
       s.dispatch(f, Classified.NONE);
     }
   }
 
   private void decideBatch() {
-    Frame first = batch.get(0);
+    Frame first = batch.first();
     String sql;
     int[] types;
     if (first.type() == FrontendType.PARSE.code()) {
@@ -303,8 +237,8 @@ final class CacheFront {
       sql = key.query();
       types = key.parameterTypes();
     }
-    Cacheability read = classifier.facts(sql, standardConformingStrings()).read();
-    CacheDecision blocked = read.cacheable() ? blocked() : null;
+    Cacheability read = classifier.facts(sql, when.standardConformingStrings()).read();
+    CacheDecision blocked = read.cacheable() ? when.blocked() : null;
     if (!read.cacheable() || blocked != null) {
       if (blocked != null) {
         cache.decisions().record(blocked);
@@ -314,51 +248,12 @@ final class CacheFront {
       dispatchBatch();
       return;
     }
-    gathering = false;
-    List<Frame> frames = new ArrayList<>(batch);
-    batch.clear();
+    List<Frame> frames = batch.take();
     serve(
         frames,
         Classified.NONE,
-        new CacheKey(database, context(), batchKey(frames, sql, types)),
+        new CacheKey(database, when.context(), CacheBatch.key(frames, sql, types)),
         read);
-  }
-
-  /**
-   * The batch with its names taken out: the statement's text and parameter types, then each
-   * message's type and what in it changes the answer (Bind's formats and values, Describe's kind).
-   */
-  private static byte[] batchKey(List<Frame> frames, String sql, int[] types) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream(256);
-    byte[] text = sql.getBytes(StandardCharsets.UTF_8);
-    writeInt(out, text.length);
-    out.write(text, 0, text.length);
-    writeInt(out, types.length);
-    for (int t : types) {
-      writeInt(out, t);
-    }
-    for (Frame f : frames) {
-      out.write(f.type());
-      ByteBuf body = f.body();
-      if (f.type() == FrontendType.BIND.code()) {
-        int start = body.readerIndex();
-        int afterPortal = body.indexOf(start, body.writerIndex(), (byte) 0) + 1;
-        int afterStatement = body.indexOf(afterPortal, body.writerIndex(), (byte) 0) + 1;
-        byte[] rest = new byte[body.writerIndex() - afterStatement];
-        body.getBytes(afterStatement, rest);
-        out.write(rest, 0, rest.length);
-      } else if (f.type() == FrontendType.DESCRIBE.code()) {
-        out.write(body.getByte(body.readerIndex()));
-      }
-    }
-    return out.toByteArray();
-  }
-
-  private static void writeInt(ByteArrayOutputStream out, int v) {
-    out.write(v >>> 24);
-    out.write(v >>> 16);
-    out.write(v >>> 8);
-    out.write(v);
   }
 
   // ---- lookup and answer ----
@@ -433,48 +328,9 @@ final class CacheFront {
     s.updateReading();
   }
 
-  // ---- when a request may be looked up ----
-
-  /** Null when a request arriving now may be looked up; otherwise why not. */
-  private CacheDecision blocked() {
-    if (s.transactionMode ? s.gate.pinned() : stateChanged) {
-      return CacheDecision.SESSION_STATE;
-    }
-    boolean unlinked = s.machine.is(ClientState.IDLE) && s.server == null && !s.unlinkedSkip;
-    boolean linkedAndQuiet =
-        s.machine.is(ClientState.ACTIVE) && s.inFlight.freshBatch() && s.inFlight.quiet();
-    if (s.queue.isEmpty() && (unlinked || linkedAndQuiet)) {
-      return null;
-    }
-    return s.inFlight.txStatus() != ReadyForQuery.IDLE
-        ? CacheDecision.TRANSACTION
-        : CacheDecision.PROTOCOL;
-  }
-
-  /**
-   * Session mode: whether Sluice still knows the session's settings after this statement. It does
-   * when the statement only sets {@code application_name} (not part of the key) or settings the
-   * server reports (their new values arrive as ParameterStatus and change the key).
-   */
-  private boolean followed(Classification c) {
-    for (Effect e : c.effects()) {
-      if (!(e instanceof Effect.TrackedSet t)
-          || !(t.name().equals("application_name")
-              || s.pool.reportedSettings().contains(t.name()))) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  /** Extended batches are looked up in transaction mode, and in session mode once linked. */
-  private boolean linkedInSessionMode() {
-    return s.transactionMode || s.machine.is(ClientState.ACTIVE);
-  }
-
   /** See {@link #unnamedParse}: {@code uses} says the message uses the unnamed statement. */
   private void restoreUnnamed(boolean uses) {
-    if (!uses || unnamedParse == null || gathering) {
+    if (!uses || unnamedParse == null || batch.gathering()) {
       return;
     }
     byte[] parse = unnamedParse;
@@ -486,52 +342,25 @@ final class CacheFront {
     }
   }
 
-  private String context() {
-    long v = s.params.version();
-    if (context == null || v != contextVersion) {
-      context = ResultCache.context(database, user, s.params.desired());
-      contextVersion = v;
-    }
-    return context;
-  }
-
-  private boolean standardConformingStrings() {
-    return !"off".equalsIgnoreCase(s.params.desired().get("standard_conforming_strings"));
-  }
-
   // ---- writes ----
 
   /** A ReadyForQuery: when no transaction is open any more, the tables written are news. */
   void afterReady(ReadyForQuery status) {
-    if (status == ReadyForQuery.IDLE && !pending.isNone()) {
-      publishWrites();
-    }
-  }
-
-  private void publishWrites() {
-    WriteTargets w = pending;
-    pending = WriteTargets.none();
-    if (w.everything()) {
-      cache.schemaChanged(database);
-    } else {
-      cache.tables(database, w.tables());
+    if (status == ReadyForQuery.IDLE) {
+      writes.publish();
     }
   }
 
   /** The session ends: nothing it holds is answered, and what it may have written is news. */
   void close() {
     s.out.abortCapture();
-    batch.forEach(Frame::release);
-    batch.clear();
-    gathering = false;
+    batch.release();
     Parked p = parked;
     parked = null;
     if (p != null) {
       p.frames().forEach(Frame::release);
       p.behind().forEach(Frame::release);
     }
-    if (!pending.isNone()) {
-      publishWrites();
-    }
+    writes.publish();
   }
 }
