@@ -38,6 +38,12 @@ public final class CacheFill {
     this.startedNanos = now;
   }
 
+  /**
+   * What an answer was read under.
+   *
+   * @param tables {@code database\0table} of each table read
+   * @param versions their versions before the statement ran
+   */
   record Snapshot(String[] tables, long[] versions, long databaseEpoch, long globalEpoch) {}
 
   private static long bits(String types) {

@@ -229,10 +229,15 @@ public final class ResultCache implements CacheInvalidation {
     for (SqlName r : relations) {
       names.add(r.name());
     }
-    String[] tables = names.toArray(new String[0]);
+    // "database\0table": the versions' own keys, made once here rather than at every lookup
+    String[] tables = new String[names.size()];
+    int n = 0;
+    for (String name : names) {
+      tables[n++] = key.database() + '\0' + name;
+    }
     long[] versions = new long[tables.length];
     for (int i = 0; i < tables.length; i++) {
-      versions[i] = version(key.database(), tables[i]);
+      versions[i] = version(tables[i]);
     }
     CacheFill.Snapshot snapshot =
         new CacheFill.Snapshot(tables, versions, epoch(key.database()), globalEpoch.get());
@@ -283,15 +288,15 @@ public final class ResultCache implements CacheInvalidation {
     String[] tables = s.tables();
     long[] versions = s.versions();
     for (int i = 0; i < tables.length; i++) {
-      if (version(database, tables[i]) != versions[i]) {
+      if (version(tables[i]) != versions[i]) {
         return false;
       }
     }
     return true;
   }
 
-  private long version(String database, String table) {
-    AtomicLong v = tableVersions.get(database + '\0' + table);
+  private long version(String databaseAndTable) {
+    AtomicLong v = tableVersions.get(databaseAndTable);
     return v == null ? 0 : v.get();
   }
 

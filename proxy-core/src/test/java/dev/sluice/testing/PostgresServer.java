@@ -198,8 +198,9 @@ public final class PostgresServer {
 
   /**
    * Counts client backends connected to {@link #appDatabase()} whose application_name matches the
-   * SQL LIKE pattern {@code applicationNameLike}, or all of them when it is null. The harness's own
-   * connections (to the superuser's database) are never counted.
+   * SQL LIKE pattern {@code applicationNameLike}, or all of them but the result cache's own
+   * sessions when it is null. The harness's own connections (to the superuser's database) are never
+   * counted.
    */
   public int backendCount(String applicationNameLike) {
     return onAppBackends("count(*)", applicationNameLike);
@@ -276,7 +277,11 @@ public final class PostgresServer {
             + aggregate
             + " FROM pg_stat_activity WHERE backend_type = 'client backend'"
             + " AND datname = ? AND pid <> pg_backend_pid()"
-            + (applicationNameLike == null ? "" : " AND application_name LIKE ?");
+            // null: the pools' backends, not the sessions of Sluice's result cache (catalog
+            // reads, invalidation sources), which come and go on their own
+            + (applicationNameLike == null
+                ? " AND application_name NOT LIKE 'sluice-cache-%'"
+                : " AND application_name LIKE ?");
     try (Connection connection = connectSuper();
         PreparedStatement statement = connection.prepareStatement(sql)) {
       statement.setQueryTimeout((int) QUERY_TIMEOUT.toSeconds());

@@ -113,7 +113,7 @@ final class ProxyContext {
           new ResultCache(
               new ResultCache.Settings(
                   cc.maxSize(), cc.maxEntrySize(), cc.maxAge(), cc.staleWhileRevalidate()));
-      this.cacheCatalogs = new CacheCatalogs(this, cache);
+      this.cacheCatalogs = new CacheCatalogs(config.upstream(), cache);
       cache.onCatalogWanted(cacheCatalogs::load);
     } else {
       this.cache = null;
@@ -158,6 +158,9 @@ final class ProxyContext {
   }
 
   void stopInvalidationSources() {
+    if (cacheCatalogs != null) {
+      cacheCatalogs.close();
+    }
     for (InvalidationSource source : invalidationSources) {
       try {
         source.close();
