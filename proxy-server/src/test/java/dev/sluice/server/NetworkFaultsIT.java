@@ -110,7 +110,14 @@ class NetworkFaultsIT {
     String sleeper = "SELECT pg_sleep(30)";
     try (TestSluice s =
             TestSluice.start(
-                pg, at(r), b -> b.poolMode(PoolMode.TRANSACTION).poolSize(6).minIdle(2));
+                pg,
+                at(r),
+                b ->
+                    b.poolMode(PoolMode.TRANSACTION)
+                        // the relay's links are the pool's alone: no cache catalog session
+                        .cache(c -> c.withEnabled(false))
+                        .poolSize(6)
+                        .minIdle(2));
         RawClient victim = RawClient.connect(s, pg)) {
       int others = 3;
       AtomicBoolean stop = new AtomicBoolean();
@@ -201,6 +208,8 @@ class NetworkFaultsIT {
                 at(r),
                 b ->
                     b.poolMode(PoolMode.TRANSACTION)
+                        // the relay's links are the pool's alone: no cache catalog session
+                        .cache(c -> c.withEnabled(false))
                         .poolSize(1)
                         .minIdle(1)
                         .connectTimeout(connectTimeout)
@@ -250,7 +259,12 @@ class NetworkFaultsIT {
             TestSluice.start(
                 pg,
                 at(r),
-                b -> b.poolMode(PoolMode.TRANSACTION).minIdle(1).tcpUserTimeout(userTimeout));
+                b ->
+                    b.poolMode(PoolMode.TRANSACTION)
+                        // the relay's links are the pool's alone: no cache catalog session
+                        .cache(c -> c.withEnabled(false))
+                        .minIdle(1)
+                        .tcpUserTimeout(userTimeout));
         Connection c = s.connect()) {
       c.setAutoCommit(false);
       assertThat(one(c, "SELECT 1")).isEqualTo(1);
