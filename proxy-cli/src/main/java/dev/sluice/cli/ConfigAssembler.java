@@ -193,8 +193,7 @@ final class ConfigAssembler {
       case MAX_PREPARED_STATEMENTS -> b.maxPreparedStatements(FlagValues.integer(key, text, 1));
       case WORKERS -> b.workerThreads(FlagValues.integer(key, text, 0));
       case CACHE -> b.cache(c -> c.withEnabled(FlagValues.onOff(key, text)));
-      case CACHE_MAX_SIZE ->
-          b.cache(c -> c.withMaxSize(FlagValues.size(key, text, 0, Long.MAX_VALUE)));
+      case CACHE_MAX_SIZE -> b.cache(c -> c.withMaxSize(FlagValues.size(key, text, 0, 1L << 40)));
       case CACHE_MAX_ENTRY_SIZE ->
           b.cache(c -> c.withMaxEntrySize(FlagValues.size(key, text, 1, 1L << 30)));
       case CACHE_MAX_AGE -> b.cache(c -> c.withMaxAge(positive(key, text)));

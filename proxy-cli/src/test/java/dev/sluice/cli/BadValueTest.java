@@ -69,7 +69,15 @@ class BadValueTest {
         bad("--workers", "-1", "expected an integer >= 0"),
         bad("--workers", "many", "expected an integer >= 0"),
         bad("--admin-users", "ops,,oncall", "expected role names separated by commas, or none"),
-        bad("--log-level", "verbose", "expected trace, debug, info, warn, error or off"));
+        bad("--log-level", "verbose", "expected trace, debug, info, warn, error or off"),
+        bad("--cache", "maybe", "expected on or off"),
+        bad(
+            "--cache-max-size",
+            "lots",
+            "expected a size from 0B to 1024GB: bytes, or a number with kB, MB or GB, for example"
+                + " 128MB"),
+        bad("--cache-max-age", "0s", "expected a positive duration such as 30s"),
+        bad("--cache-invalidation", "notify", "expected max-age or wal"));
   }
 
   @ParameterizedTest(name = "{0} {1}")
@@ -95,6 +103,7 @@ class BadValueTest {
         "SERVER_RESET_QUERY",
         "ADMIN_TOKEN",
         "ADMIN_USERS",
+        "CACHE_INVALIDATION_CHANNEL",
         "ALLOW_DATABASES",
         "TLS_CERT",
         "TLS_KEY"

@@ -61,6 +61,13 @@ class CheckConfigCommandTest {
                 "admin-listen = 127.0.0.1:9930  (default)",
                 "admin-token = none  (default)",
                 "admin-users = none  (default)",
+                "cache = on  (default)",
+                "cache-max-size = 256MB  (default)",
+                "cache-max-entry-size = 1MB  (default)",
+                "cache-max-age = 1m  (default)",
+                "cache-stale-while-revalidate = 15s  (default)",
+                "cache-invalidation = max-age  (default)",
+                "cache-invalidation-channel = none  (default)",
                 "log-level = info  (default)",
                 "log-format = auto  (default)",
                 ""));

@@ -100,6 +100,13 @@ class ConfigAssemblerTest {
     env.put("SLUICE_WORKERS", "4");
     env.put("SLUICE_LOG_LEVEL", "debug");
     env.put("SLUICE_LOG_FORMAT", "json");
+    env.put("SLUICE_CACHE", "off");
+    env.put("SLUICE_CACHE_MAX_SIZE", "64MB");
+    env.put("SLUICE_CACHE_MAX_ENTRY_SIZE", "256kB");
+    env.put("SLUICE_CACHE_MAX_AGE", "5m");
+    env.put("SLUICE_CACHE_STALE_WHILE_REVALIDATE", "0s");
+    env.put("SLUICE_CACHE_INVALIDATION", "wal");
+    env.put("SLUICE_CACHE_INVALIDATION_CHANNEL", "cache_events");
     // SLUICE_CONFIG names a file, which ConfigSource reads; the assembler takes it parsed.
     assertThat(env).hasSize(Flag.values().length - 1);
 
@@ -138,6 +145,17 @@ class ConfigAssemblerTest {
     assertThat(c.clientAuth()).isEqualTo(ClientAuth.MD5);
     assertThat(c.maxPreparedStatements()).isEqualTo(50);
     assertThat(c.sessionState()).isEqualTo(SessionStateMode.REJECT);
+    assertThat(c.cache())
+        .isEqualTo(
+            new dev.sluice.config.CacheConfig(
+                false,
+                64L << 20,
+                256L << 10,
+                Duration.ofMinutes(5),
+                Duration.ZERO,
+                dev.sluice.config.CacheConfig.Invalidation.WAL,
+                "cache_events",
+                "sluice_cache"));
     assertThat(c.workerThreads()).isEqualTo(4);
     assertThat(s.logLevel()).isEqualTo(LogLevel.DEBUG);
     assertThat(s.logFormat()).isEqualTo(LogFormat.JSON);
@@ -187,6 +205,13 @@ class ConfigAssemblerTest {
     values.put(Flag.ADMIN_USERS, "none");
     values.put(Flag.LOG_LEVEL, "warn");
     values.put(Flag.LOG_FORMAT, "text");
+    values.put(Flag.CACHE, "on");
+    values.put(Flag.CACHE_MAX_SIZE, "1GB");
+    values.put(Flag.CACHE_MAX_ENTRY_SIZE, "4MB");
+    values.put(Flag.CACHE_MAX_AGE, "30s");
+    values.put(Flag.CACHE_STALE_WHILE_REVALIDATE, "1m");
+    values.put(Flag.CACHE_INVALIDATION, "max-age");
+    values.put(Flag.CACHE_INVALIDATION_CHANNEL, "none");
     assertThat(values).hasSize(Flag.values().length - 1);
 
     CliSettings s = ConfigAssembler.assemble(flags(), Map.of(), new ConfigFile("s.yaml", values));
@@ -206,6 +231,11 @@ class ConfigAssemblerTest {
     assertThat(c.workerThreads()).isEqualTo(4);
     assertThat(c.queryTimeout()).isZero();
     assertThat(c.idleTransactionTimeout()).isEqualTo(Duration.ofMinutes(2));
+    assertThat(c.cache().maxSize()).isEqualTo(1L << 30);
+    assertThat(c.cache().maxEntrySize()).isEqualTo(4L << 20);
+    assertThat(c.cache().maxAge()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(c.cache().staleWhileRevalidate()).isEqualTo(Duration.ofMinutes(1));
+    assertThat(c.cache().channel()).isNull();
     assertThat(s.logLevel()).isEqualTo(LogLevel.WARN);
     assertThat(s.logFormat()).isEqualTo(LogFormat.TEXT);
     assertThat(s.configFile()).isEqualTo("s.yaml");
