@@ -140,6 +140,11 @@ class AdminPortIT {
           .isCloseTo(2 / 3.0, org.assertj.core.data.Offset.offset(1e-9));
       assertThat(JSON.readTree(get(s, "/health").body()).get("cache").get("enabled").asBoolean())
           .isTrue();
+      String metrics = get(s, "/metrics").body();
+      assertThat(metrics)
+          .contains("sluice_cache_decisions_total{decision=\"hit\"} 2.0")
+          .contains("sluice_cache_decisions_total{decision=\"miss\"} 1.0")
+          .contains("sluice_cache_entries 1.0");
     }
     try (TestSluice s = TestSluice.start(pg, b -> b.cache(c -> c.withEnabled(false)))) {
       JsonNode cache = JSON.readTree(get(s, "/cache").body());
