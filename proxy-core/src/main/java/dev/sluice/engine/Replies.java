@@ -148,7 +148,7 @@ final class Replies {
     }
     s.inFlight.poll();
     s.out.relay(f);
-    s.afterReady(ReadyForQuery.ofFrame(f.buf()));
+    s.lease.afterReady(ReadyForQuery.ofFrame(f.buf()));
   }
 
   /** The read-back of tracked settings: values recorded, everything hidden. */
@@ -164,7 +164,7 @@ final class Replies {
         }
       } else if (type == BackendType.READY_FOR_QUERY) {
         s.inFlight.poll();
-        s.afterReady(ReadyForQuery.ofFrame(f.buf()));
+        s.lease.afterReady(ReadyForQuery.ofFrame(f.buf()));
       } else if (type == BackendType.ERROR_RESPONSE) {
         hide(new Frame(f.type(), f.buf().retain()), type);
       }
@@ -219,7 +219,7 @@ final class Replies {
         s.inFlight.poll();
         s.retry.drop();
         s.out.relay(f);
-        s.afterReady(ReadyForQuery.ofFrame(f.buf()));
+        s.lease.afterReady(ReadyForQuery.ofFrame(f.buf()));
         return;
       }
       default -> {}
@@ -251,7 +251,7 @@ final class Replies {
       s.out.relay(f);
       s.retry.drop();
     }
-    s.afterReady(status);
+    s.lease.afterReady(status);
   }
 
   private void onExtendedResponse(Frame f, BackendType type, Expected head) {
@@ -367,7 +367,7 @@ final class Replies {
       s.out.own(out, e.kind() == Expected.Kind.SYNTH_READY);
     }
     if (ready) {
-      s.releaseIfDone();
+      s.lease.releaseIfDone();
     }
   }
 
