@@ -305,7 +305,7 @@ final class ClientStartup {
     ByteBuf out = channel.alloc().buffer(512);
     Authentication.encodeOk(out);
     params
-        .initialReport(pool.serverDefaults(), pool::serverValue)
+        .initialReport(pool.serverDefaults(), pool.checkedSettings()::serverValue)
         .forEach((k, v) -> new ParameterStatus(k, v).encode(out));
     cancelKey.encode(out);
     ReadyForQuery.IDLE.encode(out);
