@@ -7,6 +7,7 @@ import dev.sluice.config.Durations;
 import dev.sluice.config.HostAndPort;
 import dev.sluice.config.PoolMode;
 import dev.sluice.config.ProxyConfig;
+import dev.sluice.config.ProxyConfigBuilder;
 import dev.sluice.config.SessionStateMode;
 import dev.sluice.config.TlsMode;
 import dev.sluice.config.Upstream;
@@ -73,7 +74,7 @@ final class ConfigAssembler {
    * @throws UsageException when no upstream is given anywhere
    */
   static CliSettings assemble(Map<Flag, String> given, Map<String, String> env, ConfigFile file) {
-    ProxyConfig.Builder builder = ProxyConfig.builder(null);
+    ProxyConfigBuilder builder = ProxyConfig.builder(null);
     LogLevel logLevel = DEFAULTS.logLevel();
     LogFormat logFormat = DEFAULTS.logFormat();
     Map<Flag, Origin> origins = new EnumMap<>(Flag.class);
@@ -151,7 +152,7 @@ final class ConfigAssembler {
     return new Located<>(Origin.env("PG*"), fromLibpq);
   }
 
-  private static void apply(Flag flag, ProxyConfig.Builder b, String key, String text) {
+  private static void apply(Flag flag, ProxyConfigBuilder b, String key, String text) {
     switch (flag) {
       case LISTEN -> b.listen(HostAndPort.parse(key, text));
       case POOL_MODE -> b.poolMode(PoolMode.parse(key, text));

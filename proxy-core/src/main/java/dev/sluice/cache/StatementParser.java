@@ -1,13 +1,10 @@
 package dev.sluice.cache;
 
 import dev.sluice.cache.Cacheability.Reason;
+import dev.sluice.cache.StatementTokens.Malformed;
 import dev.sluice.session.sql.SqlToken;
 import java.time.Duration;
-import java.util.ArrayDeque;
-import java.util.Arrays;
-import java.util.Deque;
 import java.util.HashSet;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -38,30 +35,29 @@ import java.util.Set;
  * <p>Operators are taken as immutable built-ins: an operator's function is not looked up, so a
  * user-defined operator over a volatile function goes unnoticed. Whatever the parser cannot place
  * errs towards "not cacheable".
+ *
+ * <p>The parser only places words: it asks {@link StatementTokens} what stands at an index, and
+ * hands each relation, call and cast it places to {@link StatementFindings}, which judges them.
  */
 final class StatementParser {
   private static final int ITEM = 0;
   private static final int AFTER_ITEM = 1;
   private static final int JOIN_CONDITION = 2;
 
-  private final List<SqlToken> t;
-  private final FunctionVolatility catalog;
-  private final int[] match;
-  private final Set<SqlName> relations = new LinkedHashSet<>();
-  private final Set<SqlName> functions = new LinkedHashSet<>();
-  private Reason reason;
+  private final List<SqlToken> tokens;
+  private final StatementFindings found;
+  private StatementTokens t;
   private boolean topLevelWrite;
 
   StatementParser(List<SqlToken> tokens, FunctionVolatility catalog) {
-    this.t = tokens;
-    this.catalog = catalog;
-    this.match = new int[tokens.size()];
+    this.tokens = tokens;
+    this.found = new StatementFindings(catalog);
   }
 
   Cacheability parse(Optional<Duration> ttl) {
     try {
-      matchBrackets();
-      if (!startsQuery(0, t.size())) {
+      t = new StatementTokens(tokens);
+      if (!t.startsQuery(0, t.size())) {
         return Cacheability.refused(Reason.NOT_A_QUERY, ttl);
       }
       query(0, t.size(), Set.of(), true);
@@ -71,30 +67,7 @@ final class StatementParser {
     if (topLevelWrite) {
       return Cacheability.refused(Reason.NOT_A_QUERY, ttl);
     }
-    return new Cacheability(reason == null ? Reason.CACHEABLE : reason, relations, functions, ttl);
-  }
-
-  /** Fills {@link #match} with the closing bracket of each opening one. */
-  private void matchBrackets() {
-    Arrays.fill(match, -1);
-    Deque<Integer> open = new ArrayDeque<>();
-    for (int k = 0; k < t.size(); k++) {
-      SqlToken tok = t.get(k);
-      if (tok.isPunctuation("(") || tok.isPunctuation("[")) {
-        open.push(k);
-      } else if (tok.isPunctuation(")") || tok.isPunctuation("]")) {
-        if (open.isEmpty()
-            || !t.get(open.peek()).isPunctuation(tok.isPunctuation(")") ? "(" : "[")) {
-          throw new Malformed();
-        }
-        match[open.pop()] = k;
-      } else if (tok.isPunctuation("$")) {
-        throw new Malformed();
-      }
-    }
-    if (!open.isEmpty()) {
-      throw new Malformed();
-    }
+    return found.cacheability(ttl);
   }
 
   // ---- queries
@@ -102,19 +75,19 @@ final class StatementParser {
   /** A query or data-modifying statement filling {@code [from, to)}. */
   private void query(int from, int to, Set<String> scope, boolean top) {
     int k = from;
-    if (word(k, "with")) {
+    if (t.word(k, "with")) {
       With with = with(k + 1, to, scope);
       k = with.next();
       scope = with.scope();
-      if (!startsQuery(k, to) && !isWrite(k)) {
+      if (!t.startsQuery(k, to) && !t.isWrite(k)) {
         throw new Malformed();
       }
     }
-    if (isWrite(k)) {
+    if (t.isWrite(k)) {
       if (top) {
         topLevelWrite = true;
       } else {
-        note(Reason.DATA_MODIFYING_CTE);
+        found.note(Reason.DATA_MODIFYING_CTE);
       }
       return;
     }
@@ -124,16 +97,16 @@ final class StatementParser {
   }
 
   private int queryStep(int k, int to, Set<String> scope) {
-    if (word(k, "from") && !isDistinctFrom(k)) {
+    if (t.word(k, "from") && !t.isDistinctFrom(k)) {
       return fromList(k + 1, to, scope);
     }
-    if (word(k, "into")) {
-      note(Reason.SELECT_INTO);
-    } else if (word(k, "for")) {
-      note(Reason.LOCKING_CLAUSE);
-    } else if (word(k, "tablesample")) {
-      note(Reason.TABLESAMPLE);
-    } else if (word(k, "table")) {
+    if (t.word(k, "into")) {
+      found.note(Reason.SELECT_INTO);
+    } else if (t.word(k, "for")) {
+      found.note(Reason.LOCKING_CLAUSE);
+    } else if (t.word(k, "tablesample")) {
+      found.note(Reason.TABLESAMPLE);
+    } else if (t.word(k, "table")) {
       return relationAfterTable(k + 1, to, scope);
     }
     return expressionStep(k, to, scope, false);
@@ -143,21 +116,21 @@ final class StatementParser {
 
   /** The CTE list after {@code WITH}; later CTEs and the main query see the earlier names. */
   private With with(int k, int to, Set<String> outer) {
-    boolean recursive = word(k, "recursive");
+    boolean recursive = t.word(k, "recursive");
     k += recursive ? 1 : 0;
     Set<String> names = new HashSet<>(outer);
     while (true) {
-      if (k >= to || !identifier(k)) {
+      if (k >= to || !t.identifier(k)) {
         throw new Malformed();
       }
       String name = t.get(k++).text();
-      k = isOpen(k) ? match[k] + 1 : k;
-      if (!word(k++, "as")) {
+      k = t.isOpen(k) ? t.close(k) + 1 : k;
+      if (!t.word(k++, "as")) {
         throw new Malformed();
       }
-      k += word(k, "not") ? 1 : 0;
-      k += word(k, "materialized") ? 1 : 0;
-      if (!isOpen(k)) {
+      k += t.word(k, "not") ? 1 : 0;
+      k += t.word(k, "materialized") ? 1 : 0;
+      if (!t.isOpen(k)) {
         throw new Malformed();
       }
       if (recursive) {
@@ -176,14 +149,14 @@ final class StatementParser {
 
   /** {@code SEARCH ... SET col} and {@code CYCLE ... USING col} after a recursive CTE. */
   private int skipSearchAndCycle(int k, int to) {
-    if (word(k, "search")) {
-      while (k < to && !word(k, "set")) {
+    if (t.word(k, "search")) {
+      while (k < to && !t.word(k, "set")) {
         k++;
       }
       k += 2;
     }
-    if (word(k, "cycle")) {
-      while (k < to && !word(k, "using")) {
+    if (t.word(k, "cycle")) {
+      while (k < to && !t.word(k, "using")) {
         k++;
       }
       k += 2;
@@ -192,12 +165,12 @@ final class StatementParser {
   }
 
   private int relationAfterTable(int k, int to, Set<String> scope) {
-    k += word(k, "only") ? 1 : 0;
-    if (k >= to || !identifier(k)) {
+    k += t.word(k, "only") ? 1 : 0;
+    if (k >= to || !t.identifier(k)) {
       throw new Malformed();
     }
-    int end = nameEnd(k, to);
-    relation(name(k, end), scope);
+    int end = t.nameEnd(k, to);
+    found.relation(t.name(k, end), scope);
     return end < to && t.get(end).isPunctuation("*") ? end + 1 : end;
   }
 
@@ -207,19 +180,19 @@ final class StatementParser {
   private int fromList(int k, int to, Set<String> scope) {
     int state = ITEM;
     while (k < to) {
-      if (bareWordIn(k, SqlWords.FROM_ENDS)) {
+      if (t.bareWordIn(k, SqlWords.FROM_ENDS)) {
         return k;
       }
       if (t.get(k).isPunctuation(",")) {
         state = ITEM;
         k++;
-      } else if (bareWordIn(k, SqlWords.JOINS) && !isOpen(k + 1)) {
-        state = word(k, "join") ? ITEM : AFTER_ITEM;
+      } else if (t.bareWordIn(k, SqlWords.JOINS) && !t.isOpen(k + 1)) {
+        state = t.word(k, "join") ? ITEM : AFTER_ITEM;
         k++;
       } else if (state == ITEM) {
         k = fromItem(k, to, scope);
         state = AFTER_ITEM;
-      } else if (state == AFTER_ITEM && word(k, "on")) {
+      } else if (state == AFTER_ITEM && t.word(k, "on")) {
         state = JOIN_CONDITION;
         k++;
       } else if (state == AFTER_ITEM) {
@@ -232,53 +205,53 @@ final class StatementParser {
   }
 
   private int fromItem(int k, int to, Set<String> scope) {
-    while (word(k, "lateral") || word(k, "only")) {
+    while (t.word(k, "lateral") || t.word(k, "only")) {
       k++;
     }
-    if (word(k, "rows") && word(k + 1, "from")) {
+    if (t.word(k, "rows") && t.word(k + 1, "from")) {
       k += 2;
     }
     if (k >= to) {
       throw new Malformed();
     }
-    if (isOpen(k)) {
-      int close = match[k];
-      if (startsQuery(k + 1, close) || isWrite(k + 1)) {
+    if (t.isOpen(k)) {
+      int close = t.close(k);
+      if (t.startsQuery(k + 1, close) || t.isWrite(k + 1)) {
         query(k + 1, close, scope, false);
       } else {
         exprRange(fromList(k + 1, close, scope), close, scope, false);
       }
       return close + 1;
     }
-    if (!identifier(k)) {
+    if (!t.identifier(k)) {
       return expressionStep(k, to, scope, false);
     }
-    int end = nameEnd(k, to);
-    if (isOpen(end) || (end == k + 1 && bareWordIn(k, SqlWords.VALUE_FUNCTIONS))) {
+    int end = t.nameEnd(k, to);
+    if (t.isOpen(end) || (end == k + 1 && t.bareWordIn(k, SqlWords.VALUE_FUNCTIONS))) {
       return nameOrCall(k, to, scope);
     }
-    relation(name(k, end), scope);
+    found.relation(t.name(k, end), scope);
     return end < to && t.get(end).isPunctuation("*") ? end + 1 : end;
   }
 
   /** Alias, column list, TABLESAMPLE, WITH ORDINALITY or USING after a FROM item. */
   private int afterItem(int k, int to, Set<String> scope) {
-    if (word(k, "tablesample")) {
-      note(Reason.TABLESAMPLE);
+    if (t.word(k, "tablesample")) {
+      found.note(Reason.TABLESAMPLE);
       return k + 1;
     }
-    if (word(k, "with") && word(k + 1, "ordinality")) {
+    if (t.word(k, "with") && t.word(k + 1, "ordinality")) {
       return k + 2;
     }
-    if (word(k, "using") || word(k, "repeatable")) {
-      return isOpen(k + 1) ? match[k + 1] + 1 : k + 1;
+    if (t.word(k, "using") || t.word(k, "repeatable")) {
+      return t.isOpen(k + 1) ? t.close(k + 1) + 1 : k + 1;
     }
-    if (word(k, "as")) {
+    if (t.word(k, "as")) {
       k++;
     }
-    if (k < to && identifier(k)) {
+    if (k < to && t.identifier(k)) {
       // An alias, perhaps with column names or a column definition list: names, not calls.
-      return isOpen(k + 1) ? match[k + 1] + 1 : k + 1;
+      return t.isOpen(k + 1) ? t.close(k + 1) + 1 : k + 1;
     }
     return expressionStep(k, to, scope, false);
   }
@@ -295,19 +268,19 @@ final class StatementParser {
   /** One step through an expression; returns the index after what it consumed. */
   private int expressionStep(int k, int to, Set<String> scope, boolean inCast) {
     SqlToken tok = t.get(k);
-    if (isOpen(k) || tok.isPunctuation("[")) {
+    if (t.isOpen(k) || tok.isPunctuation("[")) {
       return group(k, scope);
     }
     if (tok.isPunctuation("::")) {
       return typeName(k + 1, to);
     }
-    if (word(k, "as")) {
+    if (t.word(k, "as")) {
       if (inCast) {
         return typeName(k + 1, to);
       }
-      return k + 1 < to && identifier(k + 1) ? k + 2 : k + 1;
+      return k + 1 < to && t.identifier(k + 1) ? k + 2 : k + 1;
     }
-    if (identifier(k)) {
+    if (t.identifier(k)) {
       return nameOrCall(k, to, scope);
     }
     return k + 1;
@@ -315,8 +288,8 @@ final class StatementParser {
 
   /** A parenthesised or bracketed group; returns the index after it. */
   private int group(int k, Set<String> scope) {
-    int close = match[k];
-    if (isOpen(k) && (startsQuery(k + 1, close) || isWrite(k + 1))) {
+    int close = t.close(k);
+    if (t.isOpen(k) && (t.startsQuery(k + 1, close) || t.isWrite(k + 1))) {
       query(k + 1, close, scope, false);
     } else {
       exprRange(k + 1, close, scope, false);
@@ -330,25 +303,25 @@ final class StatementParser {
    * caller to read as a group.
    */
   private int nameOrCall(int k, int to, Set<String> scope) {
-    int end = nameEnd(k, to);
+    int end = t.nameEnd(k, to);
     if (k > 0 && t.get(k - 1).isPunctuation(".")) {
       return end; // a field of a composite value: (row).name
     }
     boolean bare = end == k + 1 && !t.get(k).quoted();
     String word = t.get(k).text();
     if (bare && SqlWords.VALUE_FUNCTIONS.contains(word)) {
-      note(Reason.SQL_VALUE_FUNCTION);
+      found.note(Reason.SQL_VALUE_FUNCTION);
       return end;
     }
-    if (isOpen(end)) {
+    if (t.isOpen(end)) {
       if (bare && word.equals("cast")) {
-        exprRange(end + 1, match[end], scope, true);
-        return match[end] + 1;
+        exprRange(end + 1, t.close(end), scope, true);
+        return t.close(end) + 1;
       }
       if (bare && SqlWords.DATETIME_PRECISION_TYPES.contains(word)) {
-        note(Reason.UNSAFE_CAST); // TIMESTAMP(3) '...'
+        found.note(Reason.UNSAFE_CAST); // TIMESTAMP(3) '...'
       } else if (!(bare && SqlWords.NOT_CALLS.contains(word))) {
-        call(name(k, end), bare);
+        found.call(t.name(k, end), bare);
       }
       return end;
     }
@@ -363,145 +336,36 @@ final class StatementParser {
       return;
     }
     if (bare && word.equals("zone")) {
-      if (!(word(k - 1, "time") && word(k - 2, "at"))) {
-        note(Reason.UNSAFE_CAST); // TIMESTAMP WITH TIME ZONE '...'
+      if (!(t.word(k - 1, "time") && t.word(k - 2, "at"))) {
+        found.note(Reason.UNSAFE_CAST); // TIMESTAMP WITH TIME ZONE '...'
       }
       return;
     }
-    castTo(name(k, end));
+    found.castTo(t.name(k, end));
   }
 
   /** The type after {@code ::} or {@code CAST(x AS}; returns the index after it. */
   private int typeName(int k, int to) {
-    if (k >= to || !identifier(k)) {
+    if (k >= to || !t.identifier(k)) {
       throw new Malformed();
     }
-    int end = nameEnd(k, to);
-    SqlName type = name(k, end);
-    boolean multiword = end == k + 1 && bareWordIn(k, SqlWords.MULTIWORD_TYPES);
+    int end = t.nameEnd(k, to);
+    SqlName type = t.name(k, end);
+    boolean multiword = end == k + 1 && t.bareWordIn(k, SqlWords.MULTIWORD_TYPES);
     while (end < to) {
-      if (multiword && bareWordIn(end, SqlWords.TYPE_CONTINUATIONS)) {
+      if (multiword && t.bareWordIn(end, SqlWords.TYPE_CONTINUATIONS)) {
         end++;
-      } else if (isOpen(end) && identifier(end - 1)) {
-        end = match[end] + 1; // type modifiers: numeric(10, 2), varchar(20)
+      } else if (t.isOpen(end) && t.identifier(end - 1)) {
+        end = t.close(end) + 1; // type modifiers: numeric(10, 2), varchar(20)
       } else if (t.get(end).isPunctuation("[")) {
-        end = match[end] + 1;
-      } else if (word(end, "array")) {
+        end = t.close(end) + 1;
+      } else if (t.word(end, "array")) {
         end++;
       } else {
         break;
       }
     }
-    castTo(type);
+    found.castTo(type);
     return end;
-  }
-
-  private void castTo(SqlName type) {
-    boolean builtin = !type.qualified() || type.schema().equals("pg_catalog");
-    if (!builtin || !SqlWords.SAFE_CAST_TYPES.containsKey(type.name())) {
-      note(Reason.UNSAFE_CAST);
-    }
-  }
-
-  private void call(SqlName function, boolean bare) {
-    functions.add(function);
-    boolean builtin = !function.qualified() || function.schema().equals("pg_catalog");
-    if (builtin && SqlWords.SEQUENCE_FUNCTIONS.contains(function.name())) {
-      note(Reason.SEQUENCE);
-    }
-    // TRIM(... FROM s) is SQL syntax for btrim, ltrim or rtrim, all alike in volatility.
-    SqlName lookup =
-        bare && function.name().equals("trim") ? SqlName.unqualified("btrim") : function;
-    Optional<Volatility> volatility = catalog.lookup(lookup);
-    if (volatility.isEmpty()) {
-      note(Reason.UNKNOWN_FUNCTION);
-    } else if (volatility.get() == Volatility.VOLATILE) {
-      note(Reason.VOLATILE_FUNCTION);
-    } else if (volatility.get() == Volatility.STABLE) {
-      note(Reason.STABLE_FUNCTION);
-    }
-  }
-
-  private void relation(SqlName name, Set<String> scope) {
-    if (!name.qualified() && scope.contains(name.name())) {
-      return; // a CTE
-    }
-    relations.add(name);
-    if (name.qualified() && SqlWords.isTempSchema(name.schema())) {
-      note(Reason.TEMP_TABLE);
-    } else if (name.qualified()
-        ? SqlWords.isCatalogSchema(name.schema())
-        : name.name().startsWith("pg_")) {
-      note(Reason.SYSTEM_CATALOG);
-    }
-  }
-
-  private void note(Reason found) {
-    if (reason == null) {
-      reason = found;
-    }
-  }
-
-  // ---- tokens
-
-  private boolean startsQuery(int k, int to) {
-    if (k >= to) {
-      return false;
-    }
-    if (isOpen(k)) {
-      return startsQuery(k + 1, match[k]);
-    }
-    return bareWordIn(k, SqlWords.QUERY_STARTS);
-  }
-
-  private boolean isWrite(int k) {
-    return bareWordIn(k, SqlWords.WRITES);
-  }
-
-  /** {@code FROM} after {@code IS [NOT] DISTINCT}: a comparison, not a clause. */
-  private boolean isDistinctFrom(int k) {
-    return word(k - 1, "distinct") && (word(k - 2, "is") || word(k - 2, "not"));
-  }
-
-  /**
-   * The index after the dotted name starting at {@code k}: {@code a}, {@code a.b}, {@code a.b.c}.
-   */
-  private int nameEnd(int k, int to) {
-    int end = k + 1;
-    while (end + 1 < to && t.get(end).isPunctuation(".") && identifier(end + 1)) {
-      end += 2;
-    }
-    return end;
-  }
-
-  /** The dotted name in {@code [k, end)}: its last part and the part before, if any. */
-  private SqlName name(int k, int end) {
-    String last = t.get(end - 1).text();
-    return end - k >= 3 ? new SqlName(t.get(end - 3).text(), last) : SqlName.unqualified(last);
-  }
-
-  private boolean identifier(int k) {
-    return k >= 0 && k < t.size() && t.get(k).kind() == SqlToken.Kind.IDENTIFIER;
-  }
-
-  private boolean word(int k, String w) {
-    return k >= 0 && k < t.size() && t.get(k).isWord(w);
-  }
-
-  private boolean bareWordIn(int k, Set<String> words) {
-    return identifier(k) && !t.get(k).quoted() && words.contains(t.get(k).text());
-  }
-
-  private boolean isOpen(int k) {
-    return k >= 0 && k < t.size() && t.get(k).isPunctuation("(");
-  }
-
-  /** Thrown where the statement cannot be PostgreSQL; caught in {@link #parse}. */
-  private static final class Malformed extends RuntimeException {
-    private static final long serialVersionUID = 1L;
-
-    Malformed() {
-      super(null, null, false, false);
-    }
   }
 }

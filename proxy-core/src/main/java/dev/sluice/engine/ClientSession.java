@@ -8,7 +8,6 @@ import dev.sluice.error.SluiceException;
 import dev.sluice.error.SqlState;
 import dev.sluice.logging.ConnLog;
 import dev.sluice.logging.LogThrottle;
-import dev.sluice.pool.ConnectionPool;
 import dev.sluice.protocol.Frame;
 import dev.sluice.protocol.FrontendType;
 import dev.sluice.protocol.backend.ReadyForQuery;
@@ -33,9 +32,10 @@ import org.slf4j.event.Level;
  *                               the client, hide, or capture (read-back, replay); then release
  * </pre>
  *
- * <p>A backend is released (transaction mode) when {@link InFlight#idle()}: nothing in flight, the
- * last ReadyForQuery said idle, no extended batch is open without its Sync, no COPY IN runs, and
- * the client is not pinned. The state ({@link ClientState}) changes only through {@link #machine}.
+ * <p>{@link BackendLease} asks the pool for a backend, links it and gives it back. A backend is
+ * released (transaction mode) when {@link InFlight#idle()}: nothing in flight, the last
+ * ReadyForQuery said idle, no extended batch is open without its Sync, no COPY IN runs, and the
+ * client is not pinned. The state ({@link ClientState}) changes only through {@link #machine}.
  */
 public final class ClientSession {
   private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
@@ -62,10 +62,10 @@ public final class ClientSession {
 
   final SessionSettings settings;
   final SessionEnds ends;
+  final BackendLease lease;
 
   final Waiting queue = new Waiting();
   BackendPort server;
-  private ConnectionPool.Pending pending;
 
   /** After a failed acquire, nothing linked: answer the next Sync ourselves. */
   boolean unlinkedSkip;
@@ -120,6 +120,7 @@ public final class ClientSession {
     this.replies = new Replies(this);
     this.settings = new SessionSettings(this);
     this.ends = new SessionEnds(this, replay);
+    this.lease = new BackendLease(this);
     this.cache = cache == null ? null : new CacheFront(this, cache, pool.database(), pool.user());
     machine.transitionTo(ClientState.IDLE);
   }
@@ -193,7 +194,7 @@ public final class ClientSession {
     }
     queue.add(new Queued(f, c));
     if (machine.is(ClientState.IDLE)) {
-      startAcquire();
+      lease.waitForBackend();
     } else if (queue.full()) {
       updateReading();
     }
@@ -235,110 +236,6 @@ public final class ClientSession {
         || f.type() == FrontendType.COPY_FAIL.code();
   }
 
-  // ---- getting a backend ----
-
-  private void startAcquire() {
-    waitForBackend();
-  }
-
-  /** Asks the pool for a backend; the client is not read meanwhile. */
-  void waitForBackend() {
-    machine.transitionTo(ClientState.WAITING_FOR_BACKEND);
-    updateReading();
-    pending = pool.acquire(this::onAcquired);
-  }
-
-  private void onAcquired(BackendPort s, Throwable failure) {
-    pending = null;
-    if (!machine.is(ClientState.WAITING_FOR_BACKEND)) {
-      if (s != null) {
-        pool.release(s, true, "client left while waiting");
-      }
-      return;
-    }
-    if (failure != null) {
-      ends.noBackend(failure);
-      return;
-    }
-    link(s);
-  }
-
-  private void link(BackendPort s) {
-    server = s;
-    pool.link(s, this);
-    serverFatalRelayed = false;
-    // Requests wait until the settings are in place: a setting the server refuses must end the
-    // session before any of the client's statements runs without it.
-    machine.transitionTo(
-        settings.applyOnLink(s) ? ClientState.SYNCING_SETTINGS : ClientState.ACTIVE);
-    drainQueue();
-    s.flush();
-    wroteToServer = false;
-    out.flushOwn();
-    updateReading();
-  }
-
-  /** The client's settings are in place: its own requests may go. */
-  void settingsInPlace() {
-    machine.transitionTo(ClientState.ACTIVE);
-    drainQueue();
-    server.flush();
-    wroteToServer = false;
-    updateReading();
-  }
-
-  private void drainQueue() {
-    Queued q;
-    while (machine.is(ClientState.ACTIVE) && server != null && (q = queue.poll()) != null) {
-      requests.forward(q.frame(), q.classified());
-    }
-  }
-
-  // ---- giving it back ----
-
-  /** The backend answered a Sync or Query: what to do now that the status is known. */
-  void afterReady(ReadyForQuery status) {
-    inFlight.txStatus(status);
-    if (cache != null) {
-      cache.afterReady(status);
-    }
-    settings.afterReady(status);
-    replies.emitSynthetic();
-    if (settings.readBackIfIdle()) {
-      return;
-    }
-    releaseIfDone();
-  }
-
-  void releaseIfDone() {
-    if (server == null
-        || !transactionMode
-        || gate.pinned()
-        || !inFlight.idle()
-        || !queue.isEmpty()) {
-      return;
-    }
-    if (out.owed().owed() != 0) {
-      // Nothing is in flight, yet the client waits for an answer: it would never come.
-      stats.bugs.increment();
-      ConnLog.throttled(
-          logThrottle,
-          Level.ERROR,
-          log,
-          id,
-          "BUG: backend released while the client still waits",
-          "{}",
-          describeIfStalled(0));
-    }
-    BackendPort s = server;
-    server = null;
-    machine.transitionTo(ClientState.IDLE);
-    pool.release(s, true, "transaction done");
-    // Reading may have stopped for this backend's sake (it could not take more); its becoming
-    // writable again now reaches the pool, not this session.
-    updateReading();
-  }
-
   // ---- from the backend ----
 
   /** Frames from the linked backend, on the client's event loop; the session owns them. */
@@ -373,10 +270,7 @@ public final class ClientSession {
         && (machine.is(ClientState.ACTIVE) || machine.is(ClientState.SYNCING_SETTINGS))) {
       pool.cancel(server);
     } else if (machine.is(ClientState.WAITING_FOR_BACKEND)) {
-      if (pending != null) {
-        pending.cancel();
-        pending = null;
-      }
+      lease.stopWaiting();
       ends.noBackend(
           SluiceException.error(
               SqlState.QUERY_CANCELED, "canceling statement due to user request"));
@@ -398,10 +292,7 @@ public final class ClientSession {
     if (!machine.is(ClientState.CLOSED)) {
       machine.transitionTo(ClientState.CLOSED);
     }
-    if (pending != null) {
-      pending.cancel();
-      pending = null;
-    }
+    lease.stopWaiting();
     if (cache != null) {
       cache.close();
     }
@@ -461,7 +352,7 @@ public final class ClientSession {
         + " expected="
         + inFlight.describe()
         + " pending="
-        + (pending != null)
+        + lease.waiting()
         + " extendedOpen="
         + inFlight.extendedOpen()
         + " copyIn="

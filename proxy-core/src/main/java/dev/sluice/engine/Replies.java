@@ -14,12 +14,15 @@ import java.util.List;
  * backend message answers; per frame this decides: <b>relay</b> it to the client, <b>hide</b> it
  * (answers to Sluice's own requests), or <b>capture</b> it (the read-back of settings; a stale-plan
  * error held for a replay). Answers Sluice owes the client are emitted when they reach the head.
+ * Answers to the extended query protocol, up to their Sync, are read by {@link ExtendedReplies}.
  */
 final class Replies {
   private final ClientSession s;
+  private final ExtendedReplies extended;
 
   Replies(ClientSession s) {
     this.s = s;
+    this.extended = new ExtendedReplies(s, this);
   }
 
   void onFrames(BackendPort from, List<Frame> frames) {
@@ -92,8 +95,8 @@ final class Replies {
       case SETTINGS -> onSettingsResponse(f, type);
       case REJECTED_QUERY -> onRejectedQueryResponse(f, type);
       case CAPTURE -> onCaptureResponse(f, type, head);
-      case SYNC, HIDDEN_SYNC -> onSyncResponse(f, type, head);
-      default -> onExtendedResponse(f, type, head);
+      case SYNC, HIDDEN_SYNC -> extended.onSyncResponse(f, type, head);
+      default -> extended.onExtendedResponse(f, type, head);
     }
   }
 
@@ -148,7 +151,7 @@ final class Replies {
     }
     s.inFlight.poll();
     s.out.relay(f);
-    s.afterReady(ReadyForQuery.ofFrame(f.buf()));
+    s.lease.afterReady(ReadyForQuery.ofFrame(f.buf()));
   }
 
   /** The read-back of tracked settings: values recorded, everything hidden. */
@@ -164,7 +167,7 @@ final class Replies {
         }
       } else if (type == BackendType.READY_FOR_QUERY) {
         s.inFlight.poll();
-        s.afterReady(ReadyForQuery.ofFrame(f.buf()));
+        s.lease.afterReady(ReadyForQuery.ofFrame(f.buf()));
       } else if (type == BackendType.ERROR_RESPONSE) {
         hide(new Frame(f.type(), f.buf().retain()), type);
       }
@@ -177,7 +180,7 @@ final class Replies {
    * Drops a frame that answers Sluice's own request, except the server's goodbye: a FATAL error
    * (the backend is going away, say in a restart) reaches the client as the server said it.
    */
-  private void hide(Frame f, BackendType type) {
+  void hide(Frame f, BackendType type) {
     if (type == BackendType.ERROR_RESPONSE && ErrorResponse.decode(f.body()).isFatal()) {
       s.serverFatalRelayed = true;
       s.out.relay(f);
@@ -219,101 +222,12 @@ final class Replies {
         s.inFlight.poll();
         s.retry.drop();
         s.out.relay(f);
-        s.afterReady(ReadyForQuery.ofFrame(f.buf()));
+        s.lease.afterReady(ReadyForQuery.ofFrame(f.buf()));
         return;
       }
       default -> {}
     }
     s.out.relay(f);
-  }
-
-  private void onSyncResponse(Frame f, BackendType type, Expected head) {
-    if (type != BackendType.READY_FOR_QUERY) {
-      // Only COPY traffic or an error can precede a Sync's ReadyForQuery; it is the client's.
-      if (type == BackendType.ERROR_RESPONSE) {
-        noteFatal(f);
-      }
-      s.out.relay(f);
-      return;
-    }
-    s.inFlight.poll();
-    ReadyForQuery status = ReadyForQuery.ofFrame(f.buf());
-    if (head.kind() == Expected.Kind.HIDDEN_SYNC) {
-      f.release();
-    } else if (s.retry.holdsError() && replayBatch(status)) {
-      f.release();
-      return;
-    } else {
-      Frame held = s.retry.takeError();
-      if (held != null) {
-        s.out.relay(held);
-      }
-      s.out.relay(f);
-      s.retry.drop();
-    }
-    s.afterReady(status);
-  }
-
-  private void onExtendedResponse(Frame f, BackendType type, Expected head) {
-    if (type == BackendType.ERROR_RESPONSE) {
-      onExtendedError(f, head);
-      return;
-    }
-    boolean done =
-        switch (head.kind()) {
-          case DESCRIBE_STATEMENT -> type != BackendType.PARAMETER_DESCRIPTION;
-          case EXECUTE -> {
-            if (type == BackendType.COPY_IN_RESPONSE) {
-              s.inFlight.copyIn(true);
-            } else if (type == BackendType.COMMAND_COMPLETE) {
-              onCommandComplete(f);
-            }
-            yield type == BackendType.COMMAND_COMPLETE
-                || type == BackendType.EMPTY_QUERY_RESPONSE
-                || type == BackendType.PORTAL_SUSPENDED;
-          }
-          default -> true;
-        };
-    if (done) {
-      s.inFlight.poll();
-    }
-    if (type == BackendType.PARSE_COMPLETE && head.key() != null) {
-      s.pool.rememberStatement(head.key());
-    }
-    switch (head.kind()) {
-      case HIDDEN_PARSE, HIDDEN_CLOSE, HIDDEN_FAIL -> f.release();
-      default -> s.out.relay(f);
-    }
-    if (done) {
-      emitSynthetic();
-    }
-  }
-
-  /**
-   * An error answers the head request; the backend now skips everything up to the next Sync, and so
-   * do we: those requests will get no answer.
-   */
-  private void onExtendedError(Frame f, Expected head) {
-    s.inFlight.copyIn(false);
-    boolean stale = isStalePlan(f, head);
-    if (stale) {
-      // The server's copy of the statement no longer fits its tables: whoever uses it next, on
-      // this backend, gets it prepared afresh.
-      s.server.session().statements().discardEverywhere(head.key());
-      s.statements.refresh(head.key());
-    }
-    // A stale plan in a batch that can run again is held back: the client never sees it.
-    if (!stale || !s.retry.hold(f)) {
-      switch (head.kind()) {
-        case HIDDEN_CLOSE, HIDDEN_FAIL -> hide(f, BackendType.ERROR_RESPONSE);
-        default -> {
-          noteFatal(f);
-          s.out.relay(f);
-        }
-      }
-    }
-    undo(s.inFlight.poll());
-    s.inFlight.skipToSync(this::undo);
   }
 
   /**
@@ -367,7 +281,7 @@ final class Replies {
       s.out.own(out, e.kind() == Expected.Kind.SYNTH_READY);
     }
     if (ready) {
-      s.releaseIfDone();
+      s.lease.releaseIfDone();
     }
   }
 
@@ -380,14 +294,14 @@ final class Replies {
     }
   }
 
-  private void noteFatal(Frame f) {
+  void noteFatal(Frame f) {
     if (ErrorResponse.decode(f.body()).isFatal()) {
       s.serverFatalRelayed = true;
     }
   }
 
   /** A statement that cleared state went through: keep Sluice's bookkeeping true to it. */
-  private void onCommandComplete(Frame f) {
+  void onCommandComplete(Frame f) {
     int len = f.size();
     // Only "DISCARD ALL" (12 bytes with its NUL) and "DEALLOCATE ALL" (15) matter; skip the rest
     // without decoding.
@@ -404,39 +318,5 @@ final class Replies {
       s.statements.clear();
       s.server.session().statements().clear();
     }
-  }
-
-  // ---- running a batch again after a schema change ----
-
-  /** PostgreSQL's 0A000 "cached plan must not change result type" for a client's statement. */
-  private boolean isStalePlan(Frame f, Expected head) {
-    return head.kind() == Expected.Kind.BIND
-        && head.key() != null
-        && s.server != null
-        && ReplayBatch.isStalePlan(ErrorResponse.decode(f.body()));
-  }
-
-  /**
-   * The failed batch has ended (its Sync answered {@code status}). When the failure left no
-   * transaction behind and nothing else is in flight, send the whole batch again: the stale
-   * statement was dropped, so it is prepared afresh on the way.
-   */
-  private boolean replayBatch(ReadyForQuery status) {
-    List<Frame> again = s.retry.takeForRetry(status == ReadyForQuery.IDLE && s.inFlight.isEmpty());
-    if (again == null) {
-      return false;
-    }
-    s.stats.retries.increment();
-    s.replaying = true;
-    try {
-      for (Frame f : again) {
-        s.requests.forward(f, Classified.NONE);
-      }
-    } finally {
-      s.replaying = false;
-    }
-    s.server.flush();
-    s.wroteToServer = false;
-    return true;
   }
 }

@@ -60,7 +60,7 @@ final class SessionEnds {
     if (s.machine.is(ClientState.SYNCING_SETTINGS)) {
       // Nothing of the client's was sent yet: its requests wait for another backend.
       s.inFlight.clear(Expected::discard);
-      s.waitForBackend();
+      s.lease.waitForBackend();
       return;
     }
     if (replayElsewhere()) {
@@ -112,7 +112,7 @@ final class SessionEnds {
     s.inFlight.copyIn(false);
     s.inFlight.discardUntilSync(false);
     s.queue.putFirst(again.stream().map(f -> new Queued(f, Classified.NONE)).toList());
-    s.waitForBackend();
+    s.lease.waitForBackend();
     return true;
   }
 

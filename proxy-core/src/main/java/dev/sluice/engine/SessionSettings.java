@@ -55,7 +55,7 @@ final class SessionSettings {
       s.out.port().close(CloseReason.LOGIN_FAILED, SessionErrors.asFatal(refused));
       return;
     }
-    s.settingsInPlace();
+    s.lease.settingsInPlace();
   }
 
   /** The backend answered with {@code status}: RESET ALL returned it to its own defaults. */

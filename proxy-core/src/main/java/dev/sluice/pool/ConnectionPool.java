@@ -1,115 +1,53 @@
 package dev.sluice.pool;
 
-import dev.sluice.error.SafeErrors;
 import dev.sluice.error.SluiceException;
 import dev.sluice.error.SqlState;
 import dev.sluice.logging.LogThrottle;
-import dev.sluice.protocol.Severity;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.Iterator;
+import dev.sluice.pool.PoolMembers.Entry;
+import dev.sluice.pool.PoolMembers.State;
+import dev.sluice.pool.Waiters.Waiter;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-import org.slf4j.event.Level;
 
 /**
  * One pool of backend connections for one (database, user).
  *
- * <p>Every open connection the pool knows is in exactly one state, kept in one map and changed only
- * in {@link #moveTo}: {@code IDLE} (in the idle deque) or {@code ACTIVE} (handed to a client).
- * Connections being opened are counted in {@code connecting}, reserved under the monitor before the
- * connect starts, so {@code total = open + connecting} never exceeds {@code maxSize}.
+ * <p>Every open connection the pool knows is in exactly one state, kept in {@link PoolMembers} and
+ * changed only in its {@code moveTo}: {@code IDLE} (in the idle deque) or {@code ACTIVE} (handed to
+ * a client). Connections being opened are counted in {@link Connects}, reserved under the monitor
+ * before the connect starts, so {@code total = open + connecting} never exceeds {@code maxSize}.
  *
- * <p>Waiters queue FIFO. A connection that becomes available (released, or newly opened) goes to
- * the head waiter; otherwise it is kept idle, most recently used first. An acquire prefers an idle
- * connection on the caller's event loop. The pool never blocks: state changes happen under the
- * pool's monitor, and callbacks run afterwards on each waiter's own executor.
+ * <p>Waiters queue FIFO ({@link Waiters}). A connection that becomes available (released, or newly
+ * opened) goes to the head waiter; otherwise it is kept idle, most recently used first. An acquire
+ * prefers an idle connection on the caller's event loop. The pool never blocks: state changes
+ * happen under the pool's monitor, and callbacks run afterwards on each waiter's own executor.
  *
- * <p>It stays one class past the project's usual size on purpose: every field is guarded by the one
- * monitor, and each operation is a few lines of state change under it followed by callbacks outside
- * it. Split into classes, the lock and the invariant {@code total = open + connecting ≤ maxSize}
- * would have to be shared among them.
+ * <p>The members, the waiters, the connects' counts and the pause hold no lock of their own: they
+ * are guarded by this pool's one monitor, so the invariant above is kept here alone. Each operation
+ * is a few lines of state change under it followed by callbacks outside it.
  */
 public final class ConnectionPool<C extends PooledConnection> {
-  private static final Logger log = LoggerFactory.getLogger(ConnectionPool.class);
-
-  private enum State {
-    IDLE,
-    ACTIVE
-  }
-
-  private static final class Entry {
-    final long createdNanos;
-    final long expiresNanos;
-    final long idleLimitNanos;
-    final long generation;
-    State state = State.ACTIVE;
-    long idleSinceNanos;
-
-    Entry(long created, long lifetime, long idleLimit, long generation) {
-      this.createdNanos = created;
-      this.expiresNanos = created + lifetime;
-      this.idleLimitNanos = idleLimit;
-      this.generation = generation;
-    }
-  }
-
-  private final class Waiter {
-    final Object affinity;
-    final Executor executor;
-    final AcquireCallback<C> callback;
-    final long enqueuedNanos;
-    ScheduledFuture<?> timeout;
-    boolean done;
-
-    Waiter(Object affinity, Executor executor, AcquireCallback<C> callback, long now) {
-      this.affinity = affinity;
-      this.executor = executor;
-      this.callback = callback;
-      this.enqueuedNanos = now;
-    }
-  }
-
   /** A handle to stop waiting (the client left before it got a connection). */
   public interface Pending {
     void cancel();
   }
 
   private volatile PoolSettings settings;
-  private final Connector<C> connector;
   private final LongSupplier nanoClock;
-  private final Map<C, Entry> entries = new HashMap<>();
-  private final ArrayDeque<C> idle = new ArrayDeque<>();
-  private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
-  private int connecting;
-  private int active;
-  private Throwable lastConnectFailure;
+  private final PoolMembers<C> members;
+  private final Waiters<C> waiters = new Waiters<>();
+  private final Connects<C> connects;
   private boolean closed;
 
-  /** Paused: nothing is handed out or opened, and released connections are closed. */
-  private boolean paused;
-
-  /** Futures of {@link #pause} callers, completed once no connection is handed out. */
-  private final List<CompletableFuture<Void>> quietWaiters = new ArrayList<>();
+  private final PoolPause pause = new PoolPause();
 
   /** Connections opened before the last {@link #reconnect} are closed instead of reused. */
   private long generation;
-
-  private final WarmUpBackoff warmUp = new WarmUpBackoff();
-
-  private final LogThrottle logThrottle;
 
   public ConnectionPool(PoolSettings settings, Connector<C> connector, LongSupplier nanoClock) {
     this(settings, connector, nanoClock, new LogThrottle(10_000_000_000L, nanoClock));
@@ -125,9 +63,9 @@ public final class ConnectionPool<C extends PooledConnection> {
       LongSupplier nanoClock,
       LogThrottle logThrottle) {
     this.settings = settings;
-    this.connector = connector;
     this.nanoClock = nanoClock;
-    this.logThrottle = logThrottle;
+    this.members = new PoolMembers<>(nanoClock);
+    this.connects = new Connects<>(connector, logThrottle);
   }
 
   public PoolSettings settings() {
@@ -136,17 +74,18 @@ public final class ConnectionPool<C extends PooledConnection> {
 
   /** The open connections, idle or handed out, at this moment. */
   public synchronized List<C> openConnections() {
-    return List.copyOf(entries.keySet());
+    return members.all();
   }
 
   /** Whether {@link #pause} is in effect. */
   public synchronized boolean paused() {
-    return paused;
+    return pause.on();
   }
 
   public synchronized PoolStats stats() {
+    int connecting = connects.inProgress();
     return new PoolStats(
-        entries.size() + connecting, active, idle.size(), connecting, waiters.size());
+        members.open() + connecting, members.active(), members.idle(), connecting, waiters.size());
   }
 
   /**
@@ -160,15 +99,14 @@ public final class ConnectionPool<C extends PooledConnection> {
       ScheduledExecutorService timer,
       AcquireCallback<C> callback) {
     C ready = null;
-    Waiter w = null;
+    Waiter<C> w = null;
     synchronized (this) {
       if (!closed) {
-        ready = paused ? null : takeIdle(affinity);
+        ready = pause.on() ? null : members.takeIdle(affinity);
         if (ready != null) {
-          moveTo(ready, State.ACTIVE);
+          members.moveTo(ready, State.ACTIVE);
         } else {
-          w = new Waiter(affinity, executor, callback, nanoClock.getAsLong());
-          waiters.addLast(w);
+          w = waiters.add(affinity, executor, callback, nanoClock.getAsLong());
         }
       }
     }
@@ -184,7 +122,7 @@ public final class ConnectionPool<C extends PooledConnection> {
                   null, SluiceException.error(SqlState.ADMIN_SHUTDOWN, "sluice is shutting down")));
       return () -> {};
     }
-    Waiter waiter = w;
+    Waiter<C> waiter = w;
     ScheduledFuture<?> t =
         timer.schedule(
             () -> timeOut(waiter), settings.acquireTimeout().toMillis(), TimeUnit.MILLISECONDS);
@@ -203,10 +141,10 @@ public final class ConnectionPool<C extends PooledConnection> {
    * instead of keeping it.
    */
   public void release(C conn, boolean reusable, String reason) {
-    Waiter handTo = null;
+    Waiter<C> handTo = null;
     String closeReason = null;
     synchronized (this) {
-      Entry e = entries.get(conn);
+      Entry e = members.entry(conn);
       if (e == null || e.state != State.ACTIVE) {
         return;
       }
@@ -214,19 +152,19 @@ public final class ConnectionPool<C extends PooledConnection> {
         closeReason = reason;
       } else if (nanoClock.getAsLong() - e.expiresNanos >= 0) {
         closeReason = "lifetime reached";
-      } else if (paused) {
+      } else if (pause.on()) {
         closeReason = "pool paused";
       } else if (e.generation != generation) {
         closeReason = "reconnect requested";
-      } else if (entries.size() > settings.maxSize()) {
+      } else if (members.open() > settings.maxSize()) {
         closeReason = "pool size reduced";
       }
       if (closeReason != null) {
-        forget(conn);
+        members.forget(conn);
       } else {
-        handTo = nextWaiter();
+        handTo = waiters.next();
         if (handTo == null) {
-          moveTo(conn, State.IDLE);
+          members.moveTo(conn, State.IDLE);
         }
       }
     }
@@ -234,7 +172,7 @@ public final class ConnectionPool<C extends PooledConnection> {
       conn.close(closeReason);
       fillWaiters();
     } else if (handTo != null) {
-      deliver(handTo, conn);
+      handTo.deliver(conn);
     }
     completeQuietWaiters();
   }
@@ -243,8 +181,8 @@ public final class ConnectionPool<C extends PooledConnection> {
   public void closed(C conn) {
     boolean known;
     synchronized (this) {
-      known = entries.containsKey(conn);
-      forget(conn);
+      known = members.contains(conn);
+      members.forget(conn);
     }
     if (known) {
       fillWaiters();
@@ -257,43 +195,28 @@ public final class ConnectionPool<C extends PooledConnection> {
    * idle too long; opens connections up to {@code minIdle} idle; retries for waiters.
    */
   public void maintain() {
-    List<C> toClose = new ArrayList<>();
+    List<C> toClose;
     synchronized (this) {
-      long now = nanoClock.getAsLong();
-      // Oldest-idle first, so the ones kept are the most recently used.
-      Iterator<C> it = idle.descendingIterator();
-      while (it.hasNext()) {
-        C c = it.next();
-        Entry e = entries.get(c);
-        boolean expired = now - e.expiresNanos >= 0;
-        boolean idleTooLong =
-            idle.size() - toClose.size() > settings.minIdle()
-                && now - e.idleSinceNanos - e.idleLimitNanos >= 0;
-        if (expired || idleTooLong || !c.isOpen()) {
-          toClose.add(c);
-        }
-      }
-      toClose.forEach(this::forget);
+      toClose = members.forgetStale(nanoClock.getAsLong(), settings.minIdle());
     }
     toClose.forEach(c -> c.close("idle timeout or lifetime reached"));
     fillWaiters();
     ensureMinIdle();
-    logThrottle.flush();
+    connects.flushReports();
   }
 
   /** Opens connections until {@code minIdle} are idle or being opened (never beyond max). */
   public void ensureMinIdle() {
     int n;
     synchronized (this) {
-      if (closed || paused || warmUp.waiting(nanoClock.getAsLong())) {
+      if (closed || pause.on()) {
         return;
       }
-      int want = settings.minIdle() + waiters.size() - idle.size() - connecting;
-      n = Math.max(0, Math.min(want, settings.maxSize() - entries.size() - connecting));
-      connecting += n;
+      long now = nanoClock.getAsLong();
+      n = connects.reserveForMinIdle(now, settings, waiters.size(), members.idle(), members.open());
     }
     for (int i = 0; i < n; i++) {
-      startConnect(null);
+      connects.start(null, this::connected, this::connectFailed);
     }
   }
 
@@ -304,13 +227,11 @@ public final class ConnectionPool<C extends PooledConnection> {
    * no connection is handed out any more; {@link #resume} completes it too, exceptionally.
    */
   public CompletableFuture<Void> pause() {
-    CompletableFuture<Void> quiet = new CompletableFuture<>();
+    CompletableFuture<Void> quiet;
     List<C> toClose;
     synchronized (this) {
-      paused = true;
-      toClose = new ArrayList<>(idle);
-      toClose.forEach(this::forget);
-      quietWaiters.add(quiet);
+      quiet = pause.begin();
+      toClose = members.forgetIdle();
     }
     toClose.forEach(c -> c.close("pool paused"));
     completeQuietWaiters();
@@ -321,12 +242,10 @@ public final class ConnectionPool<C extends PooledConnection> {
   public void resume() {
     List<CompletableFuture<Void>> unfinished;
     synchronized (this) {
-      if (!paused) {
-        return;
-      }
-      paused = false;
-      unfinished = new ArrayList<>(quietWaiters);
-      quietWaiters.clear();
+      unfinished = pause.end();
+    }
+    if (unfinished == null) {
+      return;
     }
     unfinished.forEach(
         f -> f.completeExceptionally(new IllegalStateException("resumed before quiet")));
@@ -342,8 +261,7 @@ public final class ConnectionPool<C extends PooledConnection> {
     List<C> toClose;
     synchronized (this) {
       generation++;
-      toClose = new ArrayList<>(idle);
-      toClose.forEach(this::forget);
+      toClose = members.forgetIdle();
     }
     toClose.forEach(c -> c.close("reconnect requested"));
     fillWaiters();
@@ -356,14 +274,10 @@ public final class ConnectionPool<C extends PooledConnection> {
    * were given when they opened.
    */
   public void updateSettings(PoolSettings next) {
-    List<C> toClose = new ArrayList<>();
+    List<C> toClose;
     synchronized (this) {
       settings = next;
-      Iterator<C> it = idle.descendingIterator();
-      while (it.hasNext() && entries.size() - toClose.size() + connecting > next.maxSize()) {
-        toClose.add(it.next());
-      }
-      toClose.forEach(this::forget);
+      toClose = members.forgetIdleAbove(next.maxSize() - connects.inProgress());
     }
     toClose.forEach(c -> c.close("pool size reduced"));
     fillWaiters();
@@ -373,11 +287,7 @@ public final class ConnectionPool<C extends PooledConnection> {
   private void completeQuietWaiters() {
     List<CompletableFuture<Void>> done;
     synchronized (this) {
-      if (!paused || active > 0 || quietWaiters.isEmpty()) {
-        return;
-      }
-      done = new ArrayList<>(quietWaiters);
-      quietWaiters.clear();
+      done = pause.takeIfQuiet(members.active());
     }
     done.forEach(f -> f.complete(null));
   }
@@ -385,246 +295,90 @@ public final class ConnectionPool<C extends PooledConnection> {
   /** Stops handing out connections, fails the waiters and closes idle connections. */
   public void close() {
     List<C> toClose;
-    List<Waiter> failed = new ArrayList<>();
+    List<Waiter<C>> failed;
     synchronized (this) {
       closed = true;
-      toClose = new ArrayList<>(idle);
-      toClose.forEach(this::forget);
-      Waiter w;
-      while ((w = nextWaiter()) != null) {
-        failed.add(w);
-      }
+      toClose = members.forgetIdle();
+      failed = waiters.drain();
     }
     toClose.forEach(c -> c.close("shutting down"));
     SluiceException e = SluiceException.fatal(SqlState.ADMIN_SHUTDOWN, "sluice is shutting down");
-    failed.forEach(w -> fail(w, e));
+    failed.forEach(w -> w.fail(e));
   }
 
-  // ---- internals: methods without their own monitor are called with it held ----
-
-  private C takeIdle(Object affinity) {
-    C pick = null;
-    for (C c : idle) {
-      if (!c.isOpen()) {
-        continue;
-      }
-      if (c.affinity() == affinity) {
-        pick = c;
-        break;
-      }
-      if (pick == null) {
-        pick = c;
-      }
-    }
-    if (pick != null) {
-      idle.remove(pick);
-    }
-    return pick;
-  }
-
-  /** The single place where an open connection's state and the counts change. */
-  private void moveTo(C c, State to) {
-    Entry e = entries.get(c);
-    if (e.state == State.ACTIVE) {
-      active--;
-    } else {
-      idle.remove(c);
-    }
-    e.state = to;
-    if (to == State.ACTIVE) {
-      active++;
-    } else {
-      e.idleSinceNanos = nanoClock.getAsLong();
-      idle.addFirst(c);
-    }
-  }
-
-  private void forget(C c) {
-    Entry e = entries.remove(c);
-    if (e == null) {
-      return;
-    }
-    if (e.state == State.ACTIVE) {
-      active--;
-    } else {
-      idle.remove(c);
-    }
-  }
-
-  private Waiter nextWaiter() {
-    Waiter w;
-    while ((w = waiters.pollFirst()) != null) {
-      if (!w.done) {
-        w.done = true;
-        if (w.timeout != null) {
-          w.timeout.cancel(false);
-        }
-        return w;
-      }
-    }
-    return null;
-  }
+  // ---- connects, timeouts and cancels ----
 
   /** Starts as many connects as there are waiters not yet covered, within {@code maxSize}. */
   private void fillWaiters() {
-    List<Object> affinities = new ArrayList<>();
+    List<Object> affinities;
     synchronized (this) {
-      if (closed || paused) {
+      if (closed || pause.on()) {
         return;
       }
-      int n =
-          Math.min(waiters.size() - connecting, settings.maxSize() - entries.size() - connecting);
-      Iterator<Waiter> it = waiters.descendingIterator();
-      for (int i = 0; i < n && it.hasNext(); i++) {
-        affinities.add(it.next().affinity);
-      }
-      connecting += affinities.size();
+      int n = connects.reserveForWaiters(waiters.size(), members.open(), settings.maxSize());
+      affinities = waiters.lastAffinities(n);
     }
-    affinities.forEach(this::startConnect);
-  }
-
-  /** Opens one connection; its slot in {@code connecting} was reserved by the caller. */
-  private void startConnect(Object affinity) {
-    CompletionStage<C> f;
-    try {
-      f = connector.connect(affinity);
-    } catch (RuntimeException e) {
-      connectFailed(e);
-      return;
-    }
-    f.whenComplete(
-        (conn, failure) -> {
-          if (failure != null || conn == null) {
-            connectFailed(failure);
-          } else {
-            connected(conn);
-          }
-        });
+    affinities.forEach(a -> connects.start(a, this::connected, this::connectFailed));
   }
 
   private void connected(C conn) {
-    Waiter handTo = null;
-    boolean close;
+    Waiter<C> handTo = null;
+    String closeReason = null;
     synchronized (this) {
-      connecting--;
-      lastConnectFailure = null;
-      warmUp.succeeded();
-      close = closed || paused || !conn.isOpen();
-      if (!close) {
-        long now = nanoClock.getAsLong();
-        ThreadLocalRandom r = ThreadLocalRandom.current();
-        long lifetime = settings.lifetime().toNanos();
-        long idleLimit = settings.idleTimeout().toNanos();
-        Entry e =
-            new Entry(
-                now,
-                lifetime - (long) (lifetime * 0.1 * r.nextDouble()),
-                idleLimit - (long) (idleLimit * 0.1 * r.nextDouble()),
-                generation);
-        entries.put(conn, e);
-        active++;
-        handTo = nextWaiter();
+      connects.succeeded();
+      if (closed || pause.on() || !conn.isOpen()) {
+        closeReason = closed ? "shutting down" : pause.on() ? "pool paused" : "closed during login";
+      } else {
+        members.addActive(conn, Entry.jittered(nanoClock.getAsLong(), settings, generation));
+        handTo = waiters.next();
         if (handTo == null) {
-          moveTo(conn, State.IDLE);
+          members.moveTo(conn, State.IDLE);
         }
       }
     }
-    if (close) {
-      conn.close(closed ? "shutting down" : paused ? "pool paused" : "closed during login");
+    if (closeReason != null) {
+      conn.close(closeReason);
       // The waiter this connect was for still waits: start another for it.
       fillWaiters();
     } else if (handTo != null) {
-      deliver(handTo, conn);
+      handTo.deliver(conn);
     }
   }
 
   private void connectFailed(Throwable failure) {
-    List<Waiter> failAll = new ArrayList<>();
+    List<Waiter<C>> failAll = List.of();
     synchronized (this) {
-      connecting--;
-      lastConnectFailure = failure;
-      warmUp.failed(nanoClock.getAsLong());
-      if (entries.isEmpty() && connecting == 0 && !paused) {
+      connects.failed(failure, nanoClock.getAsLong());
+      if (members.open() == 0 && connects.inProgress() == 0 && !pause.on()) {
         // Nothing live can serve the waiters: fail them now with the real reason rather than
         // after the acquire timeout (a wrong database name or a down server will not heal in
         // the next few seconds, and the client deserves the server's own error).
-        Waiter w;
-        while ((w = nextWaiter()) != null) {
-          failAll.add(w);
-        }
+        failAll = waiters.drain();
       }
     }
-    Throwable cause = unwrap(failure);
-    String event = "pool " + settings.name() + ": backend connect failed";
-    if (logThrottle.admit(event, log, Level.WARN)) {
-      log.warn("{}: {}", event, SafeErrors.describe(cause));
-    }
-    failAll.forEach(w -> fail(w, cause));
+    Throwable cause = PoolErrors.unwrap(failure);
+    connects.report(settings.name(), cause);
+    failAll.forEach(w -> w.fail(cause));
   }
 
-  private static Throwable unwrap(Throwable t) {
-    Throwable c = t;
-    while (c instanceof CompletionException && c.getCause() != null) {
-      c = c.getCause();
-    }
-    return c == null ? new IllegalStateException("connect returned nothing") : c;
-  }
-
-  private void timeOut(Waiter w) {
+  private void timeOut(Waiter<C> w) {
     PoolStats s;
     Throwable last;
     boolean wasPaused;
     synchronized (this) {
-      if (w.done) {
+      if (!waiters.withdraw(w)) {
         return;
       }
-      w.done = true;
-      waiters.remove(w);
       s = stats();
-      last = lastConnectFailure;
-      wasPaused = paused;
+      last = connects.lastFailure();
+      wasPaused = pause.on();
     }
-    fail(w, acquireTimedOut(s, last == null ? null : unwrap(last), wasPaused));
+    w.fail(PoolErrors.acquireTimedOut(settings, s, last, wasPaused));
   }
 
-  /** 53300, saying what the pool looked like and the last real connect failure, if any. */
-  private SluiceException acquireTimedOut(PoolStats s, Throwable lastFailure, boolean wasPaused) {
-    return new SluiceException(
-        SqlState.TOO_MANY_CONNECTIONS,
-        Severity.ERROR,
-        "no backend connection available within "
-            + settings.acquireTimeout().toMillis()
-            + " ms (pool "
-            + settings.name()
-            + ": "
-            + s
-            + (wasPaused ? ", paused by an administrator" : "")
-            + ")",
-        lastFailure == null
-            ? null
-            : "Last backend connect failure: " + SafeErrors.describe(lastFailure),
-        "Raise --pool-size or --acquire-timeout, or shorten transactions.",
-        null);
-  }
-
-  private void cancelWaiter(Waiter w) {
-    synchronized (this) {
-      if (w.done) {
-        return;
-      }
-      w.done = true;
-      waiters.remove(w);
-      if (w.timeout != null) {
-        w.timeout.cancel(false);
-      }
+  private synchronized void cancelWaiter(Waiter<C> w) {
+    if (waiters.withdraw(w) && w.timeout != null) {
+      w.timeout.cancel(false);
     }
-  }
-
-  private void deliver(Waiter w, C conn) {
-    w.executor.execute(() -> w.callback.done(conn, null));
-  }
-
-  private void fail(Waiter w, Throwable failure) {
-    w.executor.execute(() -> w.callback.done(null, failure));
   }
 }

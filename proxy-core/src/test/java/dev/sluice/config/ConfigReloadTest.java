@@ -11,7 +11,7 @@ class ConfigReloadTest {
   private static final Upstream UP =
       new Upstream(List.of(new HostAndPort("db", 5432)), "app", "appdb", "pw", null, Map.of());
 
-  private static ProxyConfig.Builder base() {
+  private static ProxyConfigBuilder base() {
     return ProxyConfig.builder(UP).poolSize(5).minIdle(1);
   }
 

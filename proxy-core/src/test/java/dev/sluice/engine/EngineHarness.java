@@ -6,6 +6,7 @@ import dev.sluice.cache.ResultCache;
 import dev.sluice.config.HostAndPort;
 import dev.sluice.config.PoolMode;
 import dev.sluice.config.ProxyConfig;
+import dev.sluice.config.ProxyConfigBuilder;
 import dev.sluice.config.Upstream;
 import dev.sluice.logging.LogThrottle;
 import dev.sluice.pool.AcquireCallback;
@@ -45,7 +46,7 @@ final class EngineHarness {
     this(b -> b.poolMode(mode), Map.of());
   }
 
-  EngineHarness(UnaryOperator<ProxyConfig.Builder> tweak, Map<String, String> startup) {
+  EngineHarness(UnaryOperator<ProxyConfigBuilder> tweak, Map<String, String> startup) {
     this(tweak, startup, null, ReplayPolicy.NEVER);
   }
 
@@ -54,7 +55,7 @@ final class EngineHarness {
   }
 
   EngineHarness(
-      UnaryOperator<ProxyConfig.Builder> tweak,
+      UnaryOperator<ProxyConfigBuilder> tweak,
       Map<String, String> startup,
       ResultCache cache,
       ReplayPolicy replay) {

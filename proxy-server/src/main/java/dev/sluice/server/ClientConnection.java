@@ -1,11 +1,9 @@
 package dev.sluice.server;
 
-import dev.sluice.config.TlsMode;
 import dev.sluice.engine.ClientSession;
 import dev.sluice.engine.ClientState;
 import dev.sluice.engine.CloseReason;
 import dev.sluice.engine.ReplayPolicy;
-import dev.sluice.engine.SessionErrors;
 import dev.sluice.error.SafeErrors;
 import dev.sluice.error.ServerErrorException;
 import dev.sluice.error.SluiceException;
@@ -15,17 +13,10 @@ import dev.sluice.logging.LogContext;
 import dev.sluice.protocol.Frame;
 import dev.sluice.protocol.FrameDecoder;
 import dev.sluice.protocol.FrontendType;
-import dev.sluice.protocol.ProtocolCodes;
 import dev.sluice.protocol.ProtocolViolationException;
 import dev.sluice.protocol.Severity;
-import dev.sluice.protocol.backend.Authentication;
 import dev.sluice.protocol.backend.BackendKeyData;
 import dev.sluice.protocol.backend.ErrorResponse;
-import dev.sluice.protocol.backend.NegotiateProtocolVersion;
-import dev.sluice.protocol.backend.ParameterStatus;
-import dev.sluice.protocol.backend.ReadyForQuery;
-import dev.sluice.protocol.frontend.CancelRequest;
-import dev.sluice.protocol.frontend.StartupMessage;
 import dev.sluice.session.SessionParameters;
 import dev.sluice.state.StateMachine;
 import io.netty.buffer.ByteBuf;
@@ -34,17 +25,16 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.event.Level;
 
 /**
- * One client connection: the startup phase and login, then a {@link ClientSession} for its traffic,
- * and the one place the connection closes.
+ * One client connection: its socket's events, the login phase ({@link ClientStartup}), then a
+ * {@link ClientSession} (or the {@link AdminConsole}) for its traffic, and the one place the
+ * connection closes.
  *
  * <pre>
  *   STARTUP ──StartupMessage──► AUTHENTICATING ──auth ok──► LOGGING_IN ──► READY
@@ -67,17 +57,8 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   private Channel channel;
   private final StateMachine<ClientState> machine =
       new StateMachine<>(ClientState.TABLE, ClientState.AWAITING_STARTUP);
-  private boolean counted;
-  private boolean pendingLogin;
-  private boolean tls;
   private ReadGate readGate;
-  private ScheduledFuture<?> loginTimer;
-
-  private String user;
-  private String database;
-  private SessionParameters params;
-  private ClientLogin login;
-  private ServerPool pool;
+  private ClientStartup startup;
   private BackendKeyData cancelKey;
 
   private ClientSession session;
@@ -97,18 +78,8 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   public void channelActive(ChannelHandlerContext c) {
     channel = c.channel();
     readGate = new ReadGate(channel);
-    pendingLogin = true;
-    ClientConnection pushedOut = ctx.pendingLogins().add(this);
-    if (pushedOut != null) {
-      pushedOut.pushOut();
-    }
-    loginTimer =
-        channel
-            .eventLoop()
-            .schedule(
-                this::loginTimedOut,
-                ctx.config().clientLoginTimeout().toNanos(),
-                TimeUnit.NANOSECONDS);
+    startup = new ClientStartup(this, ctx, channel, machine, logContext, createdNanos);
+    startup.begin();
   }
 
   @Override
@@ -125,8 +96,8 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     Frame f = (Frame) msg;
     try {
       switch (machine.state()) {
-        case AWAITING_STARTUP -> onStartup(f);
-        case AUTHENTICATING -> onAuthMessage(f);
+        case AWAITING_STARTUP -> startup.onStartup(f);
+        case AUTHENTICATING -> startup.onAuthMessage(f);
         case LOGGING_IN -> {
           f.release();
           throw SluiceException.protocolViolation("unexpected message before login completed");
@@ -194,196 +165,22 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
         || (t instanceof SluiceException e && e.state() == SqlState.PROTOCOL_VIOLATION);
   }
 
-  // ---- startup and login ----
+  // ---- login (see ClientStartup), then the session or the console ----
 
-  private void onStartup(Frame f) {
-    ByteBuf body = f.body();
-    try {
-      int code = body.getInt(body.readerIndex());
-      if (code == ProtocolCodes.SSL_REQUEST_CODE && ctx.clientTls() != null && !tls) {
-        // 'S' goes out in plain text, then everything is TLS: the handler is first in line
-        // before anything more is read, so no byte sent before the handshake is read as
-        // protocol (the decoder already refused bytes that came with the request).
-        channel.writeAndFlush(channel.alloc().buffer(1).writeByte('S'), channel.voidPromise());
-        channel.pipeline().addFirst("tls", ctx.clientTls().newHandler(channel.alloc()));
-        tls = true;
-        return;
-      }
-      if (code == ProtocolCodes.SSL_REQUEST_CODE || code == ProtocolCodes.GSSENC_REQUEST_CODE) {
-        // No TLS here (or already in it), no GSS encryption: 'N', go on in plain text.
-        channel.writeAndFlush(channel.alloc().buffer(1).writeByte('N'), channel.voidPromise());
-        return;
-      }
-      if (code == ProtocolCodes.CANCEL_REQUEST_CODE) {
-        CancelRequest r = CancelRequest.decode(body);
-        ClientConnection target = ctx.cancels().find(r.processId(), r.secretKey());
-        if (target != null) {
-          target.requestCancel();
-        }
-        close(CloseReason.CANCEL_REQUEST, null);
-        return;
-      }
-      onStartupMessage(StartupMessage.decode(body));
-    } finally {
-      f.release();
-    }
-  }
-
-  private void onStartupMessage(StartupMessage m) {
-    StartupRequest r = StartupRequest.of(m);
-    if (!tls && ctx.config().tlsMode() == TlsMode.REQUIRE) {
-      close(
-          CloseReason.AUTHENTICATION_FAILED,
-          SluiceException.fatal(
-                  SqlState.INVALID_AUTHORIZATION_SPECIFICATION,
-                  "TLS required: connect with sslmode=require or stronger (--tls-mode require)")
-              .toErrorResponse());
-      return;
-    }
-    if (ctx.clientCount() >= ctx.config().maxClientConnections()) {
-      close(
-          CloseReason.TOO_MANY_CLIENTS,
-          LoginErrors.tooManyClients(ctx.config().maxClientConnections()));
-      return;
-    }
-    user = r.user();
-    database = r.database();
-    logContext.identify(database, user);
-    params = r.params();
-    if (r.needsNegotiation()) {
-      ByteBuf out = channel.alloc().buffer();
-      new NegotiateProtocolVersion(0, r.protocolOptions()).encode(out);
-      channel.write(out, channel.voidPromise());
-    }
-    login = ctx.newLogin(user);
-    ByteBuf out = channel.alloc().buffer(32);
-    login.begin(out);
-    channel.writeAndFlush(out, channel.voidPromise());
-    machine.transitionTo(ClientState.AUTHENTICATING);
-  }
-
-  private void onAuthMessage(Frame f) {
-    try {
-      if (f.type() != FrontendType.PASSWORD.code()) {
-        throw ClientLogin.unexpected(f.type());
-      }
-      ByteBuf out = channel.alloc().buffer(128);
-      boolean done;
-      try {
-        done = login.onMessage(f.body(), out);
-      } catch (RuntimeException e) {
-        out.release();
-        throw e;
-      }
-      channel.write(out, channel.voidPromise());
-      if (done) {
-        login = null;
-        onAuthenticated();
-      } else {
-        channel.flush();
-      }
-    } finally {
-      f.release();
-    }
-  }
-
-  /** The client proved who it is; see {@link LoginCheck} for what is checked before it is in. */
-  private void onAuthenticated() {
-    machine.transitionTo(ClientState.LOGGING_IN);
-    if (database.equals(AdminConsole.DATABASE)) {
-      if (!ctx.config().allowsConsoleUser(user)) {
-        // Checked after authentication, so that probing cannot learn who is listed.
-        close(CloseReason.LOGIN_FAILED, LoginErrors.consoleNotAllowed(user));
-        return;
-      }
-      finishConsoleLogin();
-      return;
-    }
-    if (!ctx.config().allowsDatabase(database)) {
-      // As PostgreSQL answers a name it does not know; the upstream role opens only what the
-      // operator listed (--allow-databases).
-      close(
-          CloseReason.LOGIN_FAILED,
-          SluiceException.fatal(
-                  SqlState.INVALID_CATALOG_NAME, "database \"" + database + "\" does not exist")
-              .toErrorResponse());
-      return;
-    }
-    pool = ctx.pools().get(new PoolKey(database, user));
-    LoginCheck.run(
-        pool,
-        params.desired(),
-        channel.eventLoop(),
-        new LoginCheck.Client() {
-          @Override
-          public boolean waiting() {
-            return machine.is(ClientState.LOGGING_IN);
-          }
-
-          @Override
-          public void passed() {
-            finishLogin();
-          }
-
-          @Override
-          public void refused(ErrorResponse error) {
-            close(CloseReason.LOGIN_FAILED, SessionErrors.asFatal(error));
-          }
-
-          @Override
-          public void failed(Throwable cause) {
-            fail(cause);
-          }
-        });
-  }
-
-  /** The admin console: no pool, no backend; Sluice answers itself. */
-  private void finishConsoleLogin() {
-    if (!admitted()) {
-      return;
-    }
-    ByteBuf out = channel.alloc().buffer(256);
-    Authentication.encodeOk(out);
-    AdminConsole.parameters().forEach((k, v) -> new ParameterStatus(k, v).encode(out));
-    ReadyForQuery.IDLE.encode(out);
-    channel.writeAndFlush(out, channel.voidPromise());
+  /** Authenticated and admitted for the admin console: Sluice answers it itself. */
+  void startConsole() {
     console = new AdminConsole(ctx, channel, id);
     machine.transitionTo(ClientState.IDLE);
-    ConnLog.debug(log, logContext, "admin console login in {} ms", ConnLog.ageMillis(createdNanos));
   }
 
-  /** Counts the client in, unless --max-client-connections are; the login phase is over. */
-  private boolean admitted() {
-    if (!ctx.tryAdmitClient()) {
-      close(
-          CloseReason.TOO_MANY_CLIENTS,
-          LoginErrors.tooManyClients(ctx.config().maxClientConnections()));
-      return false;
-    }
-    counted = true;
-    pendingLogin = false;
-    ctx.pendingLogins().remove(this);
-    loginTimer.cancel(false);
-    FrameDecoder decoder = channel.pipeline().get(FrameDecoder.class);
-    if (decoder != null) {
-      decoder.loginCompleted();
-    }
-    return true;
-  }
-
-  private void finishLogin() {
-    if (!admitted()) {
-      return;
-    }
+  /** Gives this client a cancel key of its own; it is sent in the login's greeting. */
+  BackendKeyData registerCancelKey() {
     cancelKey = ctx.cancels().register(this);
-    ByteBuf out = channel.alloc().buffer(512);
-    Authentication.encodeOk(out);
-    params
-        .initialReport(pool.serverDefaults(), pool::serverValue)
-        .forEach((k, v) -> new ParameterStatus(k, v).encode(out));
-    cancelKey.encode(out);
-    ReadyForQuery.IDLE.encode(out);
-    channel.writeAndFlush(out, channel.voidPromise());
+    return cancelKey;
+  }
+
+  /** Logged in, checked and greeted: from here on the session carries the traffic. */
+  void startSession(ServerPool pool, SessionParameters params) {
     session =
         new ClientSession(
             ctx.config(),
@@ -397,22 +194,10 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
             ctx.cache(),
             // a read-only batch whose backend died before answering runs again elsewhere
             ReplayPolicy.READ_ONLY);
-    ConnLog.debug(
-        log,
-        logContext,
-        "client logged in to {} in {} ms",
-        pool.key(),
-        ConnLog.ageMillis(createdNanos));
-  }
-
-  private void loginTimedOut() {
-    if (machine.state().compareTo(ClientState.IDLE) < 0) {
-      close(CloseReason.LOGIN_TIMEOUT, LoginErrors.loginTimeout());
-    }
   }
 
   /** More connections are logging in than --max-pending-logins allows, and this is the oldest. */
-  private void pushOut() {
+  void pushOut() {
     channel
         .eventLoop()
         .execute(
@@ -455,7 +240,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   // ---- closing ----
 
   /** Ends the connection with {@code cause} as a FATAL error: the server's own, or Sluice's. */
-  private void fail(Throwable cause) {
+  void fail(Throwable cause) {
     LoginErrors.Ending end = LoginErrors.forFailure(cause);
     if (end.reason() == CloseReason.INTERNAL_ERROR) {
       ConnLog.warn(log, logContext, "unexpected failure: {}", SafeErrors.describe(cause));
@@ -464,7 +249,7 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   }
 
   /** Sends {@code error} (if any), then closes the client and settles its backend. */
-  private void close(CloseReason reason, ErrorResponse error) {
+  void close(CloseReason reason, ErrorResponse error) {
     if (machine.is(ClientState.CLOSED)) {
       return;
     }
@@ -484,9 +269,6 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   private void transitionToClosed(CloseReason reason, ErrorResponse error) {
     machine.transitionTo(ClientState.CLOSED);
     ctx.stats().clientClosed(reason);
-    if (loginTimer != null) {
-      loginTimer.cancel(false);
-    }
     if (session != null) {
       session.close();
     }
@@ -494,13 +276,8 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
       console.close();
     }
     ctx.cancels().unregister(cancelKey, this);
-    if (pendingLogin) {
-      pendingLogin = false;
-      ctx.pendingLogins().remove(this);
-    }
-    if (counted) {
-      counted = false;
-      ctx.clientClosed();
+    if (startup != null) {
+      startup.end();
     }
     String what = error == null ? "" : ": " + error.summary();
     long age = ConnLog.ageMillis(createdNanos);
@@ -526,8 +303,8 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
     v.put("state", machine.state().name());
     v.put("remote", String.valueOf(channel.remoteAddress()));
     v.put("ageMillis", ConnLog.ageMillis(createdNanos));
-    v.put("database", database);
-    v.put("user", user);
+    v.put("database", startup == null ? null : startup.database());
+    v.put("user", startup == null ? null : startup.user());
     v.put("backend", session == null ? null : session.backendId());
     v.put("pinned", session != null && session.pinned());
     return v;

@@ -38,7 +38,7 @@ final class LoginCheck {
 
   private static void run(
       ServerPool pool, Map<String, String> settings, EventLoop loop, Client client, int attempt) {
-    Map<String, String> unchecked = pool.uncheckedSettings(settings);
+    Map<String, String> unchecked = pool.checkedSettings().unchecked(settings);
     if (pool.serverDefaults() != null && unchecked.isEmpty()) {
       client.passed();
       return;

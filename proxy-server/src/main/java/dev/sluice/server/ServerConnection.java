@@ -4,21 +4,12 @@ import dev.sluice.backend.BackendSession;
 import dev.sluice.backend.BackendState;
 import dev.sluice.engine.BackendPort;
 import dev.sluice.error.SafeErrors;
-import dev.sluice.error.ServerErrorException;
 import dev.sluice.error.SluiceException;
-import dev.sluice.error.SqlState;
 import dev.sluice.logging.ConnLog;
 import dev.sluice.logging.LogContext;
 import dev.sluice.pool.PooledConnection;
-import dev.sluice.protocol.BackendType;
 import dev.sluice.protocol.Frame;
-import dev.sluice.protocol.ProtocolCodes;
-import dev.sluice.protocol.ProtocolViolationException;
-import dev.sluice.protocol.backend.Authentication;
 import dev.sluice.protocol.backend.BackendKeyData;
-import dev.sluice.protocol.backend.ErrorResponse;
-import dev.sluice.protocol.backend.ParameterStatus;
-import dev.sluice.protocol.frontend.StartupMessage;
 import dev.sluice.resilience.TransientConnectException;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -26,8 +17,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -39,10 +28,9 @@ import org.slf4j.event.Level;
 /**
  * One backend connection: logs in on behalf of Sluice, then relays frames to whoever holds it.
  *
- * <p>Login: StartupMessage (protocol 3.0, user, database) → Authentication exchange (SCRAM-SHA-256,
- * MD5 or cleartext, whichever the server asks for) → ParameterStatus* and BackendKeyData →
- * ReadyForQuery, which completes the login future. An ErrorResponse during login fails it with the
- * server's own error, so a client can be shown exactly what the server said.
+ * <p>Login ({@link ServerLogin}): StartupMessage → Authentication exchange → ParameterStatus* and
+ * BackendKeyData → ReadyForQuery, which completes the login future; an ErrorResponse during login
+ * fails it with the server's own error.
  *
  * <p>After login every frame goes to the current {@link Sink}: the client session holding the
  * connection, the pool while it is idle, or an internal query run (reset, rollback). Frames are
@@ -72,17 +60,13 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
   private final LogContext logContext;
 
   private final ServerPool pool;
-  private final CompletableFuture<ServerConnection> login;
+  private final ServerLogin login;
   private final long createdNanos = System.nanoTime();
-  private final Map<String, String> startupReport = new LinkedHashMap<>();
 
   /** Its state, the settings Sluice brought it to and the statements it holds. */
   private final BackendSession session;
 
   private Channel channel;
-  private BackendAuth auth;
-  private BackendKeyData key;
-  private boolean loggedIn;
   private volatile Sink sink;
 
   /** When it last did work for a client (or logged in); see --server-check-delay. */
@@ -106,8 +90,8 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
 
   ServerConnection(ServerPool pool, CompletableFuture<ServerConnection> login) {
     this.pool = pool;
-    this.login = login;
     this.logContext = LogContext.of(id).identify(pool.key().database(), pool.key().user());
+    this.login = new ServerLogin(this, pool, login, logContext, createdNanos);
     this.sink = pool.idleSink();
     this.session =
         new BackendSession(pool.maxPreparedStatements(), pool.statementGenerations(), (f, t) -> {});
@@ -138,12 +122,12 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
 
   /** The server's process id and secret, for cancel requests; null if it sent none. */
   BackendKeyData key() {
-    return key;
+    return login.key();
   }
 
   /** The ParameterStatus values the server reported at login. */
   Map<String, String> startupReport() {
-    return Collections.unmodifiableMap(startupReport);
+    return login.startupReport();
   }
 
   /**
@@ -247,34 +231,16 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
-    Map<String, String> params = new LinkedHashMap<>();
-    params.put("user", pool.key().user());
-    params.put("database", pool.key().database());
-    pool.upstreamStartupParameters().forEach(params::putIfAbsent);
-    session.moveTo(BackendState.AUTHENTICATING);
-    ByteBuf out = ctx.alloc().buffer(128);
-    new StartupMessage(ProtocolCodes.PROTOCOL_3_0, params).encode(out);
-    ctx.writeAndFlush(out, ctx.voidPromise());
+    login.start(ctx);
   }
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     Frame f = (Frame) msg;
-    if (loggedIn) {
+    if (login.done()) {
       inbox.add(f);
-      return;
-    }
-    try {
-      onLoginFrame(f);
-    } catch (ServerErrorException | SluiceException e) {
-      failLogin(e);
-    } catch (ProtocolViolationException e) {
-      failLogin(
-          SluiceException.fatal(
-              SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
-              "the upstream server broke the protocol during login: " + e.getMessage()));
-    } finally {
-      f.release();
+    } else {
+      login.onFrame(f);
     }
   }
 
@@ -289,7 +255,7 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
 
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-    if (loggedIn && ctx.channel().isWritable()) {
+    if (login.done() && ctx.channel().isWritable()) {
       sink.onServerWritable(this);
     }
   }
@@ -299,8 +265,8 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
     session.moveTo(BackendState.CLOSED);
     inbox.forEach(Frame::release);
     inbox.clear();
-    if (!loggedIn) {
-      failLogin(
+    if (!login.done()) {
+      login.fail(
           new TransientConnectException("the upstream server closed the connection during login"));
       return;
     }
@@ -331,68 +297,16 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
         "server connection error",
         "{}",
         SafeErrors.describe(c));
-    if (!loggedIn && c instanceof SluiceException se) {
-      failLogin(se);
-    } else if (!loggedIn) {
+    if (!login.done() && c instanceof SluiceException se) {
+      login.fail(se);
+    } else if (!login.done()) {
       // The network failed under the login (a reset while the server restarts): worth another
       // try, like a refused connect, not an answer about this login.
-      failLogin(
+      login.fail(
           new TransientConnectException(
               "could not log in to the upstream server: " + SafeErrors.describe(c)));
     }
     ctx.close();
-  }
-
-  // ---- login ----
-
-  private void onLoginFrame(Frame f) {
-    switch (BackendType.of(f.type())) {
-      case AUTHENTICATION -> auth().on(Authentication.decode(f.body()));
-      case PARAMETER_STATUS -> {
-        ParameterStatus ps = ParameterStatus.decode(f.body());
-        startupReport.put(ps.name(), ps.value());
-      }
-      case BACKEND_KEY_DATA -> {
-        key = BackendKeyData.decode(f.body());
-        logContext.backendPid(key.processId());
-      }
-      case ERROR_RESPONSE -> throw new ServerErrorException(ErrorResponse.decode(f.body()));
-      case NOTICE_RESPONSE, NEGOTIATE_PROTOCOL_VERSION -> {}
-      case READY_FOR_QUERY -> {
-        loggedIn = true;
-        auth = null;
-        session.moveTo(BackendState.IDLE);
-        pool.learnDefaults(startupReport, ConnLog.ageMillis(createdNanos));
-        ConnLog.debug(
-            log,
-            logContext,
-            "logged in to {} as {} in {} ms",
-            channel.remoteAddress(),
-            pool.key().user(),
-            ConnLog.ageMillis(createdNanos));
-        login.complete(this);
-      }
-      default ->
-          throw SluiceException.fatal(
-              SqlState.PROTOCOL_VIOLATION,
-              "unexpected message '" + (char) f.type() + "' from the upstream server during login");
-    }
-  }
-
-  private BackendAuth auth() {
-    if (auth == null) {
-      auth = new BackendAuth(channel, pool.key().user(), pool.password(), pool.scramKeys());
-    }
-    return auth;
-  }
-
-  private void failLogin(Throwable e) {
-    if (login.completeExceptionally(e)) {
-      ConnLog.debug(log, logContext, "login failed: {}", SafeErrors.describe(e));
-    }
-    if (channel != null) {
-      channel.close();
-    }
   }
 
   @Override

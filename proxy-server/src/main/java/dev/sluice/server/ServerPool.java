@@ -1,7 +1,5 @@
 package dev.sluice.server;
 
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.sluice.auth.ScramKeyCache;
 import dev.sluice.backend.BackendState;
 import dev.sluice.engine.BackendPool;
@@ -34,7 +32,8 @@ import org.slf4j.event.Level;
 /**
  * The backends of one (database, user): the core {@link ConnectionPool} plus what Sluice learns
  * from the server (the ParameterStatus set it reports at login, which every client is shown at its
- * own login) and the handling of connections while they sit idle.
+ * own login, and the startup settings it accepted: {@link CheckedSettings}) and the handling of
+ * connections while they sit idle.
  */
 final class ServerPool {
   private static final Logger log = LoggerFactory.getLogger(ServerPool.class);
@@ -44,6 +43,7 @@ final class ServerPool {
   private final ConnectionPool<ServerConnection> pool;
   private final ScramKeyCache scramKeys = new ScramKeyCache();
   private final ServerConnection.Sink idleSink = new IdleSink();
+  private final CheckedSettings checkedSettings = new CheckedSettings();
   private volatile Map<String, String> serverDefaults;
   private volatile Set<String> reportedSettings = Set.of();
 
@@ -284,26 +284,9 @@ final class ServerPool {
         });
   }
 
-  /**
-   * Settings (lower-case name → value, as a client's startup packet gave them) that some backend of
-   * this pool accepted, so that a login with only these needs no backend. At most {@value
-   * #CHECKED_SETTINGS}, least recently used dropped first.
-   */
-  private static final int CHECKED_SETTINGS = 10_000;
-
-  private final Cache<String, String> checkedSettings =
-      Caffeine.newBuilder().maximumSize(CHECKED_SETTINGS).build();
-
-  /** Those of {@code settings} no backend of this pool has accepted yet. */
-  Map<String, String> uncheckedSettings(Map<String, String> settings) {
-    Map<String, String> out = new LinkedHashMap<>();
-    settings.forEach(
-        (k, v) -> {
-          if (checkedSettings.getIfPresent(settingKey(k, v)) == null) {
-            out.put(k, v);
-          }
-        });
-    return out;
+  /** The startup settings some backend of this pool accepted, as the server spelled them. */
+  CheckedSettings checkedSettings() {
+    return checkedSettings;
   }
 
   /**
@@ -324,7 +307,7 @@ final class ServerPool {
         r -> {
           release(s, r.idle(), r.idle() ? "settings checked" : "settings check failed");
           if (r.ok()) {
-            rememberCheckedSettings(settings, r.firstRow());
+            checkedSettings.remember(settings, r.firstRow());
             done.accept(null);
           } else {
             done.accept(
@@ -338,30 +321,6 @@ final class ServerPool {
                         null));
           }
         });
-  }
-
-  /** Records settings a backend of this pool accepted, each as the server spelled it back. */
-  void rememberCheckedSettings(Map<String, String> settings, List<String> asServerSaidIt) {
-    int i = 0;
-    for (Map.Entry<String, String> e : settings.entrySet()) {
-      String spelled = i < asServerSaidIt.size() ? asServerSaidIt.get(i) : null;
-      checkedSettings.put(
-          settingKey(e.getKey(), e.getValue()), spelled == null ? e.getValue() : spelled);
-      i++;
-    }
-  }
-
-  /**
-   * How the server reports {@code value} of setting {@code name} (lower case), as a backend's
-   * {@code set_config} returned it; {@code value} itself when no backend was asked.
-   */
-  String serverValue(String name, String value) {
-    String spelled = checkedSettings.getIfPresent(settingKey(name, value));
-    return spelled == null ? value : spelled;
-  }
-
-  private static String settingKey(String name, String value) {
-    return name + '\u0000' + value;
   }
 
   /** Frames from a connection nobody holds: asynchronous notices, or the server saying goodbye. */

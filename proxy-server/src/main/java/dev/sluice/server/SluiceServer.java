@@ -29,8 +29,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A running Sluice: the client listener, the backend pools and the event loops behind them. {@link
- * #start} binds and warms the default pool; {@link #close} stops accepting, fails waiters, closes
- * connections and stops the loops.
+ * #start} binds, warms the default pool and starts the periodic sweeps ({@link Janitor}); {@link
+ * #close} stops accepting, fails waiters, closes connections and stops the loops.
  */
 public final class SluiceServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(SluiceServer.class);
@@ -52,6 +52,7 @@ public final class SluiceServer implements AutoCloseable {
   private final EventLoopGroup workers;
   private final ProxyContext ctx;
   private final Channel listener;
+  private final Janitor janitor;
   private volatile AdminServer admin;
   private final CountDownLatch terminated = new CountDownLatch(1);
 
@@ -66,6 +67,7 @@ public final class SluiceServer implements AutoCloseable {
     this.workers = workers;
     this.ctx = ctx;
     this.listener = listener;
+    this.janitor = new Janitor(ctx);
   }
 
   /** Binds the listener (port 0 picks a free one) and opens {@code min-idle} backends. */
@@ -147,123 +149,14 @@ public final class SluiceServer implements AutoCloseable {
     var up = config.upstream();
     ServerPool pool = ctx.pools().get(new PoolKey(up.database(), up.user()));
     pool.pool().ensureMinIdle();
-    workers
-        .next()
-        .scheduleWithFixedDelay(
-            () -> {
-              ctx.pools().all().forEach(p -> p.pool().maintain());
-              ctx.logThrottle().flush();
-            },
-            1,
-            1,
-            TimeUnit.SECONDS);
-    workers.next().scheduleWithFixedDelay(this::logStats, 60, 60, TimeUnit.SECONDS);
-    workers.next().scheduleWithFixedDelay(this::checkTimeouts, 100, 100, TimeUnit.MILLISECONDS);
+    janitor.start(workers);
   }
-
-  private long lastTimeoutSweep;
-
-  private long lastCacheSweep;
-
-  /** Once a second: fills stuck past their limit end, and catalogs are refreshed when due. */
-  private void tendCache() {
-    if (ctx.cache() == null) {
-      return;
-    }
-    long now = System.nanoTime();
-    if (now - lastCacheSweep < 1_000_000_000L) {
-      return;
-    }
-    lastCacheSweep = now;
-    ctx.cache().expireFills(STUCK_FILL_NANOS);
-    ctx.cacheCatalogs().refreshAll();
-  }
-
-  /**
-   * A fill whose session never ended it (it should always end: by the answer, the session's end or
-   * its backend's) lets its waiters go to the backend themselves after this long.
-   */
-  private static final long STUCK_FILL_NANOS = 30_000_000_000L;
-
-  /**
-   * {@code --query-timeout} and {@code --idle-transaction-timeout}: each client is looked at on its
-   * own event loop, one task per loop, at a quarter of the shorter limit (at least every 100 ms, at
-   * most every second). Nothing runs while both are off.
-   */
-  private void checkTimeouts() {
-    tendCache();
-    ProxyConfig c = ctx.config();
-    long query = c.queryTimeout().toNanos();
-    long idle = c.idleTransactionTimeout().toNanos();
-    if (query == 0 && idle == 0) {
-      return;
-    }
-    long shortest = query == 0 ? idle : idle == 0 ? query : Math.min(query, idle);
-    long every = Math.min(1_000_000_000L, Math.max(100_000_000L, shortest / 4));
-    long now = System.nanoTime();
-    if (now - lastTimeoutSweep < every) {
-      return;
-    }
-    lastTimeoutSweep = now;
-    java.util.Map<io.netty.channel.EventLoop, List<ClientConnection>> byLoop =
-        new java.util.HashMap<>();
-    for (Channel ch : ctx.clientChannels()) {
-      ClientConnection conn = ch.pipeline().get(ClientConnection.class);
-      if (conn != null) {
-        byLoop.computeIfAbsent(ch.eventLoop(), l -> new ArrayList<>()).add(conn);
-      }
-    }
-    byLoop.forEach(
-        (loop, conns) ->
-            loop.execute(
-                () -> {
-                  long t = System.nanoTime();
-                  conns.forEach(conn -> conn.checkTimeouts(t, query, idle));
-                }));
-  }
-
-  /** Every minute, like PgBouncer's stats line: clients, each pool, the statement counters. */
-  private void logStats() {
-    String line = statsLine();
-    if (!line.equals(lastStats)) {
-      lastStats = line;
-      log.info("stats: {}", line);
-    }
-  }
-
-  private volatile String lastStats = "";
 
   /** Clients, each pool's counts and prepared statements, and the counters since start. */
   public String statsLine() {
-    StringBuilder sb =
-        new StringBuilder("clients=")
-            .append(ctx.clientCount())
-            .append(" (logging in=")
-            .append(ctx.pendingLogins().size())
-            .append(')');
-    for (ServerPool p : ctx.pools().all()) {
-      int statements = 0;
-      for (ServerConnection s : p.pool().openConnections()) {
-        statements += s.session().statements().size();
-      }
-      sb.append(", pool ")
-          .append(p.key())
-          .append(" [")
-          .append(p.pool().stats())
-          .append(" statements=")
-          .append(statements)
-          .append(']');
-    }
-    return sb.append(", ")
-        .append(ctx.stats().summary())
-        .append(", connect attempts=")
-        .append(ctx.connectGuard().attempts.sum())
-        .append(", circuit ")
-        .append(ctx.connectGuard().state())
-        .toString();
+    return janitor.statsLine();
   }
 
-  /** The address clients connect to; the real port when the configured one was 0. */
   /** The cache's invalidation sources (NOTIFY, WAL); for tests. */
   java.util.List<dev.sluice.server.invalidation.InvalidationSource> invalidationSources() {
     return ctx.invalidationSources();
@@ -274,6 +167,7 @@ public final class SluiceServer implements AutoCloseable {
     return ctx.cache();
   }
 
+  /** The address clients connect to; the real port when the configured one was 0. */
   public InetSocketAddress localAddress() {
     return (InetSocketAddress) listener.localAddress();
   }

@@ -125,8 +125,8 @@ class CacheIT {
     return start(b -> b.poolMode(mode));
   }
 
-  private TestSluice start(
-      java.util.function.UnaryOperator<dev.sluice.config.ProxyConfig.Builder> t) throws Exception {
+  private TestSluice start(java.util.function.UnaryOperator<dev.sluice.config.ProxyConfigBuilder> t)
+      throws Exception {
     TestSluice s = TestSluice.start(pg, t);
     awaitCatalogs(s);
     return s;

@@ -150,7 +150,8 @@ class ClientStateMachineTest {
     // as if a backend had accepted it before: this login needs no backend
     ctx.pools()
         .get(new PoolKey("db", "app"))
-        .rememberCheckedSettings(Map.of("application_name", "mine"), List.of("mine"));
+        .checkedSettings()
+        .remember(Map.of("application_name", "mine"), List.of("mine"));
     client();
     ch.writeInbound(startup("user", "app", "database", "db", "application_name", "mine"));
     assertThat(sent()).containsExactly("R:00000003");

@@ -3,6 +3,7 @@ package dev.sluice.server;
 import dev.sluice.config.HostAndPort;
 import dev.sluice.config.PoolMode;
 import dev.sluice.config.ProxyConfig;
+import dev.sluice.config.ProxyConfigBuilder;
 import dev.sluice.config.Upstream;
 import dev.sluice.testing.PostgresServer;
 import java.sql.Connection;
@@ -25,7 +26,7 @@ final class TestSluice implements AutoCloseable {
     this.server = SluiceServer.start(config);
   }
 
-  static TestSluice start(PostgresServer pg, UnaryOperator<ProxyConfig.Builder> tweak) {
+  static TestSluice start(PostgresServer pg, UnaryOperator<ProxyConfigBuilder> tweak) {
     return start(pg, new HostAndPort(pg.host(), pg.port()), tweak);
   }
 
@@ -34,7 +35,7 @@ final class TestSluice implements AutoCloseable {
    * {@code pg}'s database and credentials.
    */
   static TestSluice start(
-      PostgresServer pg, HostAndPort upstream, UnaryOperator<ProxyConfig.Builder> tweak) {
+      PostgresServer pg, HostAndPort upstream, UnaryOperator<ProxyConfigBuilder> tweak) {
     Upstream up =
         new Upstream(
             List.of(upstream),
@@ -43,7 +44,7 @@ final class TestSluice implements AutoCloseable {
             pg.appPassword(),
             Upstream.SslMode.DISABLE,
             Map.of());
-    ProxyConfig.Builder b =
+    ProxyConfigBuilder b =
         ProxyConfig.builder(up)
             .listen(new HostAndPort("127.0.0.1", 0))
             .adminListen(new HostAndPort("127.0.0.1", 0))

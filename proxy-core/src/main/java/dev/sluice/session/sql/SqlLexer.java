@@ -32,6 +32,11 @@ import java.util.List;
  * counted so that the right {@code END} closes the body. Text that PostgreSQL would reject (an
  * unbalanced parenthesis) never runs, because a simple Query is parsed whole before any statement
  * executes.
+ *
+ * <p>It stays one class past the project's usual size on purpose: every scanning method advances
+ * the one position and fills the one current token (kind, span, body, literal form), and the
+ * statement-boundary tracking reads each token as it is made. Split apart, that mutable cursor
+ * state would have to be shared between classes, on a path the text of each statement takes.
  */
 public final class SqlLexer {
   private static final int HEADER_UNKNOWN = 0;
