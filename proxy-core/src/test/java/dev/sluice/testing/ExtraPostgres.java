@@ -74,6 +74,14 @@ public final class ExtraPostgres implements AutoCloseable {
     cluster.startAgain();
   }
 
+  /**
+   * {@code pg_ctl restart -m fast} on the same port: sessions end with 57P01, new connections are
+   * refused meanwhile; returns once the server accepts connections again.
+   */
+  public void restart() {
+    cluster.restart();
+  }
+
   /** A standby becomes a primary. */
   public void promote() {
     cluster.promote();
