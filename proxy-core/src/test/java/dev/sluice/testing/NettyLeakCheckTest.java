@@ -61,6 +61,19 @@ class NettyLeakCheckTest {
     assertThat(mine).hasSize(2).anySatisfy(l -> assertThat(l.records()).contains(marker));
   }
 
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("allocators")
+  void unreleasedBuffersAreCountedUntilTheirLastRelease(String name, ByteBufAllocator alloc) {
+    long before = LeakReports.unreleasedBuffers();
+    List<ByteBuf> bufs = Stream.generate(() -> alloc.directBuffer(64)).limit(100).toList();
+    ByteBuf retained = bufs.get(0).retain();
+    assertThat(LeakReports.unreleasedBuffers()).isEqualTo(before + 100);
+    bufs.forEach(ByteBuf::release);
+    assertThat(LeakReports.unreleasedBuffers()).as("one still retained").isEqualTo(before + 1);
+    retained.release();
+    assertThat(LeakReports.unreleasedBuffers()).isEqualTo(before);
+  }
+
   @Test
   void aReleasedBufferIsNotReported() {
     String marker = LeakReports.expectedMarker("released");

@@ -1,5 +1,6 @@
 package dev.sluice.server;
 
+import dev.sluice.testing.LeakReports;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import io.netty.util.internal.PlatformDependent;
@@ -22,10 +23,18 @@ import java.util.stream.Stream;
  * @param nettyDirect Netty's direct memory: its own counter when it keeps one, otherwise the
  *     default allocator's (the one every channel uses)
  * @param jvmDirect the JVM's {@code direct} buffer pool (NIO's buffers and Netty's alike)
+ * @param unreleasedBuffers Netty buffers alive, whatever their allocator caches (see {@link
+ *     LeakReports#unreleasedBuffers()})
  * @param openFiles entries of {@code /proc/self/fd}: sockets, epoll and event descriptors, jars
  * @param threads live threads
  */
-record Footprint(long heapAfterGc, long nettyDirect, long jvmDirect, long openFiles, int threads) {
+record Footprint(
+    long heapAfterGc,
+    long nettyDirect,
+    long jvmDirect,
+    long unreleasedBuffers,
+    long openFiles,
+    int threads) {
   /** A collection that frees less than this share of the heap in use means the heap has settled. */
   private static final double SETTLED = 0.005;
 
@@ -36,6 +45,7 @@ record Footprint(long heapAfterGc, long nettyDirect, long jvmDirect, long openFi
         collectedHeap(),
         nettyDirectMemory(),
         jvmDirectBuffers(),
+        LeakReports.unreleasedBuffers(),
         fileDescriptors(),
         ManagementFactory.getThreadMXBean().getThreadCount());
   }
@@ -92,6 +102,7 @@ record Footprint(long heapAfterGc, long nettyDirect, long jvmDirect, long openFi
         "heap after GC " + change(heapAfterGc, after.heapAfterGc),
         "Netty direct " + change(nettyDirect, after.nettyDirect),
         "JVM direct buffers " + change(jvmDirect, after.jvmDirect),
+        "unreleased Netty buffers " + unreleasedBuffers + " -> " + after.unreleasedBuffers,
         "open fds " + openFiles + " -> " + after.openFiles,
         "threads " + threads + " -> " + after.threads);
   }
