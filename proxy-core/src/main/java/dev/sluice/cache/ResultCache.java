@@ -134,18 +134,13 @@ public final class ResultCache implements CacheInvalidation {
     if (c != null) {
       return c;
     }
-    boolean[] created = {false};
-    c =
-        classifiers.computeIfAbsent(
-            database,
-            db -> {
-              created[0] = true;
-              return new CacheabilityClassifier(FunctionVolatility.empty());
-            });
-    if (created[0]) {
-      catalogWanted.accept(database);
+    CacheabilityClassifier fresh = new CacheabilityClassifier(FunctionVolatility.empty());
+    c = classifiers.putIfAbsent(database, fresh);
+    if (c != null) {
+      return c;
     }
-    return c;
+    catalogWanted.accept(database);
+    return fresh;
   }
 
   /**

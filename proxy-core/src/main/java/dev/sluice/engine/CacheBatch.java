@@ -36,8 +36,11 @@ final class CacheBatch {
     return frames.get(0);
   }
 
-  /** Whether {@code f} (already decoded as {@code bind}, when a Bind) keeps the batch's shape. */
-  boolean fits(Frame f, Bind bind) {
+  /**
+   * Whether {@code f} keeps the batch's shape; {@code bind} and {@code describe} are {@code f}
+   * decoded, when it is one.
+   */
+  boolean fits(Frame f, Bind bind, Describe describe) {
     if (frames.size() >= MAX_FRAMES || bytes + f.size() > MAX_BYTES) {
       return false;
     }
@@ -47,12 +50,10 @@ final class CacheBatch {
               && bind.portal().isEmpty()
               && bind.statement().isEmpty()
               && has(FrontendType.PARSE);
-      case DESCRIBE -> {
-        Describe d = Describe.decode(f.body());
-        yield d.name().isEmpty()
-            && !has(FrontendType.EXECUTE)
-            && (!d.isStatement() || has(FrontendType.PARSE));
-      }
+      case DESCRIBE ->
+          describe.name().isEmpty()
+              && !has(FrontendType.EXECUTE)
+              && (!describe.isStatement() || has(FrontendType.PARSE));
       case EXECUTE -> has(FrontendType.BIND) && !has(FrontendType.EXECUTE) && allRows(f);
       case SYNC -> has(FrontendType.EXECUTE);
       default -> false;

@@ -92,7 +92,7 @@ final class CacheFront {
       case PARSE -> parse(f);
       case BIND -> bind(f);
       case DESCRIBE -> {
-        Describe d = Describe.decode(f.body());
+        Describe d = decode(f, Describe::decode);
         restoreUnnamed(d.isStatement() && d.name().isEmpty());
         yield false;
       }
@@ -101,7 +101,7 @@ final class CacheFront {
         yield false;
       }
       case CLOSE -> {
-        Describe c = Describe.decode(f.body());
+        Describe c = decode(f, Describe::decode);
         if (!s.transactionMode && c.isStatement() && !c.name().isEmpty()) {
           s.statements.remove(c.name());
         }
@@ -114,7 +114,7 @@ final class CacheFront {
   // ---- simple Query ----
 
   private boolean query(Frame f) {
-    Classified c = s.requests.classifyQuery(f);
+    Classified c = decode(f, body -> s.requests.classifyQuery(f));
     StatementFacts facts = classifier.facts(c.sql(), when.standardConformingStrings());
     writes.ran(facts.writes());
     when.observe(c.classification());
@@ -141,7 +141,7 @@ final class CacheFront {
   // ---- extended protocol ----
 
   private boolean parse(Frame f) {
-    Parse p = Parse.decode(f.body());
+    Parse p = decode(f, Parse::decode);
     StatementFacts facts = classifier.facts(p.query(), when.standardConformingStrings());
     writes.parsed(p.name(), facts.writes());
     if (p.name().isEmpty()) {
@@ -164,7 +164,7 @@ final class CacheFront {
   }
 
   private boolean bind(Frame f) {
-    Bind b = Bind.decode(f.body());
+    Bind b = decode(f, Bind::decode);
     writes.bound(b.statement());
     if (b.statement().isEmpty() || !b.portal().isEmpty() || !s.statements.has(b.statement())) {
       restoreUnnamed(b.statement().isEmpty());
@@ -186,14 +186,29 @@ final class CacheFront {
     batch.start(f);
   }
 
+  /**
+   * Decodes a client message the front has not passed on yet; a malformed one is released here and
+   * its violation ends the session upstream, as on the rest of the request path.
+   */
+  private static <T> T decode(Frame f, java.util.function.Function<ByteBuf, T> decoder) {
+    try {
+      return decoder.apply(f.body());
+    } catch (RuntimeException e) {
+      f.release();
+      throw e;
+    }
+  }
+
   /** The next message of a batch being gathered. */
   private boolean gather(Frame f) {
     Bind bind = null;
     if (f.type() == FrontendType.BIND.code()) {
-      bind = Bind.decode(f.body());
+      bind = decode(f, Bind::decode);
       writes.bound(bind.statement());
     }
-    if (!batch.fits(f, bind)) {
+    Describe describe =
+        f.type() == FrontendType.DESCRIBE.code() ? decode(f, Describe::decode) : null;
+    if (!batch.fits(f, bind, describe)) {
       return breakBatch(f);
     }
     batch.add(f);

@@ -13,19 +13,6 @@ public final class DataRows {
    * The text columns of the first DataRow in {@code frames} (one message or a run of them); null
    * for SQL NULL.
    */
-  /** The text columns of every DataRow in {@code frames} (one message or a run of them). */
-  public static List<List<String>> allRowsText(ByteBuf frames) {
-    ByteBuf b = frames.duplicate();
-    List<List<String>> rows = new ArrayList<>();
-    while (b.readableBytes() >= 7 && b.getByte(b.readerIndex()) == 'D') {
-      int start = b.readerIndex();
-      int length = b.getInt(start + 1);
-      rows.add(firstRowText(b.slice(start, 1 + length)));
-      b.readerIndex(start + 1 + length);
-    }
-    return rows;
-  }
-
   public static List<String> firstRowText(ByteBuf frames) {
     ByteBuf b = frames.duplicate();
     List<String> values = new ArrayList<>();

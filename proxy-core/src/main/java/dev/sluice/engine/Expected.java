@@ -2,7 +2,6 @@ package dev.sluice.engine;
 
 import dev.sluice.protocol.backend.ErrorResponse;
 import dev.sluice.session.StatementKey;
-import io.netty.buffer.ByteBuf;
 import java.util.List;
 
 /**
@@ -16,15 +15,9 @@ import java.util.List;
  * @param error for {@link Kind#SYNTH_ERROR}: the error Sluice sends itself
  * @param names for {@link Kind#CAPTURE}: the settings read back; for {@link
  *     Kind#SYNTH_COMMAND_COMPLETE}: the command tag
- * @param frames for {@link Kind#SYNTH_FRAMES}: the answer, owned by the entry until it is written
  */
 public record Expected(
-    Kind kind,
-    StatementKey key,
-    String clientName,
-    ErrorResponse error,
-    List<String> names,
-    ByteBuf frames) {
+    Kind kind, StatementKey key, String clientName, ErrorResponse error, List<String> names) {
 
   public enum Kind {
     /** A simple Query: everything up to and including ReadyForQuery goes to the client. */
@@ -64,9 +57,7 @@ public record Expected(
     /** A CommandComplete Sluice owes the client (a statement it answered itself). */
     SYNTH_COMMAND_COMPLETE,
     /** The ReadyForQuery ending a simple Query Sluice answered itself. */
-    SYNTH_READY,
-    /** A whole answer from elsewhere (a cache hit), written as it is. */
-    SYNTH_FRAMES;
+    SYNTH_READY;
 
     /** Entries Sluice answers itself, emitted when they reach the head of the queue. */
     public boolean synthetic() {
@@ -74,8 +65,7 @@ public record Expected(
           || this == SYNTH_CLOSE_COMPLETE
           || this == SYNTH_ERROR
           || this == SYNTH_COMMAND_COMPLETE
-          || this == SYNTH_READY
-          || this == SYNTH_FRAMES;
+          || this == SYNTH_READY;
     }
 
     /** Entries that end an error's skip: the backend answers a Sync even after an error. */
@@ -84,74 +74,59 @@ public record Expected(
     }
   }
 
-  public static final Expected QUERY = new Expected(Kind.QUERY, null, null, null, null, null);
+  public static final Expected QUERY = new Expected(Kind.QUERY, null, null, null, null);
   public static final Expected FUNCTION_CALL =
-      new Expected(Kind.FUNCTION_CALL, null, null, null, null, null);
-  public static final Expected PARSE = new Expected(Kind.PARSE, null, null, null, null, null);
-  public static final Expected BIND = new Expected(Kind.BIND, null, null, null, null, null);
+      new Expected(Kind.FUNCTION_CALL, null, null, null, null);
+  public static final Expected PARSE = new Expected(Kind.PARSE, null, null, null, null);
+  public static final Expected BIND = new Expected(Kind.BIND, null, null, null, null);
   public static final Expected DESCRIBE_STATEMENT =
-      new Expected(Kind.DESCRIBE_STATEMENT, null, null, null, null, null);
+      new Expected(Kind.DESCRIBE_STATEMENT, null, null, null, null);
   public static final Expected DESCRIBE_PORTAL =
-      new Expected(Kind.DESCRIBE_PORTAL, null, null, null, null, null);
-  public static final Expected EXECUTE = new Expected(Kind.EXECUTE, null, null, null, null, null);
-  public static final Expected CLOSE = new Expected(Kind.CLOSE, null, null, null, null, null);
-  public static final Expected SYNC = new Expected(Kind.SYNC, null, null, null, null, null);
+      new Expected(Kind.DESCRIBE_PORTAL, null, null, null, null);
+  public static final Expected EXECUTE = new Expected(Kind.EXECUTE, null, null, null, null);
+  public static final Expected CLOSE = new Expected(Kind.CLOSE, null, null, null, null);
+  public static final Expected SYNC = new Expected(Kind.SYNC, null, null, null, null);
   public static final Expected HIDDEN_CLOSE =
-      new Expected(Kind.HIDDEN_CLOSE, null, null, null, null, null);
-  public static final Expected HIDDEN_SYNC =
-      new Expected(Kind.HIDDEN_SYNC, null, null, null, null, null);
-  public static final Expected HIDDEN_FAIL =
-      new Expected(Kind.HIDDEN_FAIL, null, null, null, null, null);
-  public static final Expected SETTINGS = new Expected(Kind.SETTINGS, null, null, null, null, null);
+      new Expected(Kind.HIDDEN_CLOSE, null, null, null, null);
+  public static final Expected HIDDEN_SYNC = new Expected(Kind.HIDDEN_SYNC, null, null, null, null);
+  public static final Expected HIDDEN_FAIL = new Expected(Kind.HIDDEN_FAIL, null, null, null, null);
+  public static final Expected SETTINGS = new Expected(Kind.SETTINGS, null, null, null, null);
   public static final Expected REJECTED_QUERY =
-      new Expected(Kind.REJECTED_QUERY, null, null, null, null, null);
-  public static final Expected SYNTH_READY =
-      new Expected(Kind.SYNTH_READY, null, null, null, null, null);
+      new Expected(Kind.REJECTED_QUERY, null, null, null, null);
+  public static final Expected SYNTH_READY = new Expected(Kind.SYNTH_READY, null, null, null, null);
   public static final Expected SYNTH_CLOSE_COMPLETE =
-      new Expected(Kind.SYNTH_CLOSE_COMPLETE, null, null, null, null, null);
+      new Expected(Kind.SYNTH_CLOSE_COMPLETE, null, null, null, null);
 
   public static Expected parse(StatementKey key, String clientName) {
-    return new Expected(Kind.PARSE, key, clientName, null, null, null);
+    return new Expected(Kind.PARSE, key, clientName, null, null);
   }
 
   public static Expected synthParse(StatementKey key, String clientName) {
-    return new Expected(Kind.SYNTH_PARSE_COMPLETE, key, clientName, null, null, null);
+    return new Expected(Kind.SYNTH_PARSE_COMPLETE, key, clientName, null, null);
   }
 
   public static Expected synthClose(StatementKey key, String clientName) {
-    return new Expected(Kind.SYNTH_CLOSE_COMPLETE, key, clientName, null, null, null);
+    return new Expected(Kind.SYNTH_CLOSE_COMPLETE, key, clientName, null, null);
   }
 
   /** A Bind of a client's named statement, renamed to the server-side statement of {@code key}. */
   public static Expected bind(StatementKey key) {
-    return new Expected(Kind.BIND, key, null, null, null, null);
+    return new Expected(Kind.BIND, key, null, null, null);
   }
 
   public static Expected hiddenParse(StatementKey key) {
-    return new Expected(Kind.HIDDEN_PARSE, key, null, null, null, null);
+    return new Expected(Kind.HIDDEN_PARSE, key, null, null, null);
   }
 
   public static Expected error(ErrorResponse error) {
-    return new Expected(Kind.SYNTH_ERROR, null, null, error, null, null);
+    return new Expected(Kind.SYNTH_ERROR, null, null, error, null);
   }
 
   public static Expected capture(List<String> names) {
-    return new Expected(Kind.CAPTURE, null, null, null, List.copyOf(names), null);
-  }
-
-  /** An answer from elsewhere; the entry owns {@code frames} until it is written or dropped. */
-  public static Expected frames(ByteBuf frames) {
-    return new Expected(Kind.SYNTH_FRAMES, null, null, null, null, frames);
-  }
-
-  /** Gives up what the entry owns: its frames. */
-  void discard() {
-    if (frames != null && frames.refCnt() > 0) {
-      frames.release();
-    }
+    return new Expected(Kind.CAPTURE, null, null, null, List.copyOf(names));
   }
 
   public static Expected commandComplete(String tag) {
-    return new Expected(Kind.SYNTH_COMMAND_COMPLETE, null, null, null, List.of(tag), null);
+    return new Expected(Kind.SYNTH_COMMAND_COMPLETE, null, null, null, List.of(tag));
   }
 }

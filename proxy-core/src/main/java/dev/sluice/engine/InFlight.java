@@ -69,6 +69,11 @@ final class InFlight {
     }
   }
 
+  /** The backend is gone: nothing will be answered. */
+  void clear() {
+    queue.clear();
+  }
+
   /** The backend is gone: nothing will be answered; each entry goes to {@code dropped}. */
   void clear(Consumer<Expected> dropped) {
     Expected e;

@@ -236,11 +236,7 @@ final class Replies {
    * Close closed nothing.
    */
   void undo(Expected e) {
-    if (e == null) {
-      return;
-    }
-    e.discard();
-    if (e.key() == null) {
+    if (e == null || e.key() == null) {
       return;
     }
     switch (e.kind()) {
@@ -263,10 +259,6 @@ final class Replies {
     InFlight inFlight = s.inFlight;
     while ((e = inFlight.head()) != null && e.kind().synthetic()) {
       inFlight.poll();
-      if (e.kind() == Expected.Kind.SYNTH_FRAMES) {
-        s.out.own(e.frames(), false);
-        continue;
-      }
       ByteBuf out = s.out.port().alloc().buffer(e.error() == null ? 16 : 128);
       switch (e.kind()) {
         case SYNTH_PARSE_COMPLETE -> out.writeByte(BackendType.PARSE_COMPLETE.code()).writeInt(4);

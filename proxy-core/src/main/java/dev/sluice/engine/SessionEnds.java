@@ -59,7 +59,7 @@ final class SessionEnds {
     s.server = null;
     if (s.machine.is(ClientState.SYNCING_SETTINGS)) {
       // Nothing of the client's was sent yet: its requests wait for another backend.
-      s.inFlight.clear(Expected::discard);
+      s.inFlight.clear();
       s.lease.waitForBackend();
       return;
     }
@@ -72,7 +72,7 @@ final class SessionEnds {
       heldFatal = null;
       s.serverFatalRelayed |= heldIsFatal;
     }
-    s.inFlight.clear(Expected::discard);
+    s.inFlight.clear();
     if (s.serverFatalRelayed) {
       s.out.port().close(CloseReason.SERVER_FATAL, null);
       return;
@@ -241,7 +241,7 @@ final class SessionEnds {
     BackendPort b = s.server;
     s.server = null;
     boolean quiet = s.inFlight.quiet();
-    s.inFlight.clear(Expected::discard);
+    s.inFlight.clear();
     if (b == null) {
       return;
     }

@@ -20,6 +20,7 @@ import dev.sluice.cache.RelationCatalog;
 import dev.sluice.cache.ResultCache;
 import dev.sluice.config.PoolMode;
 import dev.sluice.engine.EngineHarness.Backend;
+import dev.sluice.protocol.Frame;
 import io.netty.buffer.ByteBuf;
 import java.time.Duration;
 import java.util.List;
@@ -359,5 +360,17 @@ class CacheFrontTest {
     }
     assertThat(small.stores()).isZero();
     assertThat(small.decisions().count(CacheDecision.RESULT_TOO_LARGE)).isEqualTo(2);
+  }
+
+  @Test
+  void aMalformedMessageIsReleasedBeforeItsViolationEndsTheSession() {
+    EngineHarness h = session();
+    for (char type : new char[] {'P', 'B', 'D'}) {
+      // a body that stops inside its first string
+      Frame bad = Wire.frame(o -> o.writeByte(type).writeInt(6).writeByte('x').writeByte('y'));
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> h.session.onMessage(bad))
+          .isInstanceOf(RuntimeException.class);
+      assertThat(bad.buf().refCnt()).as("%s released", type).isZero();
+    }
   }
 }

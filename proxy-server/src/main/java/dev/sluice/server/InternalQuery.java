@@ -30,12 +30,7 @@ final class InternalQuery implements ServerConnection.Sink {
    * @param firstError the first error the server reported, or null
    * @param firstRow the text columns of the first DataRow, empty if none
    */
-  record Result(
-      boolean ok,
-      boolean idle,
-      ErrorResponse firstError,
-      List<String> firstRow,
-      List<List<String>> rows) {}
+  record Result(boolean ok, boolean idle, ErrorResponse firstError, List<String> firstRow) {}
 
   private final Consumer<Result> done;
   private final boolean logErrors;
@@ -43,7 +38,6 @@ final class InternalQuery implements ServerConnection.Sink {
   private ErrorResponse firstError;
   private List<String> firstRow = List.of();
   private boolean rowSeen;
-  private List<List<String>> rows;
   private boolean idle;
   private boolean finished;
 
@@ -58,13 +52,6 @@ final class InternalQuery implements ServerConnection.Sink {
     start(s, queries, true, done);
   }
 
-  /** Runs one query and keeps every row it returns (as text), for {@link Result#rows}. */
-  static void rows(ServerConnection s, String query, Consumer<Result> done) {
-    InternalQuery q = new InternalQuery(1, false, done);
-    q.rows = new java.util.ArrayList<>();
-    q.send(s, List.of(query));
-  }
-
   /** Runs one query whose error is an expected answer (a check), not worth a log line. */
   static void check(ServerConnection s, String query, Consumer<Result> done) {
     start(s, List.of(query), false, done);
@@ -74,14 +61,10 @@ final class InternalQuery implements ServerConnection.Sink {
       ServerConnection s, List<String> queries, boolean logErrors, Consumer<Result> done) {
     if (queries.isEmpty()) {
       boolean open = s.isOpen();
-      done.accept(new Result(open, open, null, List.of(), List.of()));
+      done.accept(new Result(open, open, null, List.of()));
       return;
     }
-    new InternalQuery(queries.size(), logErrors, done).send(s, queries);
-  }
-
-  private void send(ServerConnection s, List<String> queries) {
-    InternalQuery q = this;
+    InternalQuery q = new InternalQuery(queries.size(), logErrors, done);
     s.attach(q);
     for (String sql : queries) {
       ByteBuf out = s.channel().alloc().buffer(sql.length() + 8);
@@ -108,13 +91,11 @@ final class InternalQuery implements ServerConnection.Sink {
                 s.pool().logThrottle(),
                 Level.INFO,
                 log,
-                s.logContext(),
+                s.id(),
                 "reset query failed",
                 "{}",
                 e.summary());
           }
-        } else if (f.isRun() && rows != null) {
-          rows.addAll(DataRows.allRowsText(f.buf()));
         } else if (f.isRun() && !rowSeen) {
           rowSeen = true;
           firstRow = DataRows.firstRowText(f.buf());
@@ -145,9 +126,7 @@ final class InternalQuery implements ServerConnection.Sink {
     if (!finished) {
       finished = true;
       boolean ok = remaining == 0 && idle && firstError == null;
-      done.accept(
-          new Result(
-              ok, idle && remaining == 0, firstError, firstRow, rows == null ? List.of() : rows));
+      done.accept(new Result(ok, idle && remaining == 0, firstError, firstRow));
     }
   }
 }
