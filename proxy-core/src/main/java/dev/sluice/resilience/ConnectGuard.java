@@ -1,98 +1,86 @@
 package dev.sluice.resilience;
 
-import dev.sluice.error.SafeErrors;
-import io.github.resilience4j.circuitbreaker.CircuitBreaker;
-import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.github.resilience4j.core.IntervalFunction;
 import io.github.resilience4j.retry.Retry;
 import io.github.resilience4j.retry.RetryConfig;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.function.Consumer;
-import java.util.function.Supplier;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
 
 /**
- * Backend connects to one upstream, guarded. Each connect is tried again after a transient failure
- * ({@link ConnectFailures}) with exponential backoff and full jitter (Resilience4j {@link Retry},
- * waiting on the caller's scheduler, so no thread blocks): a database restart of a second or so
- * costs waiting clients a pause, not an error. A connect that still fails counts against the
- * upstream's {@link CircuitBreaker}; after {@value #FAILURES_TO_OPEN} in a row the circuit opens,
- * connects fail at once with {@link CircuitOpenException} (bounding the attempts on a database that
- * is down), and after {@link #OPEN_FOR} one probe is let through; its success closes the circuit.
+ * Backend connects to one upstream (one or more hosts), guarded. Each connect is tried again after
+ * a transient failure ({@link ConnectFailures}) with exponential backoff and full jitter
+ * (Resilience4j {@link Retry}, waiting on the caller's scheduler, so no thread blocks): a database
+ * restart of a second or so costs waiting clients a pause, not an error. Each host has its own
+ * {@link HostCircuit}: a connect that had to give up on a host counts against it (once per connect,
+ * see {@link ConnectRun}); after {@value HostCircuit#FAILURES_TO_OPEN} in a row the host's circuit
+ * opens and connects skip it. While every host's circuit is open, connects fail at once with {@link
+ * CircuitOpenException} (bounding the attempts on a database that is down); after {@link #OPEN_FOR}
+ * one probe per host is let through, whose success closes that host's circuit.
  *
  * <p>Thread-safe.
  */
 public final class ConnectGuard {
-  static final int FAILURES_TO_OPEN = 3;
+  static final int FAILURES_TO_OPEN = HostCircuit.FAILURES_TO_OPEN;
   static final Duration OPEN_FOR = Duration.ofSeconds(2);
   private static final long BACKOFF_BASE_MILLIS = 50;
   private static final long BACKOFF_CAP_MILLIS = 1_000;
 
   private final String upstream;
-  private final CircuitBreaker breaker;
+  private final Duration openFor;
+  private final BiConsumer<String, String> onTransition;
+  private final Map<String, HostCircuit> byHost = new ConcurrentHashMap<>();
+
+  /** The same circuits in the order their hosts were first seen. */
+  private final List<HostCircuit> circuits = new CopyOnWriteArrayList<>();
+
   private final Retry retry;
   private final AtomicReference<String> lastFailure = new AtomicReference<>();
 
-  /** Connect attempts made (each retry counts). */
+  /** Connect attempts made: host visits an open circuit let through (each retry counts). */
   public final LongAdder attempts = new LongAdder();
 
-  /** Times the circuit opened. */
+  /** Times a host's circuit opened. */
   public final LongAdder opened = new LongAdder();
 
   /**
+   * @param hosts the upstream's hosts, in order ("db1:5432")
    * @param retries how many times a connect is tried again after a transient failure
-   * @param onTransition told of each circuit state change ("CLOSED -> OPEN"), once
+   * @param onTransition told of each host's circuit state change (host, "CLOSED -> OPEN"), once
    */
-  public ConnectGuard(String upstream, int retries, Consumer<String> onTransition) {
-    this(upstream, retries, OPEN_FOR, onTransition);
+  public ConnectGuard(List<String> hosts, int retries, BiConsumer<String, String> onTransition) {
+    this(hosts, retries, OPEN_FOR, onTransition);
   }
 
-  ConnectGuard(String upstream, int retries, Duration openFor, Consumer<String> onTransition) {
-    this.upstream = upstream;
-    this.breaker =
-        CircuitBreaker.of(
-            "upstream " + upstream,
-            CircuitBreakerConfig.custom()
-                .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
-                .slidingWindowSize(FAILURES_TO_OPEN)
-                .minimumNumberOfCalls(FAILURES_TO_OPEN)
-                .failureRateThreshold(100)
-                .waitDurationInOpenState(openFor)
-                .permittedNumberOfCallsInHalfOpenState(1)
-                // HALF_OPEN on a timer, not on the next call: callers that check isOpen() first
-                // (and so make no call) must not keep the circuit open for ever.
-                .automaticTransitionFromOpenToHalfOpenEnabled(true)
-                .recordException(ConnectFailures::isTransient)
-                .build());
+  ConnectGuard(
+      List<String> hosts, int retries, Duration openFor, BiConsumer<String, String> onTransition) {
+    this.upstream = hosts.size() == 1 ? hosts.get(0) : hosts.toString();
+    this.openFor = openFor;
+    this.onTransition = onTransition;
+    for (String h : hosts) {
+      circuit(h);
+    }
     this.retry =
         Retry.of(
             "connect " + upstream,
             RetryConfig.custom()
                 .maxAttempts(retries + 1)
                 .intervalFunction((IntervalFunction) attempt -> fullJitter(attempt))
-                // Once the circuit has opened (other connects failed meanwhile), retrying this
+                // Once every circuit has opened (other connects failed meanwhile), retrying this
                 // one would only keep its waiters from hearing so.
-                .retryOnException(e -> ConnectFailures.isTransient(e) && !isOpen())
+                .retryOnException(e -> ConnectFailures.isTransient(e) && !allOpen())
                 .failAfterMaxAttempts(false)
                 .build());
-    breaker
-        .getEventPublisher()
-        .onStateTransition(
-            e -> {
-              if (e.getStateTransition().getToState() == CircuitBreaker.State.OPEN) {
-                opened.increment();
-              }
-              onTransition.accept(
-                  e.getStateTransition().getFromState()
-                      + " -> "
-                      + e.getStateTransition().getToState());
-            });
   }
 
   /** Attempt {@code n} (1 = the first retry) waits a random time up to base × 2^n, capped. */
@@ -101,56 +89,93 @@ public final class ConnectGuard {
     return 1 + ThreadLocalRandom.current().nextLong(ceiling);
   }
 
-  private boolean isOpen() {
-    return breaker.getState() == CircuitBreaker.State.OPEN;
+  /** The circuit of {@code host}, made on first use for a host the upstream URL did not list. */
+  HostCircuit circuit(String host) {
+    return byHost.computeIfAbsent(
+        host,
+        h -> {
+          HostCircuit c =
+              new HostCircuit(
+                  h,
+                  openFor,
+                  change -> {
+                    if (change.endsWith("-> OPEN")) {
+                      opened.increment();
+                    }
+                    onTransition.accept(h, change);
+                  });
+          circuits.add(c);
+          return c;
+        });
+  }
+
+  private boolean allOpen() {
+    for (HostCircuit c : circuits) {
+      if (!c.isOpen()) {
+        return false;
+      }
+    }
+    return !circuits.isEmpty();
+  }
+
+  void noteFailure(String described) {
+    lastFailure.set(described);
   }
 
   /**
-   * While the circuit is open, the error a client gets instead of waiting for a connect (a connect
-   * begun before the circuit opened may still be backing off); null otherwise.
+   * While every host's circuit is open, the error a client gets instead of waiting for a connect (a
+   * connect begun before the circuits opened may still be backing off); null otherwise.
    */
   public CircuitOpenException refusalIfOpen() {
-    return isOpen() ? new CircuitOpenException(upstream, lastFailure.get()) : null;
+    return allOpen() ? new CircuitOpenException(upstream, lastFailure.get()) : null;
   }
 
-  /** The circuit's state: CLOSED, OPEN or HALF_OPEN. */
+  /**
+   * The upstream's circuit state: CLOSED, OPEN or HALF_OPEN when its hosts agree (always, for one
+   * host), else PARTLY_OPEN.
+   */
   public String state() {
-    return breaker.getState().name();
+    String state = null;
+    for (HostCircuit c : circuits) {
+      String s = c.state();
+      if (state != null && !state.equals(s)) {
+        return "PARTLY_OPEN";
+      }
+      state = s;
+    }
+    return state == null ? "CLOSED" : state;
+  }
+
+  /** Each host's circuit, in the order the hosts were first seen. */
+  public List<HostCircuit> circuits() {
+    return List.copyOf(circuits);
   }
 
   /**
    * Opens a connection with {@code connect}, trying again as above; fails at once with {@link
-   * CircuitOpenException} while the circuit is open.
+   * CircuitOpenException} while every host's circuit is open. {@code connect} reaches each host
+   * through {@link ConnectRun#visit}.
    */
   public <C> CompletionStage<C> connect(
-      Supplier<CompletionStage<C>> connect, ScheduledExecutorService scheduler) {
-    if (!breaker.tryAcquirePermission()) {
+      Function<ConnectRun, CompletionStage<C>> connect, ScheduledExecutorService scheduler) {
+    if (allOpen()) {
       return CompletableFuture.failedFuture(new CircuitOpenException(upstream, lastFailure.get()));
     }
-    long start = System.nanoTime();
+    ConnectRun run = new ConnectRun(this);
     CompletableFuture<C> result = new CompletableFuture<>();
     retry
-        .executeCompletionStage(
-            scheduler,
-            () -> {
-              attempts.increment();
-              return connect.get();
-            })
+        .executeCompletionStage(scheduler, () -> connect.apply(run))
         .whenComplete(
             (c, e) -> {
-              long took = System.nanoTime() - start;
+              run.finish(e);
               if (e == null) {
-                breaker.onSuccess(took, TimeUnit.NANOSECONDS);
                 result.complete(c);
                 return;
               }
               Throwable cause = ConnectFailures.unwrap(e);
-              lastFailure.set(SafeErrors.describe(cause));
-              // A server that answered (wrong database, bad password) is up: not a failure of
-              // the upstream's availability, but the client still gets its answer.
-              breaker.onError(took, TimeUnit.NANOSECONDS, cause);
               result.completeExceptionally(
-                  ConnectFailures.isTransient(cause) && isOpen()
+                  (ConnectFailures.isTransient(cause) || cause instanceof CircuitOpenException)
+                          && allOpen()
                       ? new CircuitOpenException(upstream, lastFailure.get())
                       : cause);
             });

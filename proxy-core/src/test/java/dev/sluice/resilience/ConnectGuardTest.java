@@ -14,7 +14,9 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -46,6 +48,12 @@ class ConnectGuardTest {
             : CompletableFuture.completedFuture("conn");
   }
 
+  /** A connect to the one host "db:5432". */
+  private static Function<ConnectRun, CompletionStage<String>> oneHost(
+      Supplier<CompletionStage<String>> attempt) {
+    return run -> run.visit("db:5432", attempt);
+  }
+
   private static Object outcome(CompletionStage<String> s) throws InterruptedException {
     try {
       return s.toCompletableFuture().get(10, TimeUnit.SECONDS);
@@ -58,9 +66,10 @@ class ConnectGuardTest {
 
   @Test
   void aTransientFailureIsTriedAgainWithBackoffAndTheCallerNeverSeesIt() throws Exception {
-    ConnectGuard g = new ConnectGuard("db:5432", 4, transitions::add);
+    ConnectGuard g = new ConnectGuard(List.of("db:5432"), 4, (h, c) -> transitions.add(c));
     AtomicInteger calls = new AtomicInteger();
-    assertThat(outcome(g.connect(failing(3, refused(), calls), scheduler))).isEqualTo("conn");
+    assertThat(outcome(g.connect(oneHost(failing(3, refused(), calls)), scheduler)))
+        .isEqualTo("conn");
     assertThat(calls.get()).isEqualTo(4);
     assertThat(g.attempts.sum()).isEqualTo(4);
     assertThat(g.state()).isEqualTo("CLOSED");
@@ -68,10 +77,10 @@ class ConnectGuardTest {
 
   @Test
   void theServersOwnRefusalIsNotTriedAgainNorCountedAgainstTheUpstream() throws Exception {
-    ConnectGuard g = new ConnectGuard("db:5432", 4, transitions::add);
+    ConnectGuard g = new ConnectGuard(List.of("db:5432"), 4, (h, c) -> transitions.add(c));
     for (int i = 0; i < 5; i++) {
       AtomicInteger calls = new AtomicInteger();
-      assertThat(outcome(g.connect(failing(99, noSuchDatabase(), calls), scheduler)))
+      assertThat(outcome(g.connect(oneHost(failing(99, noSuchDatabase(), calls)), scheduler)))
           .isInstanceOf(ServerErrorException.class);
       assertThat(calls.get()).isEqualTo(1);
     }
@@ -80,13 +89,16 @@ class ConnectGuardTest {
 
   @Test
   void repeatedFailuresOpenTheCircuitWhichFailsFastUntilAProbeSucceeds() throws Exception {
-    ConnectGuard g = new ConnectGuard("db:5432", 1, Duration.ofMillis(100), transitions::add);
+    ConnectGuard g =
+        new ConnectGuard(
+            List.of("db:5432"), 1, Duration.ofMillis(100), (h, c) -> transitions.add(c));
     for (int i = 0; i < ConnectGuard.FAILURES_TO_OPEN - 1; i++) {
-      assertThat(outcome(g.connect(failing(99, refused(), new AtomicInteger()), scheduler)))
+      assertThat(
+              outcome(g.connect(oneHost(failing(99, refused(), new AtomicInteger())), scheduler)))
           .isInstanceOf(TransientConnectException.class);
     }
     // the failure that opens the circuit already says so: its waiters hear 57P03 like later ones
-    assertThat(outcome(g.connect(failing(99, refused(), new AtomicInteger()), scheduler)))
+    assertThat(outcome(g.connect(oneHost(failing(99, refused(), new AtomicInteger())), scheduler)))
         .isInstanceOf(CircuitOpenException.class);
     assertThat(g.state()).isEqualTo("OPEN");
     assertThat(transitions).containsExactly("CLOSED -> OPEN");
@@ -95,7 +107,7 @@ class ConnectGuardTest {
     // while open: an answer at once, naming the upstream and the last failure; no attempt made
     AtomicInteger calls = new AtomicInteger();
     long t0 = System.nanoTime();
-    Object fast = outcome(g.connect(failing(0, refused(), calls), scheduler));
+    Object fast = outcome(g.connect(oneHost(failing(0, refused(), calls)), scheduler));
     assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(100);
     assertThat(fast)
         .isInstanceOf(CircuitOpenException.class)
@@ -111,7 +123,7 @@ class ConnectGuardTest {
     long deadline = System.nanoTime() + 5_000_000_000L;
     Object probe;
     do {
-      probe = outcome(g.connect(failing(0, refused(), calls), scheduler));
+      probe = outcome(g.connect(oneHost(failing(0, refused(), calls)), scheduler));
       assertThat(System.nanoTime()).as("a probe let through").isLessThan(deadline);
     } while (probe instanceof CircuitOpenException);
     assertThat(probe).isEqualTo("conn");
@@ -119,6 +131,81 @@ class ConnectGuardTest {
     assertThat(transitions)
         .containsExactly("CLOSED -> OPEN", "OPEN -> HALF_OPEN", "HALF_OPEN -> CLOSED");
     assertThat(g.opened.sum()).isEqualTo(1);
+  }
+
+  @Test
+  void aDeadHostInAListOpensItsOwnCircuitAndIsSkippedWhileTheOthersServe() throws Exception {
+    List<String> changes = new ArrayList<>();
+    ConnectGuard g =
+        new ConnectGuard(
+            List.of("a:5432", "b:5432"),
+            2,
+            Duration.ofMillis(300),
+            (h, c) -> changes.add(h + " " + c));
+    AtomicInteger callsA = new AtomicInteger();
+    AtomicInteger callsB = new AtomicInteger();
+    AtomicBoolean aUp = new AtomicBoolean();
+    // libpq order: a first; when a fails, b
+    Function<ConnectRun, CompletionStage<String>> twoHosts =
+        run ->
+            run.visit(
+                    "a:5432",
+                    () -> {
+                      callsA.incrementAndGet();
+                      return aUp.get()
+                          ? CompletableFuture.completedFuture("a")
+                          : CompletableFuture.<String>failedFuture(refused());
+                    })
+                .handle(
+                    (v, e) ->
+                        e == null
+                            ? CompletableFuture.completedFuture(v)
+                            : run.visit(
+                                "b:5432",
+                                () -> {
+                                  callsB.incrementAndGet();
+                                  return CompletableFuture.completedFuture("b");
+                                }))
+                .thenCompose(x -> x);
+    for (int i = 0; i < ConnectGuard.FAILURES_TO_OPEN; i++) {
+      assertThat(outcome(g.connect(twoHosts, scheduler))).isEqualTo("b");
+    }
+    assertThat(callsA.get()).isEqualTo(ConnectGuard.FAILURES_TO_OPEN);
+    assertThat(g.state()).isEqualTo("PARTLY_OPEN");
+    assertThat(g.circuits()).extracting(HostCircuit::state).containsExactly("OPEN", "CLOSED");
+    assertThat(g.circuits().get(0).lastFailure()).contains("Connection refused");
+    assertThat(g.refusalIfOpen()).as("b still serves").isNull();
+    assertThat(changes).containsExactly("a:5432 CLOSED -> OPEN");
+
+    // while a's circuit is open, connects go straight to b
+    for (int i = 0; i < 5; i++) {
+      assertThat(outcome(g.connect(twoHosts, scheduler))).isEqualTo("b");
+    }
+    assertThat(callsA.get()).isEqualTo(ConnectGuard.FAILURES_TO_OPEN);
+
+    // a comes back: after the open period its probe succeeds and a serves again
+    aUp.set(true);
+    long deadline = System.nanoTime() + 5_000_000_000L;
+    while (!outcome(g.connect(twoHosts, scheduler)).equals("a")) {
+      assertThat(System.nanoTime()).as("a probed again").isLessThan(deadline);
+    }
+    assertThat(g.state()).isEqualTo("CLOSED");
+    assertThat(changes)
+        .containsExactly(
+            "a:5432 CLOSED -> OPEN", "a:5432 OPEN -> HALF_OPEN", "a:5432 HALF_OPEN -> CLOSED");
+    assertThat(g.opened.sum()).isEqualTo(1);
+  }
+
+  @Test
+  void retriesThatEndInSuccessCountNothingAgainstTheHost() throws Exception {
+    ConnectGuard g = new ConnectGuard(List.of("db:5432"), 4, (h, c) -> transitions.add(c));
+    for (int i = 0; i < 2 * ConnectGuard.FAILURES_TO_OPEN; i++) {
+      AtomicInteger calls = new AtomicInteger();
+      assertThat(outcome(g.connect(oneHost(failing(3, refused(), calls)), scheduler)))
+          .isEqualTo("conn");
+    }
+    assertThat(g.state()).isEqualTo("CLOSED");
+    assertThat(transitions).isEmpty();
   }
 
   @Test

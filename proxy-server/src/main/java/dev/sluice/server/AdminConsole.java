@@ -333,6 +333,9 @@ final class AdminConsole {
     rows.add(List.of("backend_logins", Long.toString(s.backendLogins.sum())));
     rows.add(List.of("connect_attempts", Long.toString(ctx.connectGuard().attempts.sum())));
     rows.add(List.of("circuit", ctx.connectGuard().state()));
+    for (var c : ctx.connectGuard().circuits()) {
+      rows.add(List.of("circuit " + c.host(), c.state()));
+    }
     rows.add(List.of("replays", Long.toString(s.replays.sum())));
     rows.add(List.of("plan_retries", Long.toString(s.retries.sum())));
     rows.add(List.of("pins", Long.toString(s.pins.sum())));

@@ -51,15 +51,22 @@ final class AdminMetrics {
             "sluice_upstream_circuit_open",
             ctx,
             c -> c.connectGuard().state().equals("CLOSED") ? 0 : 1)
-        .description("1 while the upstream's circuit breaker is open or half open")
+        .description("1 while a circuit breaker of the upstream is open or half open")
         .register(registry);
+    for (var circuit : ctx.connectGuard().circuits()) {
+      Gauge.builder(
+              "sluice_upstream_host_circuit_open", circuit, c -> c.state().equals("CLOSED") ? 0 : 1)
+          .tag("host", circuit.host())
+          .description("1 while this upstream host's circuit breaker is open or half open")
+          .register(registry);
+    }
     counter(
         "sluice_backend_connect_attempts",
         "Backend connect attempts, retries included",
         ctx.connectGuard().attempts);
     counter(
         "sluice_upstream_circuit_opened",
-        "Times the upstream's circuit opened",
+        "Times a circuit of the upstream's hosts opened",
         ctx.connectGuard().opened);
     ProxyStats s = ctx.stats();
     counter("sluice_backend_logins", "Backend logins that succeeded", s.backendLogins);

@@ -92,6 +92,7 @@ final class AdminViews {
     Map<String, Object> upstream = new LinkedHashMap<>();
     upstream.put("hosts", ctx.config().upstream().hosts().stream().map(Object::toString).toList());
     upstream.put("circuit", ctx.connectGuard().state());
+    upstream.put("circuits", circuits());
     upstream.put("connectAttempts", ctx.connectGuard().attempts.sum());
     upstream.put("lastLoginMillis", ctx.stats().lastLoginMillis.get());
     h.put("upstream", upstream);
@@ -106,6 +107,21 @@ final class AdminViews {
     }
     h.put("cache", brief);
     return h;
+  }
+
+  /** Each upstream host's circuit: state, times opened, last connection-class failure. */
+  private List<Map<String, Object>> circuits() {
+    List<Map<String, Object>> out = new ArrayList<>();
+    for (var c : ctx.connectGuard().circuits()) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("host", c.host());
+      m.put("state", c.state());
+      m.put("attempts", c.attempts.sum());
+      m.put("opened", c.opened.sum());
+      m.put("lastFailure", c.lastFailure());
+      out.add(m);
+    }
+    return out;
   }
 
   /**

@@ -9,6 +9,9 @@ import dev.sluice.error.ServerErrorException;
 import dev.sluice.error.SluiceException;
 import dev.sluice.error.SqlState;
 import dev.sluice.protocol.FrameDecoder;
+import dev.sluice.resilience.CircuitOpenException;
+import dev.sluice.resilience.ConnectFailures;
+import dev.sluice.resilience.ConnectRun;
 import dev.sluice.resilience.TransientConnectException;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
@@ -64,14 +67,17 @@ final class BackendConnector {
     this.bytes = bytes;
   }
 
-  /** Connects on {@code loop} (or any worker loop when null). */
-  CompletableFuture<ServerConnection> connect(EventLoop loop, ServerPool pool) {
+  /**
+   * Connects on {@code loop} (or any worker loop when null), reaching each host through {@code run}
+   * so a host whose circuit is open is skipped.
+   */
+  CompletableFuture<ServerConnection> connect(EventLoop loop, ServerPool pool, ConnectRun run) {
     EventLoop l = loop != null ? loop : workers.next();
-    CompletableFuture<ServerConnection> result = new CompletableFuture<>();
-    tryHost(l, pool, config.upstream().hosts(), 0, true, result);
+    Attempt a = new Attempt(l, pool, run);
+    a.tryHost(0, true);
     l.schedule(
         () -> {
-          result.completeExceptionally(
+          a.result.completeExceptionally(
               new TransientConnectException(
                   "could not connect to the upstream server within "
                       + config.connectTimeout().toMillis()
@@ -79,34 +85,161 @@ final class BackendConnector {
         },
         config.connectTimeout().toMillis(),
         TimeUnit.MILLISECONDS);
-    return result;
+    return a.result;
   }
 
-  private void tryHost(
-      EventLoop loop,
-      ServerPool pool,
-      List<HostAndPort> hosts,
-      int index,
-      boolean strict,
-      CompletableFuture<ServerConnection> result) {
-    HostAndPort hp = hosts.get(index);
-    resolve(hp)
-        .whenComplete(
-            (address, failure) ->
-                loop.execute(
-                    () -> {
-                      if (result.isDone()) {
-                        return;
+  /** One pass over the hosts, libpq style. */
+  private final class Attempt {
+    final EventLoop loop;
+    final ServerPool pool;
+    final ConnectRun run;
+    final CompletableFuture<ServerConnection> result = new CompletableFuture<>();
+    final List<HostAndPort> hosts = config.upstream().hosts();
+
+    /** The last failure of a host that was tried, not skipped for its open circuit. */
+    Throwable lastTried;
+
+    Attempt(EventLoop loop, ServerPool pool, ConnectRun run) {
+      this.loop = loop;
+      this.pool = pool;
+      this.run = run;
+    }
+
+    void tryHost(int index, boolean strict) {
+      HostAndPort hp = hosts.get(index);
+      run.visit(hp.toString(), () -> login(hp))
+          .whenComplete(
+              (s, e) -> {
+                if (loop.inEventLoop()) {
+                  after(index, strict, hp, s, e);
+                } else {
+                  loop.execute(() -> after(index, strict, hp, s, e));
+                }
+              });
+    }
+
+    private void after(int index, boolean strict, HostAndPort hp, ServerConnection s, Throwable e) {
+      if (e == null) {
+        if (!attrs.accepts(s.startupReport(), strict)) {
+          // target_session_attrs: a working server, but not the kind asked for.
+          s.close("not " + attrs.wanted());
+          next(index, strict, notWanted(hp));
+        } else if (!result.complete(s)) {
+          s.close("connect attempt timed out");
+        }
+        return;
+      }
+      Throwable cause = ConnectFailures.unwrap(e);
+      if (cause instanceof ServerErrorException && !ConnectFailures.isTransient(cause)) {
+        // the server's own answer about this login (no such database, wrong password): final
+        result.completeExceptionally(cause);
+        return;
+      }
+      if (!(cause instanceof CircuitOpenException)) {
+        lastTried = cause;
+      }
+      next(index, strict, cause);
+    }
+
+    /**
+     * After host {@code index} failed or did not fit: the next host; after the last, a second pass
+     * for prefer-standby (any host will do now), else the failure (a host that was tried rather
+     * than one skipped for its open circuit, so a retry follows where it may help).
+     */
+    private void next(int index, boolean strict, Throwable failure) {
+      if (result.isDone()) {
+        return;
+      }
+      if (index + 1 < hosts.size()) {
+        tryHost(index + 1, strict);
+      } else if (strict && attrs == TargetSessionAttrs.PREFER_STANDBY) {
+        tryHost(0, false);
+      } else {
+        result.completeExceptionally(
+            failure instanceof CircuitOpenException && lastTried != null ? lastTried : failure);
+      }
+    }
+
+    /** A logged-in connection to {@code hp}, TLS as sslmode says, or why not. */
+    private CompletableFuture<ServerConnection> login(HostAndPort hp) {
+      CompletableFuture<ServerConnection> login = new CompletableFuture<>();
+      resolve(hp)
+          .whenComplete(
+              (address, failure) ->
+                  loop.execute(
+                      () -> {
+                        if (result.isDone()) {
+                          login.cancel(false);
+                        } else if (failure != null || address.isUnresolved()) {
+                          login.completeExceptionally(
+                              unableToConnect(
+                                  hp, new UnknownHostException("unknown host " + hp.host())));
+                        } else {
+                          open(hp, address, tls.tryTlsFirst(), login);
+                        }
+                      }));
+      return login;
+    }
+
+    private void open(
+        HostAndPort hp,
+        InetSocketAddress address,
+        boolean withTls,
+        CompletableFuture<ServerConnection> done) {
+      CompletableFuture<ServerConnection> login = new CompletableFuture<>();
+      Bootstrap b =
+          new Bootstrap()
+              .group(loop)
+              .channel(transport.socketChannel())
+              .option(
+                  ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
+              .option(ChannelOption.TCP_NODELAY, true)
+              .option(ChannelOption.SO_KEEPALIVE, true)
+              .handler(
+                  new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                      channels.add(ch);
+                      if (withTls) {
+                        ch.pipeline().addLast("tls-request", new BackendTlsNegotiator(tls, hp));
                       }
-                      if (failure != null || address.isUnresolved()) {
-                        SluiceException e =
-                            unableToConnect(
-                                hp, new UnknownHostException("unknown host " + hp.host()));
-                        next(loop, pool, hosts, index, strict, result, e);
-                        return;
-                      }
-                      connect(loop, pool, hosts, index, strict, address, tls.tryTlsFirst(), result);
-                    }));
+                      ch.pipeline()
+                          .addLast("bytes", bytes)
+                          .addLast("frames", FrameDecoder.forServer(MAX_BACKEND_MESSAGE))
+                          .addLast("server", new ServerConnection(pool, login));
+                    }
+                  });
+      transport.tuneBackendSocket(b, config.tcpKeepaliveIdle(), config.tcpUserTimeout());
+      ChannelFuture cf = b.connect(address);
+      cf.addListener(
+          f -> {
+            if (!f.isSuccess()) {
+              login.completeExceptionally(unableToConnect(hp, f.cause()));
+            }
+          });
+      login.whenComplete(
+          (s, e) -> {
+            if (e == null) {
+              done.complete(s);
+            } else if (withTls
+                && tls.plainAllowed()
+                && e instanceof BackendTlsNegotiator.TlsHandshakeException) {
+              // sslmode=prefer: TLS failed, plain text may do
+              open(hp, address, false, done);
+            } else if (!withTls && tls.mode() == Upstream.SslMode.ALLOW && refusedPlain(e)) {
+              // sslmode=allow: the server insists on TLS
+              open(hp, address, true, done);
+            } else {
+              done.completeExceptionally(e);
+            }
+          });
+      result.whenComplete(
+          (s, e) -> {
+            if (e != null && cf.channel().isOpen()) {
+              cf.channel().close();
+            }
+          });
+    }
   }
 
   /**
@@ -125,102 +258,6 @@ final class BackendConnector {
     }
     return CompletableFuture.supplyAsync(
         () -> new InetSocketAddress(hp.host(), hp.port()), RESOLVER);
-  }
-
-  private void connect(
-      EventLoop loop,
-      ServerPool pool,
-      List<HostAndPort> hosts,
-      int index,
-      boolean strict,
-      InetSocketAddress address,
-      boolean withTls,
-      CompletableFuture<ServerConnection> result) {
-    HostAndPort hp = hosts.get(index);
-    CompletableFuture<ServerConnection> login = new CompletableFuture<>();
-    Bootstrap b =
-        new Bootstrap()
-            .group(loop)
-            .channel(transport.socketChannel())
-            .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
-            .option(ChannelOption.TCP_NODELAY, true)
-            .option(ChannelOption.SO_KEEPALIVE, true)
-            .handler(
-                new ChannelInitializer<Channel>() {
-                  @Override
-                  protected void initChannel(Channel ch) {
-                    channels.add(ch);
-                    if (withTls) {
-                      ch.pipeline().addLast("tls-request", new BackendTlsNegotiator(tls, hp));
-                    }
-                    ch.pipeline()
-                        .addLast("bytes", bytes)
-                        .addLast("frames", FrameDecoder.forServer(MAX_BACKEND_MESSAGE))
-                        .addLast("server", new ServerConnection(pool, login));
-                  }
-                });
-    transport.tuneBackendSocket(b, config.tcpKeepaliveIdle(), config.tcpUserTimeout());
-    ChannelFuture cf = b.connect(address);
-    cf.addListener(
-        f -> {
-          if (!f.isSuccess()) {
-            login.completeExceptionally(unableToConnect(hp, f.cause()));
-          }
-        });
-    login.whenComplete(
-        (s, e) -> {
-          if (e == null) {
-            if (!attrs.accepts(s.startupReport(), strict)) {
-              // target_session_attrs: a working server, but not the kind asked for.
-              s.close("not " + attrs.wanted());
-              next(loop, pool, hosts, index, strict, result, notWanted(hp));
-            } else if (!result.complete(s)) {
-              s.close("connect attempt timed out");
-            }
-          } else if (withTls
-              && tls.plainAllowed()
-              && e instanceof BackendTlsNegotiator.TlsHandshakeException) {
-            // sslmode=prefer: TLS failed, plain text may do
-            connect(loop, pool, hosts, index, strict, address, false, result);
-          } else if (!withTls && tls.mode() == Upstream.SslMode.ALLOW && refusedPlain(e)) {
-            // sslmode=allow: the server insists on TLS
-            connect(loop, pool, hosts, index, strict, address, true, result);
-          } else if (e instanceof ServerErrorException) {
-            result.completeExceptionally(e);
-          } else {
-            next(loop, pool, hosts, index, strict, result, e);
-          }
-        });
-    result.whenComplete(
-        (s, e) -> {
-          if (e != null && cf.channel().isOpen()) {
-            cf.channel().close();
-          }
-        });
-  }
-
-  /**
-   * After host {@code index} failed or did not fit: the next host; after the last, a second pass
-   * for prefer-standby (any host will do now), else the failure.
-   */
-  private void next(
-      EventLoop loop,
-      ServerPool pool,
-      List<HostAndPort> hosts,
-      int index,
-      boolean strict,
-      CompletableFuture<ServerConnection> result,
-      Throwable failure) {
-    if (result.isDone()) {
-      return;
-    }
-    if (index + 1 < hosts.size()) {
-      tryHost(loop, pool, hosts, index + 1, strict, result);
-    } else if (strict && attrs == TargetSessionAttrs.PREFER_STANDBY) {
-      tryHost(loop, pool, hosts, 0, false, result);
-    } else {
-      result.completeExceptionally(failure);
-    }
   }
 
   private SluiceException notWanted(HostAndPort hp) {

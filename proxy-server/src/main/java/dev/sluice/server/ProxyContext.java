@@ -4,6 +4,7 @@ import dev.sluice.auth.ScramCredentials;
 import dev.sluice.cache.ResultCache;
 import dev.sluice.config.CacheConfig;
 import dev.sluice.config.ConfigReload;
+import dev.sluice.config.HostAndPort;
 import dev.sluice.config.ProxyConfig;
 import dev.sluice.engine.ProxyStats;
 import dev.sluice.logging.LogThrottle;
@@ -85,9 +86,16 @@ final class ProxyContext {
         new BackendConnector(config, transport, workers, backendChannels, meters.serverBytes());
     this.connectGuard =
         new ConnectGuard(
-            config.upstream().hosts().toString(),
+            config.upstream().hosts().stream().map(HostAndPort::toString).toList(),
             config.connectRetries(),
-            change -> log.warn("upstream {}: circuit {}", config.upstream().hosts(), change));
+            (host, change) ->
+                log.warn(
+                    "upstream host {}: circuit {}{}",
+                    host,
+                    change,
+                    change.endsWith("-> OPEN")
+                        ? " (last failure: " + lastFailure(host) + ")"
+                        : ""));
     this.cancelForwarder = new CancelForwarder(transport);
     this.pools = new PoolRegistry(this);
     this.pendingLogins = new PendingLogins(config.maxPendingLogins());
@@ -251,6 +259,15 @@ final class ProxyContext {
   }
 
   /** Retries and the circuit breaker for backend connects to the upstream. */
+  private String lastFailure(String host) {
+    for (var c : connectGuard.circuits()) {
+      if (c.host().equals(host)) {
+        return c.lastFailure();
+      }
+    }
+    return null;
+  }
+
   ConnectGuard connectGuard() {
     return connectGuard;
   }

@@ -55,7 +55,8 @@ final class ServerPool {
             settings(key, ctx.config()),
             affinity -> {
               EventLoop loop = affinity != null ? (EventLoop) affinity : ctx.anyLoop();
-              return ctx.connectGuard().connect(() -> ctx.connector().connect(loop, this), loop);
+              return ctx.connectGuard()
+                  .connect(run -> ctx.connector().connect(loop, this, run), loop);
             },
             System::nanoTime,
             ctx.logThrottle());

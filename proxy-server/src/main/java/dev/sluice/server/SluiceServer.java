@@ -192,7 +192,12 @@ public final class SluiceServer implements AutoCloseable {
     return ctx.connectGuard().attempts.sum();
   }
 
-  /** The upstream's circuit breaker: CLOSED, OPEN or HALF_OPEN. */
+  /** Each upstream host's circuit breaker. */
+  java.util.List<dev.sluice.resilience.HostCircuit> circuits() {
+    return ctx.connectGuard().circuits();
+  }
+
+  /** The upstream's circuit breaker: CLOSED, OPEN or HALF_OPEN (PARTLY_OPEN: hosts differ). */
   String circuitState() {
     return ctx.connectGuard().state();
   }

@@ -110,6 +110,71 @@ class FailoverIT {
   }
 
   @Test
+  void aStoppedHostsCircuitOpensSoConnectsSkipItUntilItsProbeSucceeds() throws Exception {
+    try (ExtraPostgres a = ExtraPostgres.primary();
+        ExtraPostgres b = ExtraPostgres.primary()) {
+      a.stop();
+      List<HostAndPort> hps =
+          List.of(new HostAndPort("127.0.0.1", a.port()), new HostAndPort("127.0.0.1", b.port()));
+      Upstream up =
+          new Upstream(
+              hps,
+              shared.appDatabase(),
+              shared.appUser(),
+              shared.appPassword(),
+              Upstream.SslMode.DISABLE,
+              Map.of());
+      // session mode: each client held open needs a backend of its own, so each is a connect
+      try (TestSluice s =
+          TestSluice.start(shared, x -> x.upstream(up).poolMode(PoolMode.SESSION).poolSize(60))) {
+        List<Connection> held = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+          Connection c = s.connect();
+          held.add(c);
+          assertThat(port(c)).as("the second host serves").isEqualTo(b.port());
+        }
+        var circuitA = s.server.circuits().get(0);
+        var circuitB = s.server.circuits().get(1);
+        assertThat(circuitA.host()).isEqualTo("127.0.0.1:" + a.port());
+        assertThat(circuitA.state()).isIn("OPEN", "HALF_OPEN");
+        assertThat(circuitA.lastFailure()).contains("Connection refused");
+        assertThat(circuitB.state()).isEqualTo("CLOSED");
+        assertThat(s.server.circuitState()).isEqualTo("PARTLY_OPEN");
+        // three connects gave up on the first host and opened its circuit; the other five went
+        // straight to the second (one half-open probe may fall in, if the machine is slow)
+        assertThat(circuitA.attempts.sum()).isBetween(3L, 4L);
+        assertThat(circuitB.attempts.sum()).isEqualTo(8);
+        for (Connection c : held) {
+          c.close();
+        }
+
+        // the first host comes back: its probe succeeds, and connects prefer it again (the
+        // clients below are held, so after the eight idle backends each needs a new one)
+        a.start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        List<Connection> more = new ArrayList<>();
+        try {
+          while (true) {
+            Connection c = s.connect();
+            more.add(c); // held, so the next client needs a new backend
+            if (port(c) == a.port()) {
+              break;
+            }
+            assertThat(System.nanoTime() - deadline).as("the first host serves again").isNegative();
+            Thread.sleep(100); // the open period passing; each try is a real connect
+          }
+        } finally {
+          for (Connection c : more) {
+            c.close();
+          }
+        }
+        assertThat(circuitA.state()).isEqualTo("CLOSED");
+        assertThat(circuitA.opened.sum()).isEqualTo(1);
+      }
+    }
+  }
+
+  @Test
   void targetSessionAttrsChooseByWhatEachServerIs() throws Exception {
     try (ExtraPostgres primary = ExtraPostgres.primary();
         ExtraPostgres standby = ExtraPostgres.standbyOf(primary)) {
