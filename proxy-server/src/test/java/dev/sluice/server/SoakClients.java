@@ -40,7 +40,12 @@ final class SoakClients {
 
   private static final int SAMPLES_PER_SLOT = 3;
 
-  private final TestSluice sluice;
+  /** Where clients connect: Sluice, or PgBouncer in a comparison. */
+  interface Endpoint {
+    Connection open() throws SQLException;
+  }
+
+  private final Endpoint endpoint;
   private final List<Thread> threads = new ArrayList<>();
   private final List<AtomicLong> firstSuccessAfterHeal = new ArrayList<>();
   private final Map<Integer, Tally> tallies = new ConcurrentHashMap<>();
@@ -49,8 +54,8 @@ final class SoakClients {
   private volatile int slot = -1;
   private volatile long healedAt = System.nanoTime();
 
-  private SoakClients(TestSluice sluice) {
-    this.sluice = sluice;
+  private SoakClients(Endpoint endpoint) {
+    this.endpoint = endpoint;
   }
 
   /** The tables the mix reads and writes; made before Sluice starts, so its cache knows them. */
@@ -69,7 +74,12 @@ final class SoakClients {
 
   /** {@code count} clients, each started on its own thread, counting in slot -1 until told. */
   static SoakClients start(TestSluice sluice, int count) {
-    SoakClients clients = new SoakClients(sluice);
+    return start(() -> sluice.connect(TestSluice.props("socketTimeout", "30")), count);
+  }
+
+  /** The same, connecting to {@code endpoint}. */
+  static SoakClients start(Endpoint endpoint, int count) {
+    SoakClients clients = new SoakClients(endpoint);
     for (int i = 0; i < count; i++) {
       AtomicLong firstSuccess = new AtomicLong(-1);
       clients.firstSuccessAfterHeal.add(firstSuccess);
@@ -138,7 +148,7 @@ final class SoakClients {
       int in = slot;
       try {
         if (session == null) {
-          session = Session.open(sluice);
+          session = Session.open(endpoint);
         }
         session.step(random);
         long done = System.nanoTime();
@@ -179,8 +189,8 @@ final class SoakClients {
     private final PreparedStatement counter;
     private final PreparedStatement sleep;
 
-    static Session open(TestSluice sluice) throws SQLException {
-      Connection c = sluice.connect(TestSluice.props("socketTimeout", "30"));
+    static Session open(Endpoint endpoint) throws SQLException {
+      Connection c = endpoint.open();
       try {
         return new Session(c);
       } catch (SQLException e) {

@@ -162,8 +162,19 @@ class SoakIT {
   /** Every {@code interval} the next fault of the cycle, until {@code soak} is over. */
   private static List<SoakOutcome> cycleFaults(
       SoakTarget target, SoakClients load, Duration soak, Duration interval) throws Exception {
-    SoakFault[] cycle = SoakFault.values();
     int slots = (int) Math.max(1, soak.toMillis() / interval.toMillis());
+    return cycleFaults(target, load, slots, interval, RECOVERY_BOUND.multipliedBy(2));
+  }
+
+  /**
+   * {@code slots} faults of the cycle, one every {@code interval} (or later, when the clients take
+   * longer to recover), each waiting up to {@code recoveryWait} for every client to be served
+   * again.
+   */
+  static List<SoakOutcome> cycleFaults(
+      SoakTarget target, SoakClients load, int slots, Duration interval, Duration recoveryWait)
+      throws Exception {
+    SoakFault[] cycle = SoakFault.values();
     long origin = System.nanoTime();
     List<SoakOutcome> outcomes = new ArrayList<>();
     for (int k = 0; k < slots; k++) {
@@ -174,7 +185,7 @@ class SoakIT {
       String detail = fault.inject(target);
       long healed = System.nanoTime();
       load.healedAt(healed);
-      long[] recovery = load.awaitRecovery(healed + 2 * RECOVERY_BOUND.toNanos());
+      long[] recovery = load.awaitRecovery(healed + recoveryWait.toNanos());
       sleepUntil(end); // errors are the slot's until the next fault
       SoakOutcome o =
           new SoakOutcome(k, slots, fault, detail, healed - injected, recovery, load.tally(k));
