@@ -155,7 +155,11 @@ public record ProxyConfig(
           "--tls-cert and --tls-key go together");
     }
     if (tlsMode == TlsMode.REQUIRE && tlsCert == null) {
-      throw new ConfigException("--tls-mode", "require", "needs --tls-cert and --tls-key");
+      throw new ConfigException(
+          "--tls-mode",
+          "require",
+          "needs --tls-cert and --tls-key (a self-signed certificate is made only with --tls-mode"
+              + " allow, for development)");
     }
     adminToken = adminToken == null || adminToken.isBlank() ? null : adminToken;
     if (adminListen != null && adminToken == null && !isLoopback(adminListen.host())) {

@@ -78,9 +78,17 @@ final class ProxyContext {
       new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
 
   ProxyContext(ProxyConfig config, Transport transport, EventLoopGroup workers) {
+    this(config, transport, workers, ClientTls.of(config));
+  }
+
+  /**
+   * @param clientTls TLS for clients as {@link ClientTls#of} made it; null for none
+   */
+  ProxyContext(
+      ProxyConfig config, Transport transport, EventLoopGroup workers, ClientTls clientTls) {
     this.config = config;
     this.workers = workers;
-    this.clientTls = ClientTls.of(config);
+    this.clientTls = clientTls;
     this.connector =
         new BackendConnector(config, transport, workers, backendChannels, meters.serverBytes());
     this.connectGuard =
@@ -269,8 +277,11 @@ final class ProxyContext {
     return logThrottle;
   }
 
-  ClientLogin newLogin(String user) {
-    return new ClientLogin(config.clientAuth(), secrets, user);
+  /**
+   * @param channelBinding see {@link ClientLogin#ClientLogin}; null for a client in plain text
+   */
+  ClientLogin newLogin(String user, byte[] channelBinding) {
+    return new ClientLogin(config.clientAuth(), secrets, user, channelBinding);
   }
 
   PendingLogins pendingLogins() {
