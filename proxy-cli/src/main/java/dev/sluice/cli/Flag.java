@@ -91,6 +91,17 @@ enum Flag {
       "N",
       "Connections still logging in, apart from --max-client-connections; a new one beyond it"
           + " pushes out the oldest."),
+  LOGIN_FAILURE_LIMIT(
+      "login-failure-limit",
+      "N",
+      "Failed logins from one client address, each within --login-failure-window of the last,"
+          + " after which its logins are refused (28P01) until that window has passed; 0 for"
+          + " no limit."),
+  LOGIN_FAILURE_WINDOW(
+      "login-failure-window",
+      "DURATION",
+      "How close failed logins must come to count together, and how long an address that"
+          + " reached --login-failure-limit is refused after its last failure."),
   SERVER_RESET_QUERY(
       "server-reset-query",
       "SQL",
@@ -238,6 +249,8 @@ enum Flag {
       case MAX_MESSAGE_MEMORY -> FlagValues.formatSize(c.maxMessageMemory());
       case CLIENT_LOGIN_TIMEOUT -> Durations.format(c.clientLoginTimeout());
       case MAX_PENDING_LOGINS -> Integer.toString(c.maxPendingLogins());
+      case LOGIN_FAILURE_LIMIT -> Integer.toString(c.loginFailureLimit());
+      case LOGIN_FAILURE_WINDOW -> Durations.format(c.loginFailureWindow());
       case SERVER_RESET_QUERY -> c.serverResetQuery();
       case CLIENT_AUTH -> c.clientAuth().flagValue();
       case SESSION_STATE -> c.sessionState().flagValue();

@@ -1,5 +1,6 @@
 package dev.sluice.server;
 
+import dev.sluice.auth.AuthenticationFailedException;
 import dev.sluice.config.TlsMode;
 import dev.sluice.engine.ClientState;
 import dev.sluice.engine.CloseReason;
@@ -26,6 +27,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -56,6 +58,7 @@ final class ClientStartup {
   private final StateMachine<ClientState> machine;
   private final LogContext logContext;
   private final long createdNanos;
+  private final AddressLoginLimit loginLimit;
 
   private boolean tls;
   private boolean directTls;
@@ -81,6 +84,7 @@ final class ClientStartup {
     this.machine = machine;
     this.logContext = logContext;
     this.createdNanos = createdNanos;
+    this.loginLimit = new AddressLoginLimit(ctx.failedLogins(), channel, logContext);
   }
 
   /** The role the startup packet named; null before it. */
@@ -213,6 +217,14 @@ final class ClientStartup {
     user = r.user();
     database = r.database();
     logContext.identify(database, user);
+    Duration locked = loginLimit.lockedFor();
+    if (locked != null) {
+      // Refused before any password exchange: a locked address learns nothing more.
+      conn.close(
+          CloseReason.AUTHENTICATION_FAILED,
+          LoginErrors.loginsLocked(locked, ctx.failedLogins().limit()));
+      return;
+    }
     params = r.params();
     if (r.needsNegotiation()) {
       ByteBuf out = channel.alloc().buffer();
@@ -238,6 +250,9 @@ final class ClientStartup {
         done = login.onMessage(f.body(), out);
       } catch (RuntimeException e) {
         out.release();
+        if (e instanceof AuthenticationFailedException) {
+          loginLimit.failed();
+        }
         throw e;
       }
       channel.write(out, channel.voidPromise());

@@ -1,5 +1,6 @@
 package dev.sluice.server;
 
+import dev.sluice.auth.FailedLogins;
 import dev.sluice.auth.ScramCredentials;
 import dev.sluice.cache.ResultCache;
 import dev.sluice.config.CacheConfig;
@@ -64,6 +65,7 @@ final class ProxyContext {
 
   private final EventLoopGroup workers;
   private final ClientTls clientTls;
+  private final FailedLogins failedLogins;
   private final ConnectGuard connectGuard;
 
   /** The query result cache, or null with {@code --cache off}. */
@@ -99,6 +101,7 @@ final class ProxyContext {
     this.cancelForwarder = new CancelForwarder(transport);
     this.pools = new PoolRegistry(this);
     this.pendingLogins = new PendingLogins(config.maxPendingLogins());
+    this.failedLogins = new FailedLogins(config.loginFailureLimit(), config.loginFailureWindow());
     this.messageMemory = new MessageMemory(config.maxMessageMemory());
     var up = config.upstream();
     byte[] mockSecret = new byte[32];
@@ -282,6 +285,11 @@ final class ProxyContext {
    */
   ClientLogin newLogin(String user, byte[] channelBinding) {
     return new ClientLogin(config.clientAuth(), secrets, user, channelBinding);
+  }
+
+  /** Failed logins per client address (--login-failure-limit). */
+  FailedLogins failedLogins() {
+    return failedLogins;
   }
 
   PendingLogins pendingLogins() {
