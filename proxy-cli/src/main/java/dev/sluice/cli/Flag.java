@@ -120,8 +120,12 @@ enum Flag {
   TLS_MODE(
       "tls-mode",
       "disable|allow|require",
-      "TLS from clients: off, for clients that ask (with a certificate), or required."),
-  TLS_CERT("tls-cert", "FILE", "PEM certificate chain clients see."),
+      "TLS from clients: off, for clients that ask, or required (needs --tls-cert)."),
+  TLS_CERT(
+      "tls-cert",
+      "FILE",
+      "PEM certificate chain clients see; without it, allow makes a self-signed one for"
+          + " development."),
   TLS_KEY("tls-key", "FILE", "PEM (PKCS#8) private key of --tls-cert."),
   ADMIN_LISTEN(
       "admin-listen",
