@@ -184,6 +184,8 @@ final class ConfigAssembler {
       case ADMIN_TOKEN -> b.adminToken(text);
       case ADMIN_USERS -> b.adminUsers(roles(key, text));
       case MAX_PENDING_LOGINS -> b.maxPendingLogins(FlagValues.integer(key, text, 1));
+      case LOGIN_FAILURE_LIMIT -> b.loginFailureLimit(FlagValues.integer(key, text, 0));
+      case LOGIN_FAILURE_WINDOW -> b.loginFailureWindow(positive(key, text));
       case MAX_MESSAGE_MEMORY ->
           b.maxMessageMemory(
               FlagValues.size(

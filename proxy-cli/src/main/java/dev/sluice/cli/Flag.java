@@ -91,6 +91,17 @@ enum Flag {
       "N",
       "Connections still logging in, apart from --max-client-connections; a new one beyond it"
           + " pushes out the oldest."),
+  LOGIN_FAILURE_LIMIT(
+      "login-failure-limit",
+      "N",
+      "Failed logins from one client address, each within --login-failure-window of the last,"
+          + " after which its logins are refused (28P01) until that window has passed; 0 for"
+          + " no limit."),
+  LOGIN_FAILURE_WINDOW(
+      "login-failure-window",
+      "DURATION",
+      "How close failed logins must come to count together, and how long an address that"
+          + " reached --login-failure-limit is refused after its last failure."),
   SERVER_RESET_QUERY(
       "server-reset-query",
       "SQL",
@@ -109,8 +120,12 @@ enum Flag {
   TLS_MODE(
       "tls-mode",
       "disable|allow|require",
-      "TLS from clients: off, for clients that ask (with a certificate), or required."),
-  TLS_CERT("tls-cert", "FILE", "PEM certificate chain clients see."),
+      "TLS from clients: off, for clients that ask, or required (needs --tls-cert)."),
+  TLS_CERT(
+      "tls-cert",
+      "FILE",
+      "PEM certificate chain clients see; without it, allow makes a self-signed one for"
+          + " development."),
   TLS_KEY("tls-key", "FILE", "PEM (PKCS#8) private key of --tls-cert."),
   ADMIN_LISTEN(
       "admin-listen",
@@ -238,6 +253,8 @@ enum Flag {
       case MAX_MESSAGE_MEMORY -> FlagValues.formatSize(c.maxMessageMemory());
       case CLIENT_LOGIN_TIMEOUT -> Durations.format(c.clientLoginTimeout());
       case MAX_PENDING_LOGINS -> Integer.toString(c.maxPendingLogins());
+      case LOGIN_FAILURE_LIMIT -> Integer.toString(c.loginFailureLimit());
+      case LOGIN_FAILURE_WINDOW -> Durations.format(c.loginFailureWindow());
       case SERVER_RESET_QUERY -> c.serverResetQuery();
       case CLIENT_AUTH -> c.clientAuth().flagValue();
       case SESSION_STATE -> c.sessionState().flagValue();

@@ -41,6 +41,8 @@ final class FlagHelp {
           CLIENT_AUTH,
           CLIENT_LOGIN_TIMEOUT,
           MAX_PENDING_LOGINS,
+          LOGIN_FAILURE_LIMIT,
+          LOGIN_FAILURE_WINDOW,
           ALLOW_DATABASES,
           MAX_MESSAGE_SIZE,
           MAX_MESSAGE_MEMORY ->

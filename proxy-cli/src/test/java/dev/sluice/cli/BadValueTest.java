@@ -49,6 +49,8 @@ class BadValueTest {
             "expected a number with a unit: ms, s, m, h or d, for example 500ms, 30s, 10m"),
         bad("--acquire-timeout", "0s", "expected a positive duration such as 30s"),
         bad("--max-client-connections", "0", "expected an integer >= 1"),
+        bad("--login-failure-limit", "-1", "expected an integer >= 0"),
+        bad("--login-failure-window", "0s", "expected a positive duration such as 30s"),
         bad(
             "--server-lifetime",
             "1y",

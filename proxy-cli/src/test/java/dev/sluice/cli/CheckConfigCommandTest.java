@@ -50,6 +50,8 @@ class CheckConfigCommandTest {
                 "max-message-memory = 256MB  (default)",
                 "client-login-timeout = 15s  (default)",
                 "max-pending-logins = 1000  (default)",
+                "login-failure-limit = 10  (default)",
+                "login-failure-window = 1m  (default)",
                 "server-reset-query = DISCARD ALL  (default)",
                 "client-auth = scram-sha-256  (default)",
                 "session-state = pin  (default)",

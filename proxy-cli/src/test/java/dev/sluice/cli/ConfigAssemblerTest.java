@@ -78,6 +78,8 @@ class ConfigAssemblerTest {
     env.put("SLUICE_MAX_MESSAGE_MEMORY", "32MB");
     env.put("SLUICE_CLIENT_LOGIN_TIMEOUT", "4s");
     env.put("SLUICE_MAX_PENDING_LOGINS", "70");
+    env.put("SLUICE_LOGIN_FAILURE_LIMIT", "0");
+    env.put("SLUICE_LOGIN_FAILURE_WINDOW", "5m");
     env.put("SLUICE_CONNECT_RETRIES", "2");
     env.put("SLUICE_SERVER_CHECK_DELAY", "5s");
     env.put("SLUICE_SHUTDOWN_TIMEOUT", "7s");
@@ -127,6 +129,8 @@ class ConfigAssemblerTest {
     assertThat(c.maxMessageMemory()).isEqualTo(32L << 20);
     assertThat(c.clientLoginTimeout()).isEqualTo(Duration.ofSeconds(4));
     assertThat(c.maxPendingLogins()).isEqualTo(70);
+    assertThat(c.loginFailureLimit()).isZero();
+    assertThat(c.loginFailureWindow()).isEqualTo(Duration.ofMinutes(5));
     assertThat(c.connectRetries()).isEqualTo(2);
     assertThat(c.serverCheckDelay()).isEqualTo(Duration.ofSeconds(5));
     assertThat(c.shutdownTimeout()).isEqualTo(Duration.ofSeconds(7));
@@ -192,6 +196,8 @@ class ConfigAssemblerTest {
     values.put(Flag.MAX_MESSAGE_MEMORY, "32MB");
     values.put(Flag.CLIENT_LOGIN_TIMEOUT, "4s");
     values.put(Flag.MAX_PENDING_LOGINS, "70");
+    values.put(Flag.LOGIN_FAILURE_LIMIT, "3");
+    values.put(Flag.LOGIN_FAILURE_WINDOW, "30s");
     values.put(Flag.SERVER_RESET_QUERY, "RESET ALL");
     values.put(Flag.CLIENT_AUTH, "md5");
     values.put(Flag.SESSION_STATE, "reject");
@@ -225,6 +231,8 @@ class ConfigAssemblerTest {
     assertThat(c.serverLifetime()).isEqualTo(Duration.ofHours(2));
     assertThat(c.allowDatabases()).containsExactly("*");
     assertThat(c.maxMessageMemory()).isEqualTo(32L << 20);
+    assertThat(c.loginFailureLimit()).isEqualTo(3);
+    assertThat(c.loginFailureWindow()).isEqualTo(Duration.ofSeconds(30));
     assertThat(c.adminListen()).isNull();
     assertThat(c.adminToken()).isEqualTo("t0ken");
     assertThat(c.adminUsers()).isEmpty();

@@ -5,6 +5,7 @@ import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -21,15 +22,34 @@ import java.util.Objects;
  *                                     <--  AuthenticationOk (the caller's business)
  * }</pre>
  *
- * <p>Channel binding is not offered (Sluice takes no TLS from clients yet), so a client asking for
- * it ({@code p=}) is refused and one that could bind but saw no {@code SCRAM-SHA-256-PLUS} ({@code
- * y}) is accepted. The {@code n=} user name is ignored, as PostgreSQL ignores it: the user is the
- * one named in the startup packet. Every error is FATAL: a malformed or out-of-order message is a
- * protocol violation (08P01), a wrong proof an {@link AuthenticationFailedException} (28P01). After
- * any error the exchange is over and further messages are refused.
+ * <p>Channel binding ({@code SCRAM-SHA-256-PLUS}, RFC 5929's {@code tls-server-end-point}) is
+ * offered only to a client connected over TLS, given the hash of Sluice's own certificate ({@link
+ * TlsServerEndPoint}); the client hashes the certificate it received, so a man in the middle who
+ * terminates TLS with a certificate of his own cannot pass the check. As in PostgreSQL's {@code
+ * auth-scram.c}, the gs2 flag must agree with the mechanism the client picked:
+ *
+ * <ul>
+ *   <li>{@code p=tls-server-end-point}: only with {@code -PLUS}; the final message's {@code c=}
+ *       must be the gs2 header followed by the certificate hash, else "SCRAM channel binding check
+ *       failed" (08P01).
+ *   <li>{@code y} (the client could bind but believes the server cannot): accepted without TLS;
+ *       over TLS, where {@code -PLUS} was offered, someone stripped the offer in flight: refused.
+ *   <li>{@code n} (the client will not bind): only with plain {@code SCRAM-SHA-256}.
+ * </ul>
+ *
+ * <p>The {@code n=} user name is ignored, as PostgreSQL ignores it: the user is the one named in
+ * the startup packet. Every error is FATAL: a malformed or out-of-order message is a protocol
+ * violation (08P01), a wrong proof an {@link AuthenticationFailedException} (28P01). After any
+ * error the exchange is over and further messages are refused.
  */
 public final class ScramServerExchange {
   public static final String MECHANISM = "SCRAM-SHA-256";
+
+  /** SCRAM-SHA-256 with channel binding, offered over TLS. */
+  public static final String MECHANISM_PLUS = "SCRAM-SHA-256-PLUS";
+
+  /** The one channel binding type PostgreSQL (and so every client) uses. */
+  public static final String BINDING_TYPE = "tls-server-end-point";
 
   private enum State {
     AWAITING_CLIENT_FIRST,
@@ -45,6 +65,10 @@ public final class ScramServerExchange {
   private final boolean forceFail;
   private final String serverNonce;
 
+  /** The hash of Sluice's certificate when the client is on TLS and -PLUS is offered, else null. */
+  private final byte[] channelBinding;
+
+  private boolean plus;
   private State state = State.AWAITING_CLIENT_FIRST;
   private String gs2Header;
   private String clientFirstBare;
@@ -58,12 +82,37 @@ public final class ScramServerExchange {
    */
   public ScramServerExchange(
       String user, ScramCredentials credentials, boolean forceFail, SecureRandom random) {
-    this(user, credentials, forceFail, ScramCrypto.nonce(random));
+    this(user, credentials, forceFail, ScramCrypto.nonce(random), null);
+  }
+
+  /**
+   * For a client connected over TLS, which is offered {@code -PLUS} as well.
+   *
+   * @param channelBinding the {@link TlsServerEndPoint} hash of the certificate this client was
+   *     shown; null when the client is not on TLS (or the certificate allows no binding)
+   */
+  public ScramServerExchange(
+      String user,
+      ScramCredentials credentials,
+      boolean forceFail,
+      SecureRandom random,
+      byte[] channelBinding) {
+    this(user, credentials, forceFail, ScramCrypto.nonce(random), channelBinding);
   }
 
   /** With a fixed server part of the nonce, for test vectors. */
   ScramServerExchange(
       String user, ScramCredentials credentials, boolean forceFail, String serverNonce) {
+    this(user, credentials, forceFail, serverNonce, null);
+  }
+
+  private ScramServerExchange(
+      String user,
+      ScramCredentials credentials,
+      boolean forceFail,
+      String serverNonce,
+      byte[] channelBinding) {
+    this.channelBinding = channelBinding == null ? null : channelBinding.clone();
     this.user = Objects.requireNonNull(user, "user");
     this.salt = credentials.salt();
     this.iterations = credentials.iterations();
@@ -73,9 +122,28 @@ public final class ScramServerExchange {
     this.serverNonce = serverNonce;
   }
 
-  /** Answers the client-first-message with the server-first-message. */
+  /** The mechanisms for AuthenticationSASL, in PostgreSQL's order: -PLUS first when offered. */
+  public List<String> mechanisms() {
+    return channelBinding == null ? List.of(MECHANISM) : List.of(MECHANISM_PLUS, MECHANISM);
+  }
+
+  /** Answers a client-first-message for plain {@link #MECHANISM}. */
   public byte[] serverFirst(byte[] clientFirstMessage) {
+    return serverFirst(MECHANISM, clientFirstMessage);
+  }
+
+  /**
+   * Answers the client-first-message with the server-first-message.
+   *
+   * @param mechanism the mechanism the SASLInitialResponse named; one of {@link #mechanisms()}
+   */
+  public byte[] serverFirst(String mechanism, byte[] clientFirstMessage) {
     enter(State.AWAITING_CLIENT_FIRST, "client-first-message");
+    if (!mechanisms().contains(mechanism)) {
+      throw SluiceException.protocolViolation(
+          "client selected an invalid SASL authentication mechanism");
+    }
+    plus = mechanism.equals(MECHANISM_PLUS);
     ScramMessage m = ScramMessage.of(clientFirstMessage, "client-first-message");
     gs2Header = readGs2Header(m);
     clientFirstBare = m.rest();
@@ -101,8 +169,9 @@ public final class ScramServerExchange {
   public byte[] serverFinal(byte[] clientFinalMessage) {
     enter(State.AWAITING_CLIENT_FINAL, "client-final-message");
     ScramMessage m = ScramMessage.of(clientFinalMessage, "client-final-message");
-    // c= repeats the gs2 header; a mismatch means someone changed the first message in flight.
-    if (!Arrays.equals(m.readBase64('c'), ScramMessage.bytes(gs2Header))) {
+    // c= repeats the gs2 header (and with -PLUS the hash of the certificate the client saw); a
+    // mismatch means someone changed the first message in flight, or stands between us on TLS.
+    if (!MessageDigest.isEqual(m.readBase64('c'), expectedBinding())) {
       throw SluiceException.protocolViolation("SCRAM channel binding check failed");
     }
     if (!m.read('r').equals(nonce)) {
@@ -130,6 +199,17 @@ public final class ScramServerExchange {
         "v=" + Base64.getEncoder().encodeToString(ScramCrypto.hmac(serverKey, authMessage)));
   }
 
+  /** gs2 header, then with -PLUS the binding data: what c= must carry (RFC 5802, 5929). */
+  private byte[] expectedBinding() {
+    byte[] header = ScramMessage.bytes(gs2Header);
+    if (!plus) {
+      return header;
+    }
+    byte[] out = Arrays.copyOf(header, header.length + channelBinding.length);
+    System.arraycopy(channelBinding, 0, out, header.length, channelBinding.length);
+    return out;
+  }
+
   /** ClientKey = proof XOR HMAC(StoredKey, AuthMessage); it must hash to StoredKey. */
   private boolean verifyProof(byte[] proof, byte[] authMessage) {
     byte[] clientSignature = ScramCrypto.hmac(storedKey, authMessage);
@@ -137,19 +217,38 @@ public final class ScramServerExchange {
     return MessageDigest.isEqual(ScramCrypto.sha256(clientKey), storedKey);
   }
 
-  /** Reads {@code n,,} or {@code y,,}: the flag, an empty authzid, and the commas. */
-  private static String readGs2Header(ScramMessage m) {
+  /**
+   * Reads {@code n,,}, {@code y,,} or {@code p=tls-server-end-point,,}: the flag, an empty authzid,
+   * and the commas. The flag must fit the mechanism, as in PostgreSQL's {@code
+   * read_client_first_message}.
+   */
+  private String readGs2Header(ScramMessage m) {
     if (m.startsWith('p')) {
-      throw SluiceException.protocolViolation(
-          "SCRAM channel binding is not supported: Sluice offers only "
-              + MECHANISM
-              + ", not "
-              + MECHANISM
-              + "-PLUS");
-    }
-    // "y": the client could bind but saw no -PLUS offered. True here; once Sluice offers -PLUS
-    // over TLS, "y" will mean that offer was stripped in flight, and must be refused.
-    if (!m.skip("n,") && !m.skip("y,")) {
+      if (!plus) {
+        throw m.malformed(
+            "the client selected "
+                + MECHANISM
+                + " without channel binding, but the message includes channel binding data");
+      }
+      String type = m.read('p');
+      if (!type.equals(BINDING_TYPE)) {
+        throw SluiceException.protocolViolation(
+            "unsupported SCRAM channel-binding type \"" + type + "\"");
+      }
+    } else if (plus) {
+      throw m.malformed(
+          "the client selected "
+              + MECHANISM_PLUS
+              + ", but the message does not include channel binding data");
+    } else if (m.skip("y,")) {
+      // The client could bind but saw no -PLUS offered. Without TLS that is true; over TLS
+      // Sluice offered -PLUS, so the offer was stripped in flight (a downgrade attack).
+      if (channelBinding != null) {
+        throw SluiceException.protocolViolation(
+            "SCRAM channel binding negotiation error: the client supports SCRAM channel binding"
+                + " but thinks the server does not; however, this server does support it");
+      }
+    } else if (!m.skip("n,")) {
       throw m.malformed("channel binding flag expected");
     }
     if (m.startsWith('a')) {

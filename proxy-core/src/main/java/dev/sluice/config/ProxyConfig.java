@@ -49,6 +49,10 @@ import java.util.Objects;
  *     (25P03) and its transaction rolled back; zero for never
  * @param adminUsers roles allowed into the admin console (the database {@code sluice}) besides the
  *     upstream's
+ * @param loginFailureLimit failed logins from one client address, each within {@code
+ *     loginFailureWindow} of the one before, after which that address's logins are refused until
+ *     the window has passed since its last failure; 0 for no limit
+ * @param loginFailureWindow see {@code loginFailureLimit}
  */
 public record ProxyConfig(
     HostAndPort listen,
@@ -85,6 +89,8 @@ public record ProxyConfig(
     Duration queryTimeout,
     Duration idleTransactionTimeout,
     java.util.Set<String> adminUsers,
+    int loginFailureLimit,
+    Duration loginFailureWindow,
     CacheConfig cache) {
 
   /** PostgreSQL's own cap on a message is 1 GB; nothing bigger can be meaningful. */
@@ -128,6 +134,8 @@ public record ProxyConfig(
     atLeast("--max-prepared-statements", maxPreparedStatements, 1);
     positive("--client-login-timeout", clientLoginTimeout);
     atLeast("--max-pending-logins", maxPendingLogins, 1);
+    atLeast("--login-failure-limit", loginFailureLimit, 0);
+    positive("--login-failure-window", loginFailureWindow);
     atLeast("--connect-retries", connectRetries, 0);
     positive("--server-check-delay", serverCheckDelay);
     positive("--shutdown-timeout", shutdownTimeout);
@@ -155,7 +163,11 @@ public record ProxyConfig(
           "--tls-cert and --tls-key go together");
     }
     if (tlsMode == TlsMode.REQUIRE && tlsCert == null) {
-      throw new ConfigException("--tls-mode", "require", "needs --tls-cert and --tls-key");
+      throw new ConfigException(
+          "--tls-mode",
+          "require",
+          "needs --tls-cert and --tls-key (a self-signed certificate is made only with --tls-mode"
+              + " allow, for development)");
     }
     adminToken = adminToken == null || adminToken.isBlank() ? null : adminToken;
     if (adminListen != null && adminToken == null && !isLoopback(adminListen.host())) {

@@ -25,6 +25,8 @@ public final class ProxyConfigBuilder {
   private SessionStateMode sessionState = SessionStateMode.PIN;
   private Duration clientLoginTimeout = Duration.ofSeconds(15);
   private int maxPendingLogins = 1000;
+  private int loginFailureLimit = 10;
+  private Duration loginFailureWindow = Duration.ofMinutes(1);
   private long maxMessageMemory = ProxyConfig.DEFAULT_MAX_MESSAGE_MEMORY;
   private int connectRetries = 8;
   private Duration serverCheckDelay = Duration.ofSeconds(30);
@@ -129,6 +131,16 @@ public final class ProxyConfigBuilder {
 
   public ProxyConfigBuilder clientLoginTimeout(Duration v) {
     clientLoginTimeout = v;
+    return this;
+  }
+
+  public ProxyConfigBuilder loginFailureLimit(int v) {
+    loginFailureLimit = v;
+    return this;
+  }
+
+  public ProxyConfigBuilder loginFailureWindow(Duration v) {
+    loginFailureWindow = v;
     return this;
   }
 
@@ -260,6 +272,8 @@ public final class ProxyConfigBuilder {
         queryTimeout,
         idleTransactionTimeout,
         adminUsers,
+        loginFailureLimit,
+        loginFailureWindow,
         cache);
   }
 }

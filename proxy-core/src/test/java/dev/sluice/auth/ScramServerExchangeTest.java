@@ -83,7 +83,7 @@ class ScramServerExchangeTest {
   }
 
   @Test
-  void clientThatCouldBindButSawNoPlusIsAccepted() {
+  void clientThatCouldBindButSawNoPlusIsAcceptedWithoutTls() {
     String serverFirst = text(server.serverFirst(bytes("y,,n=,r=abc")));
     byte[] clientFinal = proofMessage("y,,", "n=,r=abc", serverFirst, "s3cret");
     assertThat(text(clientFinal)).startsWith("c=eSws,");

@@ -243,6 +243,8 @@ final class AdminViews {
     v.put("acquireTimeout", c.acquireTimeout().toString());
     v.put("maxClientConnections", c.maxClientConnections());
     v.put("maxPendingLogins", c.maxPendingLogins());
+    v.put("loginFailureLimit", c.loginFailureLimit());
+    v.put("loginFailureWindow", c.loginFailureWindow().toString());
     v.put("clientLoginTimeout", c.clientLoginTimeout().toString());
     v.put("serverLifetime", c.serverLifetime().toString());
     v.put("serverIdleTimeout", c.serverIdleTimeout().toString());

@@ -25,6 +25,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import java.io.IOException;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -38,7 +39,8 @@ import org.slf4j.event.Level;
  *
  * <pre>
  *   STARTUP ──StartupMessage──► AUTHENTICATING ──auth ok──► LOGGING_IN ──► READY
- *      │ SSLRequest / GSSENCRequest → 'N'                   (server settings known)
+ *      │ SSLRequest → 'S' and TLS, or 'N'; direct TLS;      (server settings known)
+ *      │ GSSENCRequest → 'N'
  *      │ CancelRequest → forwarded, closed
  *   any ──Terminate / EOF / fatal error──► CLOSED
  * </pre>
@@ -86,6 +88,12 @@ final class ClientConnection extends ChannelInboundHandlerAdapter {
   public void userEventTriggered(ChannelHandlerContext c, Object evt) {
     if (evt instanceof FrameDecoder.ReadPause p) {
       readGate.memory(p == FrameDecoder.ReadPause.PAUSE);
+    } else if (evt == DirectTlsDetector.DIRECT_TLS) {
+      startup.onDirectTls();
+    } else if (evt instanceof SslHandshakeCompletionEvent e && e.isSuccess()) {
+      if (!machine.is(ClientState.CLOSED)) {
+        startup.onTlsHandshake();
+      }
     } else {
       c.fireUserEventTriggered(evt);
     }

@@ -13,7 +13,6 @@ import io.netty.buffer.ByteBuf;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
-import java.util.List;
 
 /**
  * One client's authentication to Sluice (the Hyperdrive model: the client must present the upstream
@@ -24,6 +23,7 @@ import java.util.List;
  * <pre>
  *   scram-sha-256: → AuthenticationSASL ← SASLInitialResponse → AuthenticationSASLContinue
  *                  ← SASLResponse → AuthenticationSASLFinal (then Ok)
+ *                  over TLS SCRAM-SHA-256-PLUS is offered too (channel binding)
  *   md5:           → AuthenticationMD5Password(salt) ← PasswordMessage("md5...")
  *   password:      → AuthenticationCleartextPassword ← PasswordMessage(password)
  * </pre>
@@ -39,12 +39,18 @@ final class ClientLogin {
   private final Secrets secrets;
   private final String user;
   private final boolean knownUser;
+  private final byte[] channelBinding;
   private ScramServerExchange scram;
   private byte[] md5Salt;
   private int step;
 
-  ClientLogin(ClientAuth method, Secrets secrets, String user) {
+  /**
+   * @param channelBinding the {@code tls-server-end-point} hash of the certificate a client on TLS
+   *     was shown, so that SCRAM-SHA-256-PLUS is offered; null for a client in plain text
+   */
+  ClientLogin(ClientAuth method, Secrets secrets, String user, byte[] channelBinding) {
     this.method = method;
+    this.channelBinding = channelBinding;
     this.secrets = secrets;
     this.user = user;
     this.knownUser = secrets.user().equals(user);
@@ -56,8 +62,8 @@ final class ClientLogin {
       case SCRAM_SHA_256 -> {
         ScramCredentials creds =
             knownUser ? secrets.scram() : ScramCredentials.mock(user, secrets.mockSecret());
-        scram = new ScramServerExchange(user, creds, !knownUser, RANDOM);
-        Authentication.encodeSasl(out, List.of(ScramServerExchange.MECHANISM));
+        scram = new ScramServerExchange(user, creds, !knownUser, RANDOM, channelBinding);
+        Authentication.encodeSasl(out, scram.mechanisms());
       }
       case MD5 -> {
         md5Salt = new byte[4];
@@ -85,11 +91,7 @@ final class ClientLogin {
   private boolean onScram(ByteBuf body, ByteBuf out) {
     if (step++ == 0) {
       PasswordMessage.SaslInitial first = PasswordMessage.decodeSaslInitial(body);
-      if (!ScramServerExchange.MECHANISM.equals(first.mechanism())) {
-        throw SluiceException.protocolViolation(
-            "client selected an invalid SASL authentication mechanism");
-      }
-      Authentication.encodeSaslContinue(out, scram.serverFirst(first.data()));
+      Authentication.encodeSaslContinue(out, scram.serverFirst(first.mechanism(), first.data()));
       return false;
     }
     Authentication.encodeSaslFinal(

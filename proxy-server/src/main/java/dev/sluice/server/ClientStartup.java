@@ -1,5 +1,6 @@
 package dev.sluice.server;
 
+import dev.sluice.auth.AuthenticationFailedException;
 import dev.sluice.config.TlsMode;
 import dev.sluice.engine.ClientState;
 import dev.sluice.engine.CloseReason;
@@ -24,7 +25,9 @@ import dev.sluice.session.SessionParameters;
 import dev.sluice.state.StateMachine;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,6 +40,7 @@ import org.slf4j.LoggerFactory;
  * <pre>
  *   AWAITING_STARTUP ──StartupMessage──► AUTHENTICATING ──auth ok──► LOGGING_IN ──checks──► IDLE
  *      │ SSLRequest → 'S' and TLS, or 'N'; GSSENCRequest → 'N'  (LoginCheck, admission, greeting)
+ *      │ direct TLS (first byte 0x16, see DirectTlsDetector): TLS at once, ALPN postgresql required
  *      │ CancelRequest → forwarded, closed
  * </pre>
  *
@@ -54,8 +58,10 @@ final class ClientStartup {
   private final StateMachine<ClientState> machine;
   private final LogContext logContext;
   private final long createdNanos;
+  private final AddressLoginLimit loginLimit;
 
   private boolean tls;
+  private boolean directTls;
   private boolean pendingLogin;
   private boolean counted;
   private ScheduledFuture<?> loginTimer;
@@ -78,6 +84,7 @@ final class ClientStartup {
     this.machine = machine;
     this.logContext = logContext;
     this.createdNanos = createdNanos;
+    this.loginLimit = new AddressLoginLimit(ctx.failedLogins(), channel, logContext);
   }
 
   /** The role the startup packet named; null before it. */
@@ -121,10 +128,45 @@ final class ClientStartup {
     }
   }
 
+  /** The connection began with a TLS handshake instead of a startup packet. */
+  void onDirectTls() {
+    tls = true;
+    directTls = true;
+  }
+
+  /** The TLS handshake succeeded: a direct TLS client without ALPN is refused now. */
+  void onTlsHandshake() {
+    refusedWithoutAlpn();
+  }
+
+  /**
+   * Direct TLS is only for clients that negotiated ALPN {@code postgresql}, as in PostgreSQL 17:
+   * closed without an answer otherwise (PostgreSQL logs it and sends nothing).
+   */
+  private boolean refusedWithoutAlpn() {
+    if (!directTls) {
+      return false;
+    }
+    SslHandler h = channel.pipeline().get(SslHandler.class);
+    if (h != null && ClientTls.ALPN.equals(h.applicationProtocol())) {
+      return false;
+    }
+    ConnLog.debug(
+        log,
+        logContext,
+        "direct TLS connection without ALPN protocol negotiation ({}) refused",
+        ClientTls.ALPN);
+    conn.close(CloseReason.PROTOCOL_VIOLATION, null);
+    return true;
+  }
+
   /** The first packet: SSLRequest, GSSENCRequest, CancelRequest or StartupMessage. */
   void onStartup(Frame f) {
     ByteBuf body = f.body();
     try {
+      if (refusedWithoutAlpn()) {
+        return; // the handshake's own check may not have run yet: data can come with its end
+      }
       int code = body.getInt(body.readerIndex());
       if (code == ProtocolCodes.SSL_REQUEST_CODE && ctx.clientTls() != null && !tls) {
         // 'S' goes out in plain text, then everything is TLS: the handler is first in line
@@ -175,13 +217,21 @@ final class ClientStartup {
     user = r.user();
     database = r.database();
     logContext.identify(database, user);
+    Duration locked = loginLimit.lockedFor();
+    if (locked != null) {
+      // Refused before any password exchange: a locked address learns nothing more.
+      conn.close(
+          CloseReason.AUTHENTICATION_FAILED,
+          LoginErrors.loginsLocked(locked, ctx.failedLogins().limit()));
+      return;
+    }
     params = r.params();
     if (r.needsNegotiation()) {
       ByteBuf out = channel.alloc().buffer();
       new NegotiateProtocolVersion(0, r.protocolOptions()).encode(out);
       channel.write(out, channel.voidPromise());
     }
-    login = ctx.newLogin(user);
+    login = ctx.newLogin(user, tls ? ctx.clientTls().channelBinding() : null);
     ByteBuf out = channel.alloc().buffer(32);
     login.begin(out);
     channel.writeAndFlush(out, channel.voidPromise());
@@ -200,6 +250,9 @@ final class ClientStartup {
         done = login.onMessage(f.body(), out);
       } catch (RuntimeException e) {
         out.release();
+        if (e instanceof AuthenticationFailedException) {
+          loginLimit.failed();
+        }
         throw e;
       }
       channel.write(out, channel.voidPromise());

@@ -42,6 +42,26 @@ final class LoginErrors {
   }
 
   /**
+   * An address locked by its failed logins ({@link dev.sluice.auth.FailedLogins}): 28P01, the
+   * SQLSTATE of a failed password, so that drivers and pools treat it as the authentication failure
+   * it is and do not retry at once, as they would retry 53300; the message says what happened, so
+   * that someone who knows the password understands why it is refused.
+   */
+  static ErrorResponse loginsLocked(java.time.Duration left, int limit) {
+    long seconds = Math.max(1, (left.toMillis() + 999) / 1000);
+    return new SluiceException(
+            SqlState.INVALID_PASSWORD,
+            Severity.FATAL,
+            "too many failed logins from this address; try again in " + seconds + " s",
+            "Sluice refuses logins from an address for --login-failure-window after "
+                + limit
+                + " failed logins (--login-failure-limit).",
+            null,
+            null)
+        .toErrorResponse();
+  }
+
+  /**
    * A role that may not use the admin console: PgBouncer's words ("not allowed") and PostgreSQL's
    * SQLSTATE for a role refused at login.
    */

@@ -1,5 +1,6 @@
 package dev.sluice.server;
 
+import dev.sluice.auth.FailedLogins;
 import dev.sluice.auth.ScramCredentials;
 import dev.sluice.cache.ResultCache;
 import dev.sluice.config.CacheConfig;
@@ -65,6 +66,7 @@ final class ProxyContext {
 
   private final EventLoopGroup workers;
   private final ClientTls clientTls;
+  private final FailedLogins failedLogins;
   private final ConnectGuard connectGuard;
 
   /** The query result cache, or null with {@code --cache off}. */
@@ -79,9 +81,17 @@ final class ProxyContext {
       new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
 
   ProxyContext(ProxyConfig config, Transport transport, EventLoopGroup workers) {
+    this(config, transport, workers, ClientTls.of(config));
+  }
+
+  /**
+   * @param clientTls TLS for clients as {@link ClientTls#of} made it; null for none
+   */
+  ProxyContext(
+      ProxyConfig config, Transport transport, EventLoopGroup workers, ClientTls clientTls) {
     this.config = config;
     this.workers = workers;
-    this.clientTls = ClientTls.of(config);
+    this.clientTls = clientTls;
     this.connector =
         new BackendConnector(config, transport, workers, backendChannels, meters.serverBytes());
     this.connectGuard =
@@ -99,6 +109,7 @@ final class ProxyContext {
     this.cancelForwarder = new CancelForwarder(transport);
     this.pools = new PoolRegistry(this);
     this.pendingLogins = new PendingLogins(config.maxPendingLogins());
+    this.failedLogins = new FailedLogins(config.loginFailureLimit(), config.loginFailureWindow());
     this.messageMemory = new MessageMemory(config.maxMessageMemory());
     var up = config.upstream();
     byte[] mockSecret = new byte[32];
@@ -286,8 +297,16 @@ final class ProxyContext {
     return logThrottle;
   }
 
-  ClientLogin newLogin(String user) {
-    return new ClientLogin(config.clientAuth(), secrets, user);
+  /**
+   * @param channelBinding see {@link ClientLogin#ClientLogin}; null for a client in plain text
+   */
+  ClientLogin newLogin(String user, byte[] channelBinding) {
+    return new ClientLogin(config.clientAuth(), secrets, user, channelBinding);
+  }
+
+  /** Failed logins per client address (--login-failure-limit). */
+  FailedLogins failedLogins() {
+    return failedLogins;
   }
 
   PendingLogins pendingLogins() {

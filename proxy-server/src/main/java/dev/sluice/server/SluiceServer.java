@@ -80,9 +80,7 @@ public final class SluiceServer implements AutoCloseable {
     }
     // Certificate and key files are read now, so that a bad one stops the start.
     BackendTls.of(config.upstream());
-    if (ClientTls.of(config) == null && config.tlsMode() != dev.sluice.config.TlsMode.DISABLE) {
-      log.info("TLS from clients is off: no --tls-cert and --tls-key (SSLRequest answered N)");
-    }
+    ClientTls clientTls = ClientTls.of(config);
     Transport transport = Transport.best();
     int threads =
         config.workerThreads() > 0
@@ -90,7 +88,7 @@ public final class SluiceServer implements AutoCloseable {
             : Runtime.getRuntime().availableProcessors();
     EventLoopGroup boss = transport.newGroup(1, "sluice-accept");
     EventLoopGroup workers = transport.newGroup(threads, "sluice-io");
-    ProxyContext ctx = new ProxyContext(config, transport, workers);
+    ProxyContext ctx = new ProxyContext(config, transport, workers, clientTls);
     try {
       ServerBootstrap b =
           new ServerBootstrap()
@@ -107,6 +105,9 @@ public final class SluiceServer implements AutoCloseable {
                     protected void initChannel(Channel ch) {
                       ctx.clientChannels().add(ch);
                       ch.config().setWriteBufferWaterMark(WATER_MARK);
+                      if (ctx.clientTls() != null) {
+                        ch.pipeline().addLast("direct-tls", new DirectTlsDetector(ctx.clientTls()));
+                      }
                       ch.pipeline()
                           .addLast("bytes", ctx.meters().clientBytes())
                           .addLast(

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.sluice.config.ClientAuth;
 import dev.sluice.config.HostAndPort;
 import dev.sluice.config.ProxyConfig;
+import dev.sluice.config.TlsMode;
 import dev.sluice.config.Upstream;
 import dev.sluice.protocol.FrameDecoder;
 import dev.sluice.protocol.ProtocolCodes;
@@ -64,6 +65,7 @@ class ClientStateMachineTest {
             .clientAuth(auth)
             .maxMessageSize(maxMessage)
             .maxClientConnections(2)
+            .tlsMode(TlsMode.DISABLE) // plain text: these scripts speak no TLS
             // no upstream here: the cache's catalog read would wait for a backend forever
             .cache(c -> c.withEnabled(false))
             .build();

@@ -3,21 +3,22 @@ package dev.sluice.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import dev.sluice.config.ConfigException;
 import dev.sluice.config.TlsMode;
 import dev.sluice.protocol.ProtocolCodes;
 import dev.sluice.protocol.frontend.StartupMessage;
 import dev.sluice.testing.PostgresExtension;
 import dev.sluice.testing.PostgresServer;
 import dev.sluice.testing.ProcessResult;
-import dev.sluice.testing.TestCertificates;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.pkitesting.X509Bundle;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -32,31 +33,23 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.postgresql.util.PSQLException;
+import org.slf4j.LoggerFactory;
 
 /** TLS from clients to Sluice, with real clients: pgjdbc and psql. */
 @ExtendWith(PostgresExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ClientTlsIT {
   private PostgresServer pg;
-  private Path cert;
-  private Path key;
-  private Path root;
+  private TlsFiles files;
 
   @BeforeAll
   void certificates(PostgresServer pg) throws Exception {
     this.pg = pg;
-    Path dir = Files.createTempDirectory("sluice-client-tls");
-    X509Bundle server = TestCertificates.server("localhost", "localhost");
-    cert = Files.writeString(dir.resolve("sluice.crt"), server.getCertificatePEM());
-    key = Files.writeString(dir.resolve("sluice.key"), server.getPrivateKeyPEM());
-    root =
-        Files.writeString(
-            dir.resolve("root.crt"), TestCertificates.authority().getCertificatePEM());
+    this.files = TlsFiles.create();
   }
 
   private TestSluice sluice(TlsMode mode) {
-    return TestSluice.start(
-        pg, b -> b.tlsMode(mode).tlsCert(cert.toString()).tlsKey(key.toString()));
+    return TestSluice.start(pg, b -> files.apply(b, mode));
   }
 
   private Connection jdbc(TestSluice s, String host, String sslmode) throws Exception {
@@ -64,7 +57,7 @@ class ClientTlsIT {
     p.setProperty("user", pg.appUser());
     p.setProperty("password", pg.appPassword());
     p.setProperty("sslmode", sslmode);
-    p.setProperty("sslrootcert", root.toString());
+    p.setProperty("sslrootcert", files.root().toString());
     p.setProperty("connectTimeout", "10");
     return DriverManager.getConnection(
         "jdbc:postgresql://" + host + ":" + s.port() + "/" + pg.appDatabase(), p);
@@ -102,6 +95,47 @@ class ClientTlsIT {
       assertThat(r.succeeded()).as(r.toString()).isTrue();
       assertThat(r.stdout()).contains("SSL connection").contains("7");
     }
+  }
+
+  /**
+   * {@code --tls-mode allow} without a certificate: Sluice makes a self-signed one at start and
+   * says so; clients can encrypt with it (sslmode=require) but not verify it.
+   */
+  @Test
+  void withoutACertificateAllowServesASelfSignedOneAndSaysSo() throws Exception {
+    Logger logger = (Logger) LoggerFactory.getLogger(ClientTls.class);
+    ListAppender<ILoggingEvent> logged = new ListAppender<>();
+    logged.start();
+    logger.addAppender(logged);
+    try (TestSluice s = TestSluice.start(pg, b -> b.tlsMode(TlsMode.ALLOW))) {
+      List<ILoggingEvent> warnings;
+      synchronized (logged) {
+        warnings = logged.list.stream().filter(e -> e.getLevel() == Level.WARN).toList();
+      }
+      assertThat(warnings)
+          .singleElement()
+          .extracting(ILoggingEvent::getFormattedMessage)
+          .asString()
+          .contains("self-signed certificate for localhost, 127.0.0.1")
+          .contains("development only")
+          .doesNotContain("PRIVATE KEY");
+      try (Connection c = jdbc(s, "localhost", "require")) { // 'N' would fail require
+        assertThat(c.isValid(5)).isTrue();
+      }
+      assertThatThrownBy(() -> jdbc(s, "localhost", "verify-full").close())
+          .as("not issued by any CA the client trusts")
+          .isInstanceOf(PSQLException.class);
+    } finally {
+      logger.detachAppender(logged);
+    }
+  }
+
+  @Test
+  void requireWithoutACertificateIsAStartupError() {
+    assertThatThrownBy(() -> TestSluice.start(pg, b -> b.tlsMode(TlsMode.REQUIRE)).close())
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("--tls-mode")
+        .hasMessageContaining("needs --tls-cert and --tls-key");
   }
 
   @Test

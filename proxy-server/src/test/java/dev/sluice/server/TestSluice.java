@@ -4,6 +4,7 @@ import dev.sluice.config.HostAndPort;
 import dev.sluice.config.PoolMode;
 import dev.sluice.config.ProxyConfig;
 import dev.sluice.config.ProxyConfigBuilder;
+import dev.sluice.config.TlsMode;
 import dev.sluice.config.Upstream;
 import dev.sluice.testing.PostgresServer;
 import java.sql.Connection;
@@ -50,7 +51,11 @@ final class TestSluice implements AutoCloseable {
             .adminListen(new HostAndPort("127.0.0.1", 0))
             .minIdle(1)
             .poolSize(10)
-            .workerThreads(2);
+            .workerThreads(2)
+            // Plain text unless a test asks for TLS: in allow mode without a certificate Sluice
+            // makes a self-signed one, and pgjdbc (sslmode=prefer by default) would pay a TLS
+            // handshake on every connection of every test. TLS has tests of its own.
+            .tlsMode(TlsMode.DISABLE);
     return new TestSluice(pg, tweak.apply(b).build());
   }
 
