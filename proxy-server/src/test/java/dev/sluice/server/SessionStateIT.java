@@ -114,13 +114,17 @@ class SessionStateIT {
       ResultSet rs = st.executeQuery("SELECT count(*) FROM notes");
       rs.next();
       assertThat(rs.getInt(1)).isEqualTo(2);
-      int pid = backendPid(a);
       a.close();
-      // after the session, DISCARD ALL leaves nothing behind for the next client on that backend
+      // after the session, DISCARD ALL leaves nothing behind for the next client on that backend;
+      // the reset runs after the client has gone, so wait for the backend to be back in the pool
+      long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+      while (s.server.pools().stream()
+          .map(p -> p.pool().stats())
+          .anyMatch(ps -> ps.idle() != ps.total())) {
+        assertThat(System.nanoTime() - deadline).as("the backend back in the pool").isNegative();
+        Thread.onSpinWait();
+      }
       try (Connection b = s.connect()) {
-        for (int i = 0; i < 4 && backendPid(b) != pid; i++) {
-          // session mode keeps one backend per client; the freed one is the idle one we get
-        }
         ResultSet t =
             b.createStatement()
                 .executeQuery(
