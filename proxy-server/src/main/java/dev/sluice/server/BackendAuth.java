@@ -53,8 +53,10 @@ final class BackendAuth {
       channel.writeAndFlush(out, channel.voidPromise());
     } else if (a instanceof Authentication.SaslContinue c) {
       requireScram();
+      // Read the server's message before taking a buffer: a malformed one throws.
+      byte[] clientFinal = scram.clientFinal(c.data());
       ByteBuf out = channel.alloc().buffer(128);
-      PasswordMessage.encodeSaslResponse(out, scram.clientFinal(c.data()));
+      PasswordMessage.encodeSaslResponse(out, clientFinal);
       channel.writeAndFlush(out, channel.voidPromise());
     } else if (a instanceof Authentication.SaslFinal f) {
       requireScram();
