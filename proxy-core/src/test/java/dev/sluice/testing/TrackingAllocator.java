@@ -76,7 +76,16 @@ public final class TrackingAllocator extends AbstractByteBufAllocator {
               + " buffer(s) never released after "
               + after
               + ": "
-              + live.stream().map(b -> b.refCnt() + "x" + b.readableBytes()).toList());
+              + live.stream()
+                  .map(
+                      b ->
+                          b.refCnt()
+                              + "x"
+                              + b.readableBytes()
+                              + " "
+                              + io.netty.buffer.ByteBufUtil.hexDump(
+                                  b, 0, Math.min(64, b.writerIndex())))
+                  .toList());
     }
   }
 

@@ -90,6 +90,9 @@ final class ServerLogin {
   /** A frame from the server before login completed; released here. */
   void onFrame(Frame f) {
     try {
+      if (future.isDone()) {
+        return; // the login failed and the channel is closing: the rest of this read is moot
+      }
       onLoginFrame(f);
     } catch (ServerErrorException | SluiceException e) {
       fail(e);
@@ -107,16 +110,19 @@ final class ServerLogin {
     switch (BackendType.of(f.type())) {
       case AUTHENTICATION -> auth().on(Authentication.decode(f.body()));
       case PARAMETER_STATUS -> {
+        requireAuthenticated(f);
         ParameterStatus ps = ParameterStatus.decode(f.body());
         startupReport.put(ps.name(), ps.value());
       }
       case BACKEND_KEY_DATA -> {
+        requireAuthenticated(f);
         key = BackendKeyData.decode(f.body());
         logContext.backendPid(key.processId());
       }
       case ERROR_RESPONSE -> throw new ServerErrorException(ErrorResponse.decode(f.body()));
       case NOTICE_RESPONSE, NEGOTIATE_PROTOCOL_VERSION -> {}
       case READY_FOR_QUERY -> {
+        requireAuthenticated(f);
         done = true;
         auth = null;
         conn.session().moveTo(BackendState.IDLE);
@@ -134,6 +140,17 @@ final class ServerLogin {
           throw SluiceException.fatal(
               SqlState.PROTOCOL_VIOLATION,
               "unexpected message '" + (char) f.type() + "' from the upstream server during login");
+    }
+  }
+
+  /**
+   * PostgreSQL reports settings, its key and readiness only once it said AuthenticationOk; a server
+   * that skips ahead may be an impostor that never checked (or proved) the password.
+   */
+  private void requireAuthenticated(Frame f) {
+    if (auth == null || !auth.ok()) {
+      throw SluiceException.protocolViolation(
+          "message '" + (char) f.type() + "' from the upstream server before AuthenticationOk");
     }
   }
 
