@@ -29,7 +29,7 @@ class ScramFuzzTest {
 
   private static final Pattern ITERATIONS = Pattern.compile("i=([0-9]{1,18})");
 
-  @FuzzTest(maxDuration = "3m")
+  @FuzzTest(maxDuration = "2m")
   void serverReadsClientMessages(FuzzedDataProvider data) {
     boolean forceFail = data.consumeBoolean();
     byte[] clientFirst = data.consumeBytes(data.consumeInt(0, 1024));
@@ -56,7 +56,7 @@ class ScramFuzzTest {
     expectRefused(() -> x.serverFinal(clientFinal));
   }
 
-  @FuzzTest(maxDuration = "3m")
+  @FuzzTest(maxDuration = "2m")
   void clientReadsServerMessages(FuzzedDataProvider data) {
     byte[] serverFirst = data.consumeBytes(data.consumeInt(0, 1024));
     byte[] serverFinal = data.consumeRemainingAsBytes();

@@ -28,7 +28,7 @@ import java.util.List;
  */
 class FrameDecoderFuzzTest {
 
-  @FuzzTest(maxDuration = "3m")
+  @FuzzTest(maxDuration = "2m")
   void clientDecoder(FuzzedDataProvider data) {
     int max = data.consumeInt(16, 100_000);
     boolean loginCompleted = data.consumeBoolean();
@@ -44,7 +44,7 @@ class FrameDecoderFuzzTest {
     assertThat(limit > 0, "limit");
   }
 
-  @FuzzTest(maxDuration = "3m")
+  @FuzzTest(maxDuration = "2m")
   void serverDecoder(FuzzedDataProvider data) {
     int max = data.consumeInt(16, 100_000);
     new Run(FrameDecoder.forServer(max), max, null).feed(data);
