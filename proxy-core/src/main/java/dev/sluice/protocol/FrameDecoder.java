@@ -165,6 +165,12 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     while (end - pos >= 5) {
       byte type = in.getByte(pos);
       int length = in.getInt(pos + 1);
+      if (type == Frame.RUN || type == Frame.STARTUP) {
+        // No message has type 0x00 or 0xFF, and a frame of that type would pass for a run of
+        // CopyData or a startup packet: a second StartupMessage after login (whose first byte is
+        // 0x00) would be relayed to the backend as if it were COPY data.
+        fail(in, "invalid message type " + (type & 0xFF));
+      }
       if (length < 4) {
         fail(in, "invalid message length " + length + " for message type '" + (char) type + "'");
       }

@@ -134,7 +134,18 @@ class FrameDecoderFuzzTest {
     }
 
     private void checkFrames() {
-      for (Frame f : frames) {
+      while (!frames.isEmpty()) {
+        Frame f = frames.remove(0);
+        try {
+          checkFrame(f);
+        } finally {
+          f.release();
+        }
+      }
+    }
+
+    private void checkFrame(Frame f) {
+      {
         ByteBuf b = f.buf();
         int size = b.readableBytes();
         if (f.type() == Frame.STARTUP) {
@@ -153,9 +164,7 @@ class FrameDecoderFuzzTest {
           assertThat(b.getByte(b.readerIndex()) == f.type(), "type byte");
           assertThat(len + 1 == size && len >= 4 && len <= limit, "message length " + len);
         }
-        f.release();
       }
-      frames.clear();
     }
   }
 
