@@ -9,6 +9,7 @@ import dev.sluice.logging.ConnLog;
 import dev.sluice.logging.LogContext;
 import dev.sluice.protocol.BackendType;
 import dev.sluice.protocol.Frame;
+import dev.sluice.protocol.FrameDecoder;
 import dev.sluice.protocol.ProtocolCodes;
 import dev.sluice.protocol.ProtocolViolationException;
 import dev.sluice.protocol.backend.Authentication;
@@ -125,6 +126,10 @@ final class ServerLogin {
         requireAuthenticated(f);
         done = true;
         auth = null;
+        FrameDecoder decoder = conn.channel().pipeline().get(FrameDecoder.class);
+        if (decoder != null) {
+          decoder.loginCompleted();
+        }
         conn.session().moveTo(BackendState.IDLE);
         pool.learnDefaults(startupReport, ConnLog.ageMillis(createdNanos));
         ConnLog.debug(

@@ -43,6 +43,18 @@ final class ScriptClient implements AutoCloseable {
   }
 
   static final String MECH = "SCRAM-SHA-256";
+
+  /** The ErrorResponse that ended a login. */
+  static final class LoginRefused extends IOException {
+    private static final long serialVersionUID = 1L;
+    final transient Reply error;
+
+    LoginRefused(Reply error) {
+      super("login refused: " + error.sqlState());
+      this.error = error;
+    }
+  }
+
   private static final ScramKeyCache KEYS = new ScramKeyCache();
 
   ScriptClient(int port) throws IOException {
@@ -130,7 +142,7 @@ final class ScriptClient implements AutoCloseable {
         case 'Z' -> {
           return this;
         }
-        case 'E' -> throw new IOException("login refused: " + r.sqlState());
+        case 'E' -> throw new LoginRefused(r);
         default -> {}
       }
     }
