@@ -42,6 +42,13 @@ public final class FrameDecoder extends ByteToMessageDecoder {
   /** PostgreSQL's PG_MAX_AUTH_TOKEN_LENGTH: the largest message before login completes. */
   public static final int MAX_LOGIN_MESSAGE = 65_535;
 
+  /**
+   * The largest message a backend may send before its login completes. Login messages are small
+   * (authentication requests, settings, errors); this bounds what a hostile upstream can make
+   * Sluice buffer before it has proved it knows the password.
+   */
+  public static final int MAX_SERVER_LOGIN_MESSAGE = 1 << 20;
+
   /** Messages up to this size arriving in pieces need no reservation. */
   static final int SMALL_MESSAGE = 8 * 1024;
 
@@ -52,6 +59,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
   }
 
   private final int maxMessageSize;
+  private final int loginLimit;
   private final MessageMemory memory;
   private boolean loginPending;
   private long reserved;
@@ -65,13 +73,15 @@ public final class FrameDecoder extends ByteToMessageDecoder {
   private FrameDecoder(
       State initial,
       int maxMessageSize,
+      int loginLimit,
       MessageMemory memory,
       String limitName,
       byte... passThrough) {
     this.state = initial;
     this.maxMessageSize = maxMessageSize;
+    this.loginLimit = Math.min(loginLimit, maxMessageSize);
     this.memory = memory;
-    this.loginPending = memory != null;
+    this.loginPending = true;
     this.limitName = limitName;
     for (byte b : passThrough) {
       this.passThrough[b & 0xFF] = true;
@@ -87,6 +97,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     return new FrameDecoder(
         State.STARTUP,
         maxMessageSize,
+        MAX_LOGIN_MESSAGE,
         memory,
         "--max-message-size " + maxMessageSize,
         FrontendType.COPY_DATA.code());
@@ -97,11 +108,15 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     return forClient(maxMessageSize, MessageMemory.unlimited());
   }
 
-  /** Decoder for a backend connection: DataRow and CopyData passed through in runs. */
+  /**
+   * Decoder for a backend connection: DataRow and CopyData passed through in runs, at most {@value
+   * #MAX_SERVER_LOGIN_MESSAGE} bytes per message until {@link #loginCompleted}.
+   */
   public static FrameDecoder forServer(int maxMessageSize) {
     return new FrameDecoder(
         State.MESSAGES,
         maxMessageSize,
+        MAX_SERVER_LOGIN_MESSAGE,
         null,
         "the backend message limit " + maxMessageSize,
         BackendType.DATA_ROW.code(),
@@ -112,7 +127,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     return state;
   }
 
-  /** The client has logged in: its messages may now be as large as the configured maximum. */
+  /** The peer has logged in: its messages may now be as large as the configured maximum. */
   public void loginCompleted() {
     loginPending = false;
   }
@@ -161,10 +176,16 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     int pos = start;
     int end = in.writerIndex();
     int runStart = -1;
-    int limit = loginPending ? MAX_LOGIN_MESSAGE : maxMessageSize;
+    int limit = loginPending ? loginLimit : maxMessageSize;
     while (end - pos >= 5) {
       byte type = in.getByte(pos);
       int length = in.getInt(pos + 1);
+      if (type == Frame.RUN || type == Frame.STARTUP) {
+        // No message has type 0x00 or 0xFF, and a frame of that type would pass for a run of
+        // CopyData or a startup packet: a second StartupMessage after login (whose first byte is
+        // 0x00) would be relayed to the backend as if it were COPY data.
+        fail(in, "invalid message type " + (type & 0xFF));
+      }
       if (length < 4) {
         fail(in, "invalid message length " + length + " for message type '" + (char) type + "'");
       }
@@ -176,7 +197,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
                 + " bytes (type '"
                 + (char) type
                 + "') exceeds the limit of "
-                + (loginPending ? MAX_LOGIN_MESSAGE + " bytes before login" : limitName));
+                + (loginPending ? loginLimit + " bytes before login" : limitName));
       }
       int frameEnd = pos + 1 + length;
       if (frameEnd > end) {

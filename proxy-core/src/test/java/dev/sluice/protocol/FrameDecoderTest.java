@@ -288,4 +288,19 @@ class FrameDecoderTest {
       return (ProtocolViolationException) e.getCause();
     }
   }
+
+  /** Found by FrameDecoderFuzzTest: these would pass for a CopyData run and a startup packet. */
+  @Test
+  void messageTypesThatCollideWithPseudoTypesAreViolations() {
+    for (String type : new String[] {"00", "ff"}) {
+      channel = new EmbeddedChannel(FrameDecoder.forServer(1 << 20));
+      assertThatThrownBy(() -> channel.writeInbound(hex(type + "00000004")))
+          .isInstanceOf(DecoderException.class)
+          .hasCauseInstanceOf(ProtocolViolationException.class)
+          .hasMessageContaining("invalid message type");
+      assertThat(drain()).isEmpty();
+      channel.finishAndReleaseAll();
+    }
+    channel = null;
+  }
 }

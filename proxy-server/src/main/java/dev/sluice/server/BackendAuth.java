@@ -24,6 +24,9 @@ final class BackendAuth {
   private final String password;
   private final ScramKeyCache scramKeys;
   private ScramClient scram;
+  private boolean asked;
+  private boolean scramVerified;
+  private boolean ok;
 
   BackendAuth(Channel channel, String user, String password, ScramKeyCache scramKeys) {
     this.channel = channel;
@@ -32,11 +35,36 @@ final class BackendAuth {
     this.scramKeys = scramKeys;
   }
 
-  /** One Authentication request from the server. */
+  /** Whether the server said AuthenticationOk, after any exchange it began had finished. */
+  boolean ok() {
+    return ok;
+  }
+
+  /**
+   * One Authentication request from the server. A server asks once, and says Ok once, after the
+   * exchange it asked for is complete: a second request, or an Ok in the middle of a SCRAM exchange
+   * (an impostor that would skip proving it knows the password), is a protocol violation.
+   */
   void on(Authentication a) {
+    if (ok) {
+      throw SluiceException.protocolViolation("authentication request after AuthenticationOk");
+    }
     if (a instanceof Authentication.Ok) {
+      if (scram != null && !scramVerified) {
+        throw SluiceException.protocolViolation(
+            "AuthenticationOk before the SCRAM exchange finished");
+      }
+      ok = true;
       return;
     }
+    if (a instanceof Authentication.SaslContinue || a instanceof Authentication.SaslFinal) {
+      onSasl(a);
+      return;
+    }
+    if (asked) {
+      throw SluiceException.protocolViolation("a second authentication request from the upstream");
+    }
+    asked = true;
     if (a instanceof Authentication.CleartextPassword) {
       sendPassword(requirePassword());
     } else if (a instanceof Authentication.Md5Password md5) {
@@ -51,20 +79,28 @@ final class BackendAuth {
       ByteBuf out = channel.alloc().buffer(64);
       PasswordMessage.encodeSaslInitial(out, "SCRAM-SHA-256", scram.clientFirst());
       channel.writeAndFlush(out, channel.voidPromise());
-    } else if (a instanceof Authentication.SaslContinue c) {
-      requireScram();
-      ByteBuf out = channel.alloc().buffer(128);
-      PasswordMessage.encodeSaslResponse(out, scram.clientFinal(c.data()));
-      channel.writeAndFlush(out, channel.voidPromise());
-    } else if (a instanceof Authentication.SaslFinal f) {
-      requireScram();
-      scram.verifyServerFinal(f.data());
     } else if (a instanceof Authentication.Unsupported u) {
       throw SluiceException.fatal(
           SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
           "the upstream server asks for authentication method "
               + u.subtype()
               + ", which Sluice does not support (use scram-sha-256, md5 or password)");
+    }
+  }
+
+  /** SASLContinue and SASLFinal: only inside the exchange; ScramClient checks their order. */
+  private void onSasl(Authentication a) {
+    if (a instanceof Authentication.SaslContinue c) {
+      requireScram();
+      // Read the server's message before taking a buffer: a malformed one throws.
+      byte[] clientFinal = scram.clientFinal(c.data());
+      ByteBuf out = channel.alloc().buffer(128);
+      PasswordMessage.encodeSaslResponse(out, clientFinal);
+      channel.writeAndFlush(out, channel.voidPromise());
+    } else if (a instanceof Authentication.SaslFinal f) {
+      requireScram();
+      scram.verifyServerFinal(f.data());
+      scramVerified = true;
     }
   }
 

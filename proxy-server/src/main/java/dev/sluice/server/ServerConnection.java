@@ -5,10 +5,12 @@ import dev.sluice.backend.BackendState;
 import dev.sluice.engine.BackendPort;
 import dev.sluice.error.SafeErrors;
 import dev.sluice.error.SluiceException;
+import dev.sluice.error.SqlState;
 import dev.sluice.logging.ConnLog;
 import dev.sluice.logging.LogContext;
 import dev.sluice.pool.PooledConnection;
 import dev.sluice.protocol.Frame;
+import dev.sluice.protocol.ProtocolViolationException;
 import dev.sluice.protocol.backend.BackendKeyData;
 import dev.sluice.resilience.TransientConnectException;
 import io.netty.buffer.ByteBuf;
@@ -299,6 +301,12 @@ final class ServerConnection extends ChannelInboundHandlerAdapter
         SafeErrors.describe(c));
     if (!login.done() && c instanceof SluiceException se) {
       login.fail(se);
+    } else if (!login.done() && c instanceof ProtocolViolationException) {
+      // Bad framing (a length out of range) is the server's fault, not the network's: no retry.
+      login.fail(
+          SluiceException.fatal(
+              SqlState.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+              "the upstream server broke the protocol during login: " + c.getMessage()));
     } else if (!login.done()) {
       // The network failed under the login (a reset while the server restarts): worth another
       // try, like a refused connect, not an answer about this login.

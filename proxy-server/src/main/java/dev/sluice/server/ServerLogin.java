@@ -9,6 +9,7 @@ import dev.sluice.logging.ConnLog;
 import dev.sluice.logging.LogContext;
 import dev.sluice.protocol.BackendType;
 import dev.sluice.protocol.Frame;
+import dev.sluice.protocol.FrameDecoder;
 import dev.sluice.protocol.ProtocolCodes;
 import dev.sluice.protocol.ProtocolViolationException;
 import dev.sluice.protocol.backend.Authentication;
@@ -90,6 +91,9 @@ final class ServerLogin {
   /** A frame from the server before login completed; released here. */
   void onFrame(Frame f) {
     try {
+      if (future.isDone()) {
+        return; // the login failed and the channel is closing: the rest of this read is moot
+      }
       onLoginFrame(f);
     } catch (ServerErrorException | SluiceException e) {
       fail(e);
@@ -107,18 +111,25 @@ final class ServerLogin {
     switch (BackendType.of(f.type())) {
       case AUTHENTICATION -> auth().on(Authentication.decode(f.body()));
       case PARAMETER_STATUS -> {
+        requireAuthenticated(f);
         ParameterStatus ps = ParameterStatus.decode(f.body());
         startupReport.put(ps.name(), ps.value());
       }
       case BACKEND_KEY_DATA -> {
+        requireAuthenticated(f);
         key = BackendKeyData.decode(f.body());
         logContext.backendPid(key.processId());
       }
       case ERROR_RESPONSE -> throw new ServerErrorException(ErrorResponse.decode(f.body()));
       case NOTICE_RESPONSE, NEGOTIATE_PROTOCOL_VERSION -> {}
       case READY_FOR_QUERY -> {
+        requireAuthenticated(f);
         done = true;
         auth = null;
+        FrameDecoder decoder = conn.channel().pipeline().get(FrameDecoder.class);
+        if (decoder != null) {
+          decoder.loginCompleted();
+        }
         conn.session().moveTo(BackendState.IDLE);
         pool.learnDefaults(startupReport, ConnLog.ageMillis(createdNanos));
         ConnLog.debug(
@@ -134,6 +145,17 @@ final class ServerLogin {
           throw SluiceException.fatal(
               SqlState.PROTOCOL_VIOLATION,
               "unexpected message '" + (char) f.type() + "' from the upstream server during login");
+    }
+  }
+
+  /**
+   * PostgreSQL reports settings, its key and readiness only once it said AuthenticationOk; a server
+   * that skips ahead may be an impostor that never checked (or proved) the password.
+   */
+  private void requireAuthenticated(Frame f) {
+    if (auth == null || !auth.ok()) {
+      throw SluiceException.protocolViolation(
+          "message '" + (char) f.type() + "' from the upstream server before AuthenticationOk");
     }
   }
 

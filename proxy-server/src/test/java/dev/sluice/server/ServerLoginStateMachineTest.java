@@ -193,4 +193,43 @@ class ServerLoginStateMachineTest {
         .containsExactly((byte) 'Z', Frame.RUN, (byte) 'Z');
     batches.get(0).forEach(Frame::release);
   }
+
+  private String failure() {
+    Throwable t = login.handle((s, e) -> e).join();
+    assertThat(t).isInstanceOf(SluiceException.class);
+    assertThat(ch.isActive()).isFalse();
+    return ((SluiceException) t).state().code() + " " + t.getMessage();
+  }
+
+  @Test
+  void readyForQueryWithoutAuthenticationOkIsAViolation() {
+    nextSent(true).release();
+    serverSends(ReadyForQuery.IDLE::encode);
+    assertThat(failure()).startsWith("08P01").contains("before AuthenticationOk");
+  }
+
+  @Test
+  void authenticationOkInTheMiddleOfScramIsAViolation() {
+    nextSent(true).release();
+    serverSends(o -> Authentication.encodeSasl(o, List.of("SCRAM-SHA-256")));
+    nextSent(false).release();
+    serverSends(Authentication::encodeOk);
+    assertThat(failure()).startsWith("08P01").contains("before the SCRAM exchange finished");
+  }
+
+  @Test
+  void aSecondAuthenticationRequestIsAViolation() {
+    nextSent(true).release();
+    serverSends(Authentication::encodeCleartextPassword);
+    nextSent(false).release();
+    serverSends(o -> Authentication.encodeMd5Password(o, new byte[] {1, 2, 3, 4}));
+    assertThat(failure()).startsWith("08P01").contains("second authentication request");
+  }
+
+  @Test
+  void aBadLengthDuringLoginIsNotRetriedAsANetworkFailure() {
+    nextSent(true).release();
+    ch.writeInbound(Unpooled.wrappedBuffer(new byte[] {'R', (byte) 0xff, (byte) 0xff, 0, 0}));
+    assertThat(failure()).startsWith("08001").contains("broke the protocol");
+  }
 }

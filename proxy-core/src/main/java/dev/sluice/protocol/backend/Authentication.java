@@ -40,13 +40,22 @@ public sealed interface Authentication {
   static Authentication decode(ByteBuf body) {
     Codec.require(body, 4, "Authentication");
     int subtype = body.readInt();
+    // The fixed-size requests have nothing after their fields: a trailing byte is a framing error,
+    // not an AuthenticationOk to take at its word.
     return switch (subtype) {
-      case OK -> new Ok();
-      case CLEARTEXT_PASSWORD -> new CleartextPassword();
+      case OK -> {
+        Codec.requireEnd(body, "AuthenticationOk");
+        yield new Ok();
+      }
+      case CLEARTEXT_PASSWORD -> {
+        Codec.requireEnd(body, "AuthenticationCleartextPassword");
+        yield new CleartextPassword();
+      }
       case MD5_PASSWORD -> {
         Codec.require(body, 4, "AuthenticationMD5Password");
         byte[] salt = new byte[4];
         body.readBytes(salt);
+        Codec.requireEnd(body, "AuthenticationMD5Password");
         yield new Md5Password(salt);
       }
       case SASL -> {
@@ -58,6 +67,7 @@ public sealed interface Authentication {
           }
           mechanisms.add(m);
         }
+        Codec.requireEnd(body, "AuthenticationSASL");
         yield new Sasl(mechanisms);
       }
       case SASL_CONTINUE -> new SaslContinue(rest(body));
