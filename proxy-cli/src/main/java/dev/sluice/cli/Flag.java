@@ -124,8 +124,8 @@ enum Flag {
   TLS_CERT(
       "tls-cert",
       "FILE",
-      "PEM certificate chain clients see; without it, allow makes a self-signed one for"
-          + " development."),
+      "PEM certificate chain clients see, or self-signed: a certificate Sluice makes at start,"
+          + " for development."),
   TLS_KEY("tls-key", "FILE", "PEM (PKCS#8) private key of --tls-cert."),
   ADMIN_LISTEN(
       "admin-listen",

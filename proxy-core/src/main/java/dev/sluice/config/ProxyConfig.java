@@ -92,6 +92,11 @@ public record ProxyConfig(
     int loginFailureLimit,
     Duration loginFailureWindow,
     CacheConfig cache) {
+  /**
+   * The {@code --tls-cert} value that has Sluice make a certificate of its own at start, for
+   * development.
+   */
+  public static final String SELF_SIGNED = "self-signed";
 
   /** PostgreSQL's own cap on a message is 1 GB; nothing bigger can be meaningful. */
   public static final int MAX_MESSAGE_SIZE_LIMIT = 1 << 30;
@@ -156,7 +161,11 @@ public record ProxyConfig(
     adminUsers = adminUsers == null ? java.util.Set.of() : java.util.Set.copyOf(adminUsers);
     atLeast("--max-pools", maxPools, 1);
     tlsMode = tlsMode == null ? TlsMode.ALLOW : tlsMode;
-    if ((tlsCert == null) != (tlsKey == null)) {
+    if (SELF_SIGNED.equals(tlsCert) && tlsKey != null) {
+      throw new ConfigException(
+          "--tls-key", tlsKey, "--tls-cert self-signed makes its own key: give no --tls-key");
+    }
+    if (!SELF_SIGNED.equals(tlsCert) && (tlsCert == null) != (tlsKey == null)) {
       throw new ConfigException(
           tlsCert == null ? "--tls-key" : "--tls-cert",
           tlsCert == null ? tlsKey : tlsCert,
@@ -166,8 +175,7 @@ public record ProxyConfig(
       throw new ConfigException(
           "--tls-mode",
           "require",
-          "needs --tls-cert and --tls-key (a self-signed certificate is made only with --tls-mode"
-              + " allow, for development)");
+          "needs --tls-cert and --tls-key (or --tls-cert self-signed, for development)");
     }
     adminToken = adminToken == null || adminToken.isBlank() ? null : adminToken;
     if (adminListen != null && adminToken == null && !isLoopback(adminListen.host())) {

@@ -27,13 +27,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * TLS from clients: the certificate and key of {@code --tls-cert}/{@code --tls-key}, or in {@code
- * allow} mode without them a self-signed {@link DevCertificate}; TLS 1.2 and 1.3 only, the JDK's
- * default (modern) cipher suites, ALPN {@code postgresql} (PostgreSQL 17's protocol name: a client
- * offering only other protocols fails its handshake; one offering none is accepted after an
- * SSLRequest, refused on direct TLS, see {@link DirectTlsDetector}). Also the {@code
- * tls-server-end-point} hash of the certificate, for SCRAM channel binding. Null when clients
- * cannot have TLS.
+ * TLS from clients: the certificate and key of {@code --tls-cert}/{@code --tls-key}, or with {@code
+ * --tls-cert self-signed} a {@link DevCertificate}; TLS 1.2 and 1.3 only, the JDK's default
+ * (modern) cipher suites, ALPN {@code postgresql} (PostgreSQL 17's protocol name: a client offering
+ * only other protocols fails its handshake; one offering none is accepted after an SSLRequest,
+ * refused on direct TLS, see {@link DirectTlsDetector}). Also the {@code tls-server-end-point} hash
+ * of the certificate, for SCRAM channel binding. Null when clients cannot have TLS.
  */
 final class ClientTls {
   private static final Logger log = LoggerFactory.getLogger(ClientTls.class);
@@ -65,11 +64,13 @@ final class ClientTls {
    * @throws ConfigException naming the flag when a file is unusable
    */
   static ClientTls of(ProxyConfig config) {
-    if (config.tlsMode() == TlsMode.DISABLE) {
+    if (config.tlsMode() == TlsMode.DISABLE || config.tlsCert() == null) {
+      // allow without a certificate: SSLRequest is answered 'N' (ProxyConfig refuses require).
+      // Not a certificate of Sluice's own making: clients with libpq's default sslmode=prefer
+      // would then pay a TLS handshake and encryption for a certificate nobody can verify.
       return null;
     }
-    if (config.tlsCert() == null) {
-      // ProxyConfig refuses require without a certificate: only allow gets here.
+    if (ProxyConfig.SELF_SIGNED.equals(config.tlsCert())) {
       return selfSigned(config.listen().host());
     }
     File cert = readable("--tls-cert", config.tlsCert());
@@ -89,7 +90,7 @@ final class ClientTls {
           new ClientTls(
               SslContextBuilder.forServer(dev.key(), dev.certificate()), dev.certificate());
       log.warn(
-          "TLS from clients: no --tls-cert, so Sluice made a self-signed certificate for {}"
+          "TLS from clients: --tls-cert self-signed, so Sluice made a certificate for {}"
               + " (SHA-256 fingerprint {}); it is for development only: clients can encrypt"
               + " (sslmode=require) but cannot verify it. Give --tls-cert and --tls-key, or"
               + " --tls-mode disable.",

@@ -81,6 +81,13 @@ public final class SluiceServer implements AutoCloseable {
     // Certificate and key files are read now, so that a bad one stops the start.
     BackendTls.of(config.upstream());
     ClientTls clientTls = ClientTls.of(config);
+    if (clientTls == null) {
+      log.info(
+          "TLS from clients is off: {} (SSLRequest answered N)",
+          config.tlsMode() == dev.sluice.config.TlsMode.DISABLE
+              ? "--tls-mode disable"
+              : "no --tls-cert (a file, or self-signed for development)");
+    }
     Transport transport = Transport.best();
     int threads =
         config.workerThreads() > 0

@@ -122,7 +122,10 @@ class ChannelBindingIT {
   /** The self-signed development certificate binds too (ECDSA with SHA-256). */
   @Test
   void theDevelopmentCertificateSupportsChannelBinding() throws Exception {
-    try (TestSluice s = TestSluice.start(pg, b -> b.tlsMode(TlsMode.ALLOW));
+    try (TestSluice s =
+            TestSluice.start(
+                pg,
+                b -> b.tlsMode(TlsMode.ALLOW).tlsCert(dev.sluice.config.ProxyConfig.SELF_SIGNED));
         Connection c = jdbc(s, "sslmode", "require", "channelBinding", "require")) {
       assertThat(c.isValid(5)).isTrue();
     }

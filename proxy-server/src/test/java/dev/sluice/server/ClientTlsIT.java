@@ -8,6 +8,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import dev.sluice.config.ConfigException;
+import dev.sluice.config.ProxyConfig;
 import dev.sluice.config.TlsMode;
 import dev.sluice.protocol.ProtocolCodes;
 import dev.sluice.protocol.frontend.StartupMessage;
@@ -98,16 +99,17 @@ class ClientTlsIT {
   }
 
   /**
-   * {@code --tls-mode allow} without a certificate: Sluice makes a self-signed one at start and
-   * says so; clients can encrypt with it (sslmode=require) but not verify it.
+   * {@code --tls-cert self-signed}: Sluice makes a certificate at start and says so; clients can
+   * encrypt with it (sslmode=require) but not verify it.
    */
   @Test
-  void withoutACertificateAllowServesASelfSignedOneAndSaysSo() throws Exception {
+  void aSelfSignedCertificateOnRequestAndSaysSo() throws Exception {
     Logger logger = (Logger) LoggerFactory.getLogger(ClientTls.class);
     ListAppender<ILoggingEvent> logged = new ListAppender<>();
     logged.start();
     logger.addAppender(logged);
-    try (TestSluice s = TestSluice.start(pg, b -> b.tlsMode(TlsMode.ALLOW))) {
+    try (TestSluice s =
+        TestSluice.start(pg, b -> b.tlsMode(TlsMode.ALLOW).tlsCert(ProxyConfig.SELF_SIGNED))) {
       List<ILoggingEvent> warnings;
       synchronized (logged) {
         warnings = logged.list.stream().filter(e -> e.getLevel() == Level.WARN).toList();
@@ -116,7 +118,7 @@ class ClientTlsIT {
           .singleElement()
           .extracting(ILoggingEvent::getFormattedMessage)
           .asString()
-          .contains("self-signed certificate for localhost, 127.0.0.1")
+          .contains("made a certificate for localhost, 127.0.0.1")
           .contains("development only")
           .doesNotContain("PRIVATE KEY");
       try (Connection c = jdbc(s, "localhost", "require")) { // 'N' would fail require
@@ -127,6 +129,22 @@ class ClientTlsIT {
           .isInstanceOf(PSQLException.class);
     } finally {
       logger.detachAppender(logged);
+    }
+  }
+
+  /**
+   * {@code allow} without a certificate keeps clients in plain text: no certificate is made unasked
+   * (libpq's default sslmode=prefer would then encrypt every local connection).
+   */
+  @Test
+  void allowWithoutACertificateAnswersNo() throws Exception {
+    try (TestSluice s = TestSluice.start(pg, b -> b.tlsMode(TlsMode.ALLOW))) {
+      assertThatThrownBy(() -> jdbc(s, "localhost", "require").close())
+          .isInstanceOf(PSQLException.class)
+          .hasMessageContaining("does not support SSL");
+      try (Connection c = jdbc(s, "localhost", "prefer")) {
+        assertThat(c.isValid(5)).isTrue();
+      }
     }
   }
 

@@ -52,9 +52,9 @@ final class TestSluice implements AutoCloseable {
             .minIdle(1)
             .poolSize(10)
             .workerThreads(2)
-            // Plain text unless a test asks for TLS: in allow mode without a certificate Sluice
-            // makes a self-signed one, and pgjdbc (sslmode=prefer by default) would pay a TLS
-            // handshake on every connection of every test. TLS has tests of its own.
+            // Plain text unless a test asks for TLS (with a certificate, pgjdbc's default
+            // sslmode=prefer would pay a TLS handshake on every connection). TLS has tests of
+            // its own.
             .tlsMode(TlsMode.DISABLE);
     return new TestSluice(pg, tweak.apply(b).build());
   }
