@@ -13,7 +13,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
 
@@ -38,7 +37,7 @@ public final class ConnectGuard {
 
   private final String upstream;
   private final Duration openFor;
-  private final BiConsumer<String, String> onTransition;
+  private final BiConsumer<HostCircuit, String> onTransition;
   private final Map<String, HostCircuit> byHost = new ConcurrentHashMap<>();
 
   /** The same circuits in the order their hosts were first seen. */
@@ -47,23 +46,22 @@ public final class ConnectGuard {
   private final Retry retry;
   private final AtomicReference<String> lastFailure = new AtomicReference<>();
 
-  /** Connect attempts made: host visits an open circuit let through (each retry counts). */
-  public final LongAdder attempts = new LongAdder();
-
-  /** Times a host's circuit opened. */
-  public final LongAdder opened = new LongAdder();
-
   /**
    * @param hosts the upstream's hosts, in order ("db1:5432")
    * @param retries how many times a connect is tried again after a transient failure
-   * @param onTransition told of each host's circuit state change (host, "CLOSED -> OPEN"), once
+   * @param onTransition told of each host's circuit state change (its circuit, "CLOSED -> OPEN"),
+   *     once
    */
-  public ConnectGuard(List<String> hosts, int retries, BiConsumer<String, String> onTransition) {
+  public ConnectGuard(
+      List<String> hosts, int retries, BiConsumer<HostCircuit, String> onTransition) {
     this(hosts, retries, OPEN_FOR, onTransition);
   }
 
   ConnectGuard(
-      List<String> hosts, int retries, Duration openFor, BiConsumer<String, String> onTransition) {
+      List<String> hosts,
+      int retries,
+      Duration openFor,
+      BiConsumer<HostCircuit, String> onTransition) {
     this.upstream = hosts.size() == 1 ? hosts.get(0) : hosts.toString();
     this.openFor = openFor;
     this.onTransition = onTransition;
@@ -94,16 +92,7 @@ public final class ConnectGuard {
     return byHost.computeIfAbsent(
         host,
         h -> {
-          HostCircuit c =
-              new HostCircuit(
-                  h,
-                  openFor,
-                  change -> {
-                    if (change.endsWith("-> OPEN")) {
-                      opened.increment();
-                    }
-                    onTransition.accept(h, change);
-                  });
+          HostCircuit c = new HostCircuit(h, openFor, onTransition);
           circuits.add(c);
           return c;
         });
@@ -116,6 +105,16 @@ public final class ConnectGuard {
       }
     }
     return !circuits.isEmpty();
+  }
+
+  /** Connect attempts made: host visits an open circuit let through (each retry counts). */
+  public long attempts() {
+    return circuits.stream().mapToLong(c -> c.attempts.sum()).sum();
+  }
+
+  /** Times a host's circuit opened. */
+  public long opened() {
+    return circuits.stream().mapToLong(c -> c.opened.sum()).sum();
   }
 
   void noteFailure(String described) {

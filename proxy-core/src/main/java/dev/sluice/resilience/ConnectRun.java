@@ -42,7 +42,6 @@ public final class ConnectRun {
     if (!permit(c)) {
       return CompletableFuture.failedFuture(c.refusal());
     }
-    guard.attempts.increment();
     c.attempts.increment();
     CompletionStage<C> s;
     try {
@@ -88,7 +87,7 @@ public final class ConnectRun {
       Object o = e.getValue();
       if (o == SUCCEEDED) {
         c.succeeded(took);
-      } else if (o == PERMITTED && failure == null || o instanceof CancellationException) {
+      } else if ((o == PERMITTED && failure == null) || o instanceof CancellationException) {
         c.release();
       } else {
         Throwable t = o == PERMITTED ? ConnectFailures.unwrap(failure) : (Throwable) o;

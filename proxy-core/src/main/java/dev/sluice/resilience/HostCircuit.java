@@ -6,7 +6,7 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.function.Consumer;
+import java.util.function.BiConsumer;
 
 /**
  * One upstream host's circuit breaker (Resilience4j {@link CircuitBreaker}). It opens after {@value
@@ -31,10 +31,10 @@ public final class HostCircuit {
   public final LongAdder opened = new LongAdder();
 
   /**
-   * @param onTransition told of each state change ("CLOSED -> OPEN"), once, on the thread that
-   *     caused it
+   * @param onTransition told of each state change (this circuit, "CLOSED -> OPEN"), once, on the
+   *     thread that caused it
    */
-  HostCircuit(String host, Duration openFor, Consumer<String> onTransition) {
+  HostCircuit(String host, Duration openFor, BiConsumer<HostCircuit, String> onTransition) {
     this.host = host;
     this.breaker =
         CircuitBreaker.of(
@@ -59,6 +59,7 @@ public final class HostCircuit {
                 opened.increment();
               }
               onTransition.accept(
+                  this,
                   e.getStateTransition().getFromState()
                       + " -> "
                       + e.getStateTransition().getToState());

@@ -331,7 +331,7 @@ final class AdminConsole {
     rows.add(List.of("clients", Integer.toString(ctx.clientCount())));
     rows.add(List.of("clients_logging_in", Integer.toString(ctx.pendingLogins().size())));
     rows.add(List.of("backend_logins", Long.toString(s.backendLogins.sum())));
-    rows.add(List.of("connect_attempts", Long.toString(ctx.connectGuard().attempts.sum())));
+    rows.add(List.of("connect_attempts", Long.toString(ctx.connectGuard().attempts())));
     rows.add(List.of("circuit", ctx.connectGuard().state()));
     for (var c : ctx.connectGuard().circuits()) {
       rows.add(List.of("circuit " + c.host(), c.state()));

@@ -5,6 +5,7 @@ import dev.sluice.cache.ResultCache;
 import dev.sluice.engine.CloseReason;
 import dev.sluice.engine.ProxyStats;
 import dev.sluice.pool.PoolStats;
+import dev.sluice.resilience.ConnectGuard;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
@@ -18,6 +19,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.ToDoubleFunction;
+import java.util.function.ToLongFunction;
 
 /**
  * Sluice's metrics in a Micrometer Prometheus registry: client and pool gauges, the counters of
@@ -63,11 +65,13 @@ final class AdminMetrics {
     counter(
         "sluice_backend_connect_attempts",
         "Backend connect attempts, retries included",
-        ctx.connectGuard().attempts);
+        ctx.connectGuard(),
+        ConnectGuard::attempts);
     counter(
         "sluice_upstream_circuit_opened",
         "Times a circuit of the upstream's hosts opened",
-        ctx.connectGuard().opened);
+        ctx.connectGuard(),
+        ConnectGuard::opened);
     ProxyStats s = ctx.stats();
     counter("sluice_backend_logins", "Backend logins that succeeded", s.backendLogins);
     counter("sluice_client_parses", "Named Parse messages from clients", s.clientParses);
@@ -115,7 +119,13 @@ final class AdminMetrics {
   }
 
   private void counter(String name, String help, LongAdder adder) {
-    FunctionCounter.builder(name, adder, LongAdder::sum).description(help).register(registry);
+    counter(name, help, adder, LongAdder::sum);
+  }
+
+  private <T> void counter(String name, String help, T source, ToLongFunction<T> count) {
+    FunctionCounter.builder(name, source, s -> count.applyAsLong(s))
+        .description(help)
+        .register(registry);
   }
 
   /** Gauges for pools created since the last scrape, then the Prometheus text. */

@@ -93,7 +93,7 @@ final class AdminViews {
     upstream.put("hosts", ctx.config().upstream().hosts().stream().map(Object::toString).toList());
     upstream.put("circuit", ctx.connectGuard().state());
     upstream.put("circuits", circuits());
-    upstream.put("connectAttempts", ctx.connectGuard().attempts.sum());
+    upstream.put("connectAttempts", ctx.connectGuard().attempts());
     upstream.put("lastLoginMillis", ctx.stats().lastLoginMillis.get());
     h.put("upstream", upstream);
     h.put("clients", ctx.clientCount());
@@ -135,9 +135,9 @@ final class AdminViews {
     v.put("clients", ctx.clientCount());
     v.put("clientsLoggingIn", ctx.pendingLogins().size());
     v.put("backendLogins", s.backendLogins.sum());
-    v.put("connectAttempts", ctx.connectGuard().attempts.sum());
+    v.put("connectAttempts", ctx.connectGuard().attempts());
     v.put("circuit", ctx.connectGuard().state());
-    v.put("circuitOpened", ctx.connectGuard().opened.sum());
+    v.put("circuitOpened", ctx.connectGuard().opened());
     v.put("replays", s.replays.sum());
     v.put("planRetries", s.retries.sum());
     v.put("pins", s.pins.sum());

@@ -136,7 +136,7 @@ final class Janitor {
     return sb.append(", ")
         .append(ctx.stats().summary())
         .append(", connect attempts=")
-        .append(ctx.connectGuard().attempts.sum())
+        .append(ctx.connectGuard().attempts())
         .append(", circuit ")
         .append(ctx.connectGuard().state())
         .toString();

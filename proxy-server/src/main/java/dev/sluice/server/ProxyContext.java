@@ -98,13 +98,13 @@ final class ProxyContext {
         new ConnectGuard(
             config.upstream().hosts().stream().map(HostAndPort::toString).toList(),
             config.connectRetries(),
-            (host, change) ->
+            (circuit, change) ->
                 log.warn(
                     "upstream host {}: circuit {}{}",
-                    host,
+                    circuit.host(),
                     change,
                     change.endsWith("-> OPEN")
-                        ? " (last failure: " + lastFailure(host) + ")"
+                        ? " (last failure: " + circuit.lastFailure() + ")"
                         : ""));
     this.cancelForwarder = new CancelForwarder(transport);
     this.pools = new PoolRegistry(this);
@@ -269,16 +269,7 @@ final class ProxyContext {
     return meters;
   }
 
-  /** Retries and the circuit breaker for backend connects to the upstream. */
-  private String lastFailure(String host) {
-    for (var c : connectGuard.circuits()) {
-      if (c.host().equals(host)) {
-        return c.lastFailure();
-      }
-    }
-    return null;
-  }
-
+  /** Retries and the circuit breakers for backend connects to the upstream. */
   ConnectGuard connectGuard() {
     return connectGuard;
   }

@@ -2,12 +2,14 @@ package dev.sluice.server;
 
 import dev.sluice.config.ConfigException;
 import dev.sluice.config.ProxyConfig;
+import dev.sluice.config.TlsMode;
 import dev.sluice.engine.ProxyStats;
 import dev.sluice.error.SqlState;
 import dev.sluice.protocol.FrameDecoder;
 import dev.sluice.protocol.MessageMemory;
 import dev.sluice.protocol.Severity;
 import dev.sluice.protocol.backend.ErrorResponse;
+import dev.sluice.resilience.HostCircuit;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -84,7 +86,7 @@ public final class SluiceServer implements AutoCloseable {
     if (clientTls == null) {
       log.info(
           "TLS from clients is off: {} (SSLRequest answered N)",
-          config.tlsMode() == dev.sluice.config.TlsMode.DISABLE
+          config.tlsMode() == TlsMode.DISABLE
               ? "--tls-mode disable"
               : "no --tls-cert (a file, or self-signed for development)");
     }
@@ -197,11 +199,11 @@ public final class SluiceServer implements AutoCloseable {
 
   /** Backend connect attempts made (each retry counts). */
   long connectAttempts() {
-    return ctx.connectGuard().attempts.sum();
+    return ctx.connectGuard().attempts();
   }
 
   /** Each upstream host's circuit breaker. */
-  java.util.List<dev.sluice.resilience.HostCircuit> circuits() {
+  List<HostCircuit> circuits() {
     return ctx.connectGuard().circuits();
   }
 

@@ -1,6 +1,9 @@
 package dev.sluice.server;
 
+import dev.sluice.config.Durations;
 import dev.sluice.config.HostAndPort;
+import dev.sluice.config.PoolMode;
+import dev.sluice.config.ProxyConfigBuilder;
 import dev.sluice.relay.FaultRelay;
 import dev.sluice.testing.ExtraPostgres;
 import java.net.InetSocketAddress;
@@ -64,9 +67,12 @@ class PgBouncerComparisonIT {
   @Test
   void theSameFaultsSideBySide() throws Exception {
     Duration interval =
-        dev.sluice.config.Durations.parse(
+        Durations.parse(
             "sluice.compare.interval", System.getProperty("sluice.compare.interval", "15s"));
-    List<Run> runs = new ArrayList<>();
+    List<SoakOutcome> sluiceFaults;
+    List<SoakOutcome> bouncerFaults;
+    Outage sluiceOutage;
+    Outage bouncerOutage;
     try (ExtraPostgres pg = ExtraPostgres.primary()) {
       try (Connection c = pg.server().connectApp()) {
         SoakClients.createTables(c);
@@ -79,21 +85,16 @@ class PgBouncerComparisonIT {
         HostAndPort viaRelay = new HostAndPort("127.0.0.1", relay.port());
         try (TestSluice s =
             TestSluice.start(pg.server(), viaRelay, PgBouncerComparisonIT::sluice)) {
-          runs.add(
-              new Run(
-                  "Sluice",
-                  faults(
-                      target, () -> s.connect(TestSluice.props("socketTimeout", "30")), interval),
-                  null));
+          sluiceFaults =
+              faults(target, () -> s.connect(TestSluice.props("socketTimeout", "30")), interval);
         }
         try (PgBouncerProcess b =
             PgBouncerProcess.start(pg.server(), "127.0.0.1", relay.port(), POOL_SIZE, MIN_IDLE)) {
-          runs.add(new Run("PgBouncer", faults(target, b::connect, interval), null));
+          bouncerFaults = faults(target, b::connect, interval);
         }
-        // The outage: each proxy started while PostgreSQL is down (it is started again in
-        // outage()).
+        // The outage: each proxy started while PostgreSQL is down (outage() starts it again).
+        String timeout = Integer.toString(OUTAGE_SOCKET_TIMEOUT_SECONDS);
         pg.stop();
-        Outage sluiceOutage;
         try (TestSluice s =
             TestSluice.start(pg.server(), viaRelay, PgBouncerComparisonIT::sluice)) {
           sluiceOutage =
@@ -101,22 +102,19 @@ class PgBouncerComparisonIT {
                   pg,
                   () ->
                       s.connect(
-                          TestSluice.props(
-                              "socketTimeout",
-                              Integer.toString(OUTAGE_SOCKET_TIMEOUT_SECONDS),
-                              "loginTimeout",
-                              Integer.toString(OUTAGE_SOCKET_TIMEOUT_SECONDS))));
+                          TestSluice.props("socketTimeout", timeout, "loginTimeout", timeout)));
         }
-        Outage bouncerOutage;
         pg.stop();
         try (PgBouncerProcess b =
             PgBouncerProcess.start(pg.server(), "127.0.0.1", relay.port(), POOL_SIZE, MIN_IDLE)) {
           bouncerOutage = outage(pg, () -> b.connect(OUTAGE_SOCKET_TIMEOUT_SECONDS));
         }
-        runs.set(0, new Run("Sluice", runs.get(0).faults(), sluiceOutage));
-        runs.set(1, new Run("PgBouncer", runs.get(1).faults(), bouncerOutage));
       }
     }
+    List<Run> runs =
+        List.of(
+            new Run("Sluice", sluiceFaults, sluiceOutage),
+            new Run("PgBouncer", bouncerFaults, bouncerOutage));
     print(runs);
 
     Run sluice = runs.get(0);
@@ -140,9 +138,8 @@ class PgBouncerComparisonIT {
     soft.assertAll();
   }
 
-  private static dev.sluice.config.ProxyConfigBuilder sluice(
-      dev.sluice.config.ProxyConfigBuilder b) {
-    return b.poolMode(dev.sluice.config.PoolMode.TRANSACTION)
+  private static ProxyConfigBuilder sluice(ProxyConfigBuilder b) {
+    return b.poolMode(PoolMode.TRANSACTION)
         .poolSize(POOL_SIZE)
         .minIdle(MIN_IDLE)
         .acquireTimeout(Duration.ofSeconds(10))
